@@ -1,0 +1,90 @@
+/** Why a request was judged to have lost its session. */
+export type AuthReason =
+  | 'unauthorized'
+  | 'login-page'
+  | 'sign-in-redirect'
+  | 'opaque-redirect'
+  | 'network-error'
+  | 'header-overflow'
+  | 'circuit-open'
+
+/**
+ * A normalized view of a response (or of a failed request) that every adapter builds
+ * and hands to `classify()`. It holds only what detection needs; never a body stream.
+ */
+export interface ResponseSnapshot {
+  /** HTTP status; 0 for an opaque redirect or a network error. */
+  status: number
+  /** `Response.type`, or `'error'` for a network error (fetch `TypeError`, XHR status 0). */
+  type: 'basic' | 'cors' | 'default' | 'error' | 'opaque' | 'opaqueredirect'
+  /** Whether the browser followed at least one redirect. */
+  redirected: boolean
+  /** The final URL after redirects ('' when the browser hides it). */
+  url: string
+  /** The response's `Content-Type`, or null. */
+  contentType: string | null
+  /** The `Location` header, where one is visible (Authelia's 401). */
+  location?: string | null
+  /** The first few KB of the body, read only for in-scope `text/html` responses. */
+  bodyPeek?: string
+}
+
+/** What `classify()` needs to know of the request. */
+export interface RequestFacts {
+  /** Absolute URL of the request as the app made it. */
+  url: string
+  /** Upper-case HTTP method. */
+  method: string
+  /** The `Accept` header the request went out with, or null. */
+  accept: string | null
+  /** Result of the scope test: out-of-scope requests are never classified. */
+  inScope: boolean
+}
+
+/** The verdict of `classify()`: this response means the session has ended. */
+export interface AuthSignal {
+  reason: Exclude<AuthReason, 'circuit-open'>
+  /** The status the app saw (0 for opaque redirects and network errors). */
+  status: number
+  /** The URL the request ended on. */
+  url: string
+  /** A one-line human description, used as the error's cause. */
+  detail: string
+  /**
+   * True when the signal alone is ambiguous (a network error, an opaque redirect) and the
+   * session probe must confirm it before anything happens.
+   */
+  needsProbe: boolean
+}
+
+/** What the session probe found. `unknown` = the probe itself failed (network down). */
+export type ProbeResult = 'signed-in' | 'signed-out' | 'unknown'
+
+/** Context passed to a re-login URL builder. */
+export interface ReloginUrlContext {
+  /** The page's origin, e.g. `https://app.example.com`. */
+  origin: string
+  /** The same-origin path (with query) to land on after sign-in. */
+  returnTo: string
+}
+
+/**
+ * What the SDK knows about one authenticating proxy. Built-in profiles live in `src/profiles/`;
+ * apps may pass their own object of this shape as `proxy`.
+ */
+export interface ProxyProfile {
+  /** Short identifier, used in lock and channel names. */
+  name: string
+  /** Paths (prefixes) that belong to the proxy itself; always out of scope. */
+  ownPaths: readonly string[]
+  /** Does this URL (absolute) belong to the sign-in flow? */
+  isSignInUrl(url: URL): boolean
+  /** Does this HTML (the first few KB) look like the proxy's sign-in page? */
+  isSignInPage(html: string): boolean
+  /** Does this HTML look like a signed-in user's "403 Forbidden" page (not a lost session)? */
+  isForbiddenPage(html: string): boolean
+  /** Session probe: a same-origin path sent with `redirect: 'manual'`. Null when the proxy has none. */
+  probe: { path: string; read(res: { status: number; type: string }): ProbeResult } | null
+  /** URL that starts a (silent where possible) re-login and lands on `returnTo`. */
+  reloginUrl(ctx: ReloginUrlContext): string
+}

@@ -1,0 +1,25 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts', axios: 'src/axios.ts', ky: 'src/ky.ts', testing: 'src/testing/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: true,
+    target: 'es2020',
+    splitting: true,
+    treeshake: true,
+    sourcemap: true,
+    external: ['axios', 'ky', 'msw'],
+  },
+  {
+    entry: { 'ajax-reauth': 'src/index.ts' },
+    format: ['iife'],
+    globalName: 'AjaxReauth',
+    minify: true,
+    target: 'es2020',
+    platform: 'browser',
+    sourcemap: true,
+    outExtension: () => ({ js: '.global.js' }),
+  },
+])
