@@ -87,4 +87,9 @@ export interface ProxyProfile {
   probe: { path: string; read(res: { status: number; type: string }): ProbeResult } | null
   /** URL that starts a (silent where possible) re-login and lands on `returnTo`. */
   reloginUrl(ctx: ReloginUrlContext): string
+  /**
+   * A same-origin path that renews the session without any page (Azure Easy Auth's `/.auth/refresh`).
+   * Tried before the re-login strategy; a 2xx answer confirmed by the probe ends the flight.
+   */
+  refreshPath?: string
 }

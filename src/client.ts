@@ -1,0 +1,127 @@
+import { createFetchAdapter } from './adapters/fetch'
+import { type Coordinator, createCoordinator, type ReauthState } from './coordinator'
+import { createEngine, type Engine } from './engine'
+import { createEmitter, type ReauthEvents, type ReauthRequiredEvent } from './events'
+import { normalizeOptions, type ReauthOptions } from './options'
+import { applyPatch, unwrap } from './patch'
+import type { FetchLike } from './probe'
+
+type Handler<K extends keyof ReauthEvents> = (event: ReauthEvents[K]) => void
+
+/** An SDK instance: patches on demand, emits typed events, coordinates re-login. */
+export interface Reauth {
+  /** Patch `globalThis.fetch` (and `XMLHttpRequest` once that adapter is in). Idempotent. */
+  install(): Reauth
+  /** Restore exactly what `install()` replaced; rejects every request held for a re-login. */
+  uninstall(): Reauth
+  /** Whether `install()` is in effect. */
+  readonly installed: boolean
+  /** A fetch with the SDK in front that patches nothing. */
+  readonly fetch: typeof fetch
+  /** Subscribe to lost sessions; returns the unsubscribe function. */
+  onReauthRequired(callback: (event: ReauthRequiredEvent) => void): () => void
+  /** Subscribe to an event; returns the unsubscribe function. */
+  on<K extends keyof ReauthEvents>(type: K, handler: Handler<K>): () => void
+  off<K extends keyof ReauthEvents>(type: K, handler: Handler<K>): void
+  /** Run a re-login now (joins one in progress). */
+  relogin(): Promise<void>
+  /** `'idle' | 'reauthenticating' | 'circuit-open'` */
+  readonly state: ReauthState
+  /** @internal The shared core the adapters use. */
+  readonly engine: Engine
+}
+
+/** Hooks for adapters that live in other modules (XHR) so the core stays tree-shakable. */
+export type Installer = (engine: Engine, owner: object, patch: typeof applyPatch) => (() => void) | null
+
+const installers: Installer[] = []
+
+/** @internal Register an extra patch `install()` applies (used by the XHR adapter). */
+export const registerInstaller = (installer: Installer): void => {
+  if (!installers.includes(installer)) installers.push(installer)
+}
+
+/**
+ * Create an SDK instance. Nothing is patched until `install()`.
+ *
+ * @example
+ * const reauth = createReauth({ proxy: 'oauth2-proxy' }).install()
+ * reauth.onReauthRequired(({ reason }) => console.warn('session ended:', reason))
+ */
+export const createReauth = (options?: ReauthOptions): Reauth => {
+  const normalized = normalizeOptions(options)
+  const emitter = createEmitter()
+  let coordinator: Coordinator | undefined
+  // While installed, the SDK's own calls go to what install() replaced, never through later wrappers
+  // (Sentry, msw) that would call back into the patch.
+  let original: FetchLike | null = null
+  const engine = createEngine({
+    options: normalized,
+    emitter,
+    baseFetch: () => original ?? unwrap(globalThis.fetch).bind(globalThis),
+    coordinator: (core) => (coordinator = createCoordinator({ ...core, options: normalized, emitter })),
+  })
+  const wrappedFetch = createFetchAdapter(engine)
+  let restores: (() => void)[] = []
+
+  const reauth: Reauth = {
+    engine,
+    fetch: wrappedFetch,
+    get installed() {
+      return restores.length > 0
+    },
+    get state() {
+      return engine.coordinator.state
+    },
+    install() {
+      if (restores.length) return reauth
+      const g = globalThis as { window?: unknown; fetch?: unknown }
+      if (typeof g.window === 'undefined' || typeof g.fetch !== 'function') {
+        console.warn('[ajax-reauth] install() is a no-op outside a browser (no window or fetch)')
+        return reauth
+      }
+      const applied: (() => void)[] = []
+      try {
+        applied.push(
+          applyPatch<typeof fetch>(globalThis, 'fetch', reauth, (native) => {
+            original = native.bind(globalThis)
+            return createFetchAdapter(engine)
+          }),
+          () => {
+            original = null
+          },
+        )
+        for (const installer of installers) {
+          const restore = installer(engine, reauth, applyPatch)
+          if (restore) applied.push(restore)
+        }
+      } catch (error) {
+        for (const restore of applied.reverse()) restore()
+        throw error
+      }
+      restores = applied
+      return reauth
+    },
+    uninstall() {
+      coordinator?.dispose()
+      const pending = restores
+      restores = []
+      // Last in, first out.
+      for (const restore of pending.reverse()) restore()
+      return reauth
+    },
+    onReauthRequired(callback) {
+      emitter.on('reauth:required', callback)
+      return () => emitter.off('reauth:required', callback)
+    },
+    on(type, handler) {
+      emitter.on(type, handler)
+      return () => emitter.off(type, handler)
+    },
+    off(type, handler) {
+      emitter.off(type, handler)
+    },
+    relogin: () => engine.coordinator.relogin(),
+  }
+  return reauth
+}

@@ -1,0 +1,91 @@
+import type { AuthSignal, ProxyProfile, RequestFacts, ResponseSnapshot } from './types'
+
+/** How much of an HTML body detection reads. */
+export const PEEK_BYTES = 4096
+
+const HEADER_OVERFLOW = /request header or cookie too large|request header fields too large/i
+
+/** Does the request's `Accept` ask for HTML (the app wants a page or fragment, not data)? */
+const wantsHtml = (accept: string | null): boolean => !!accept && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept)
+
+const isHtml = (contentType: string | null): boolean =>
+  !!contentType && /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType)
+
+const parse = (url: string, base?: string): URL | null => {
+  try {
+    return new URL(url, base)
+  } catch {
+    return null
+  }
+}
+
+const signal = (
+  reason: AuthSignal['reason'],
+  snapshot: ResponseSnapshot,
+  request: RequestFacts,
+  detail: string,
+  needsProbe = false,
+): AuthSignal => ({ reason, status: snapshot.status, url: snapshot.url || request.url, detail, needsProbe })
+
+/**
+ * The single detection pipeline: does this response mean the session behind the proxy has ended?
+ * Pure and synchronous; never throws. URL and status signals come first, page markers second
+ * (`--custom-templates-dir` can remove every marker).
+ */
+export const classify = (
+  snapshot: ResponseSnapshot,
+  request: RequestFacts,
+  profile: ProxyProfile,
+): AuthSignal | null => {
+  if (!request.inScope) return null
+  const { status, type, contentType } = snapshot
+  const peek = typeof snapshot.bodyPeek === 'string' ? snapshot.bodyPeek : ''
+
+  if (type === 'error' || (status === 0 && type !== 'opaqueredirect')) {
+    // A CORS failure after a redirect to the identity provider looks exactly like a network failure.
+    return signal('network-error', snapshot, request, 'network error; the session probe decides', true)
+  }
+  if (type === 'opaqueredirect') {
+    // redirect:'manual' hides the Location: any redirect looks the same, so the probe decides.
+    return signal('opaque-redirect', snapshot, request, 'opaque redirect (redirect: manual)', true)
+  }
+  if (status === 431 || (status === 400 && HEADER_OVERFLOW.test(peek))) {
+    return signal('header-overflow', snapshot, request, `${status}: request headers (cookies) too large`)
+  }
+  if (status === 401) {
+    return signal('unauthorized', snapshot, request, `401 from ${snapshot.url || request.url}`)
+  }
+
+  const finalUrl = snapshot.url ? parse(snapshot.url) : null
+  if (finalUrl && profile.isSignInUrl(finalUrl) && finalUrl.href !== request.url) {
+    return signal('sign-in-redirect', snapshot, request, `redirected to sign-in URL ${finalUrl.href}`)
+  }
+  if (status >= 300 && status < 400) {
+    const location = snapshot.location ? parse(snapshot.location, request.url) : null
+    if (location && profile.isSignInUrl(location)) {
+      return signal('sign-in-redirect', snapshot, request, `${status} to sign-in URL ${location.href}`)
+    }
+    return null
+  }
+  if (status >= 500 || !isHtml(contentType) || !peek) return null
+
+  if (profile.isForbiddenPage(peek)) return null
+  if (profile.isSignInPage(peek)) {
+    return signal('login-page', snapshot, request, `${status} HTML sign-in page where data was expected`)
+  }
+  // Markers can be removed by custom templates: a silent redirect that ended on HTML the app did not
+  // ask for is the proxy's page all the same.
+  if (snapshot.redirected && !wantsHtml(request.accept) && (status === 200 || status === 403)) {
+    return signal(
+      'login-page',
+      snapshot,
+      request,
+      `redirected to an HTML page (${status}) where data was expected`,
+    )
+  }
+  return null
+}
+
+/** Should an adapter read the first KB of this response's body for `classify()`? */
+export const needsPeek = (status: number, contentType: string | null): boolean =>
+  status < 500 && status !== 401 && status !== 431 && isHtml(contentType)

@@ -1,0 +1,173 @@
+import type { Coordinator } from './coordinator'
+import { classify, needsPeek, PEEK_BYTES } from './detect'
+import { AuthRequiredError } from './errors'
+import type { ReauthEmitter } from './events'
+import type { NormalizedOptions } from './options'
+import { unwrap } from './patch'
+import { createSessionProbe, type FetchLike, type SessionProbe } from './probe'
+import { createScope, type Scope } from './scope'
+import type { ProxyProfile, RequestFacts, ResponseSnapshot } from './types'
+
+/**
+ * The shared core every adapter talks to: scope, headers, detection (+ probe) and the coordinator.
+ * Adapters translate their library's idiom to and from these calls; they decide nothing.
+ */
+export interface Engine {
+  readonly options: NormalizedOptions
+  readonly profile: ProxyProfile
+  readonly emitter: ReauthEmitter
+  readonly scope: Scope
+  readonly probe: SessionProbe
+  readonly coordinator: Coordinator
+  /** The fetch underneath any ajax-reauth wrapper, looked up at call time so later wrappers compose. */
+  baseFetch(): FetchLike
+  /** The headers to add to an in-scope request, given a check for the ones it already has. */
+  headersToAdd(has: (lowerCaseName: string) => boolean): [string, string][]
+  /**
+   * Classify a response (or a network failure) and confirm ambiguous signals with the probe.
+   * Returns the error to report, or null when the session is fine.
+   */
+  judge(snapshot: ResponseSnapshot, facts: RequestFacts, cause?: unknown): Promise<AuthRequiredError | null>
+  /** The full lifecycle of a promise-based request: gate, send, judge, recover. */
+  run<T>(request: GuardedRequest<T>): Promise<T>
+}
+
+/** A promise-based request as the engine runs it (fetch, ky, axios). */
+export interface GuardedRequest<T> {
+  facts: RequestFacts
+  signal?: AbortSignal | null | undefined
+  /** The request is a replay: a second lost session rejects and starts nothing. */
+  isReplay?: boolean
+  /** Why this request cannot be replayed (a stream body), or null when it can. */
+  notReplayable?: string | null
+  send(): Promise<T>
+  /** Snapshot of a successful result. */
+  inspect(result: T): ResponseSnapshot | Promise<ResponseSnapshot>
+  /** Snapshot of a failure, or null when it is not a network failure (an abort, a bug): rethrown as is. */
+  inspectError(error: unknown): ResponseSnapshot | null
+  /** The result a lost session becomes when it cannot be recovered; by default the error itself is thrown. */
+  fail?(error: AuthRequiredError, result: T | undefined): never
+  /** Send this request again after a re-login (defaults to `run()` with `isReplay`). */
+  replay?(): Promise<T>
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+
+export const isAbortError = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
+
+/** Read up to `PEEK_BYTES` of a cloned HTML body without touching the app's copy. */
+export const peekBody = async (response: Response): Promise<string | undefined> => {
+  if (!needsPeek(response.status, response.headers.get('content-type')) || !response.body) return undefined
+  const reader = response.clone().body!.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  try {
+    while (text.length < PEEK_BYTES) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += decoder.decode(value, { stream: true })
+    }
+  } catch {
+    // A body that errors halfway is judged on what arrived.
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+  return text.slice(0, PEEK_BYTES)
+}
+
+export const snapshotResponse = async (response: Response, inScope: boolean): Promise<ResponseSnapshot> => {
+  const snapshot: ResponseSnapshot = {
+    status: response.status,
+    type: response.type,
+    redirected: response.redirected,
+    url: response.url,
+    contentType: response.headers.get('content-type'),
+    location: response.headers.get('location'),
+  }
+  if (inScope) {
+    const peek = await peekBody(response)
+    if (peek !== undefined) snapshot.bodyPeek = peek
+  }
+  return snapshot
+}
+
+export const networkErrorSnapshot = (url: string): ResponseSnapshot => ({
+  status: 0,
+  type: 'error',
+  redirected: false,
+  url,
+  contentType: null,
+})
+
+export const createEngine = (deps: {
+  options: NormalizedOptions
+  emitter: ReauthEmitter
+  coordinator: (engine: Omit<Engine, 'coordinator' | 'run'>) => Coordinator
+  /** The fetch under the SDK; by default `globalThis.fetch` at call time, seen through SDK wrappers. */
+  baseFetch?: () => FetchLike
+}): Engine => {
+  const { options, emitter } = deps
+  const profile = options.profile
+  const scope = createScope(options, profile)
+  const baseFetch = deps.baseFetch ?? ((): FetchLike => unwrap(globalThis.fetch).bind(globalThis))
+  const probe = createSessionProbe(profile, baseFetch, () => scope.origin)
+  const add: [string, string][] = []
+  if (options.headers.accept) add.push(['accept', options.headers.accept])
+  if (options.headers.requestedWith) add.push(['x-requested-with', options.headers.requestedWith])
+
+  const headersToAdd = (has: (name: string) => boolean): [string, string][] =>
+    add.filter(([name]) => !has(name))
+
+  const judge = async (
+    snapshot: ResponseSnapshot,
+    facts: RequestFacts,
+    cause?: unknown,
+  ): Promise<AuthRequiredError | null> => {
+    const signal = classify(snapshot, facts, profile)
+    if (!signal) return null
+    if (signal.needsProbe && (await probe()) !== 'signed-out') return null
+    return new AuthRequiredError({
+      reason: signal.reason,
+      url: facts.url,
+      method: facts.method,
+      cause: cause ?? signal.detail,
+    })
+  }
+
+  const base = { options, profile, emitter, scope, probe, baseFetch, headersToAdd, judge }
+  const coordinator = deps.coordinator(base)
+
+  const run = async <T>(req: GuardedRequest<T>): Promise<T> => {
+    const { facts, signal } = req
+    if (coordinator.gated && !req.isReplay) await coordinator.gate(facts.url, facts.method, signal)
+    let result: T | undefined
+    let error: AuthRequiredError | null
+    try {
+      result = await req.send()
+      error = await judge(await req.inspect(result), facts)
+    } catch (thrown) {
+      const snapshot = isAbortError(thrown) ? null : req.inspectError(thrown)
+      if (!snapshot) throw thrown
+      error = await judge(snapshot, facts, thrown)
+      if (!error) throw thrown
+    }
+    if (!error) return result as T
+    const policy = options.replay
+    const replayable =
+      !req.notReplayable && (policy === 'all' || (policy === 'idempotent' && IDEMPOTENT.has(facts.method)))
+    try {
+      return await coordinator.recover(error, {
+        signal,
+        isReplay: req.isReplay === true,
+        notReplayable: req.notReplayable,
+        replay: replayable ? (req.replay ?? (() => run({ ...req, isReplay: true }))) : null,
+      })
+    } catch (final) {
+      if (req.fail && final instanceof AuthRequiredError) req.fail(final, result)
+      throw final
+    }
+  }
+
+  return { ...base, coordinator, run }
+}

@@ -1,0 +1,35 @@
+import mitt, { type Emitter } from 'mitt'
+import type { AuthRequiredError } from './errors'
+import type { AuthReason } from './types'
+
+/** Payload of `reauth:required`, also what `onReauthRequired` callbacks receive. */
+export interface ReauthRequiredEvent {
+  error: AuthRequiredError
+  reason: AuthReason
+  url: string
+  method: string
+}
+
+/** Payload of `reauth:interaction-required`: silent re-login is impossible. */
+export interface InteractionRequiredEvent {
+  /** Why silent re-login failed. */
+  reason: 'frame-blocked' | 'sign-in-page' | 'popup-blocked' | 'popup-closed' | 'no-user-gesture' | 'timeout'
+  /** Call this from a user gesture (a click handler) to run an interactive re-login (a popup). */
+  start: () => Promise<void>
+}
+
+/** Every event the SDK emits, in one map. */
+export type ReauthEvents = {
+  'reauth:required': ReauthRequiredEvent
+  'reauth:start': { generation: number; strategy: string; leader: boolean }
+  'reauth:success': { generation: number; durationMs: number; leader: boolean }
+  'reauth:failure': { generation: number; error: Error; leader: boolean }
+  'reauth:interaction-required': InteractionRequiredEvent
+  'circuit:open': { failures: number; until: number }
+  'circuit:close': { reason: 'success' | 'reset' }
+  'request:replayed': { url: string; method: string; generation: number }
+}
+
+export type ReauthEmitter = Emitter<ReauthEvents>
+
+export const createEmitter = (): ReauthEmitter => mitt<ReauthEvents>()

@@ -1,0 +1,17 @@
+import type { ProxyProfile } from '../types'
+import { hasTitle, readAjaxProbe, startsWithAny } from './shared'
+
+/**
+ * Pomerium answers Ajax requests (`Accept` that does not pick text/html, or `X-Requested-With`) with
+ * 401 JSON `{"error":"Unauthenticated"}`; re-login is a top-level navigation through the proxy.
+ */
+export const pomerium = (): ProxyProfile => ({
+  name: 'pomerium',
+  ownPaths: ['/.pomerium/'],
+  isSignInUrl: (url) => startsWithAny(url.pathname, ['/.pomerium/sign_in', '/.pomerium/callback']),
+  isSignInPage: (html) => hasTitle(html, /pomerium/i) && /sign[\s-]?in/i.test(html),
+  isForbiddenPage: (html) => /\b403\b/.test(html) && hasTitle(html, /forbidden|403/i),
+  probe: { path: '/', read: readAjaxProbe },
+  // Navigating to any page of the app starts Pomerium's sign-in and lands back on it.
+  reloginUrl: ({ returnTo }) => returnTo,
+})

@@ -1,0 +1,293 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { classify } from '../src/detect'
+import { builtinProfiles } from '../src/profiles'
+import type { RequestFacts, ResponseSnapshot } from '../src/types'
+import {
+  APP_FRAGMENT,
+  CUSTOM_SIGN_IN_PAGE,
+  NGINX_400_COOKIE,
+  OAUTH2_FORBIDDEN_PAGE,
+  OAUTH2_SIGN_IN_PAGE,
+} from './helpers/fixtures'
+
+const APP = 'https://app.example.com'
+const json = 'application/json'
+const html = 'text/html; charset=utf-8'
+
+const req = (over: Partial<RequestFacts> = {}): RequestFacts => ({
+  url: `${APP}/api/items`,
+  method: 'GET',
+  accept: 'application/json',
+  inScope: true,
+  ...over,
+})
+const snap = (over: Partial<ResponseSnapshot> = {}): ResponseSnapshot => ({
+  status: 200,
+  type: 'basic',
+  redirected: false,
+  url: `${APP}/api/items`,
+  contentType: json,
+  ...over,
+})
+
+type Row = [
+  name: string,
+  snapshot: Partial<ResponseSnapshot>,
+  request: Partial<RequestFacts>,
+  expected: string | null,
+]
+
+// One row per line of shared/proxy-behaviour.md, OAuth2-Proxy first.
+const oauth2Rows: Row[] = [
+  ['Ajax, no session: 401 {}', { status: 401, contentType: json }, {}, 'unauthorized'],
+  ['Ajax before 7.2: 401 with an empty body', { status: 401, contentType: null }, {}, 'unauthorized'],
+  [
+    'browser, default: 403 HTML sign-in page',
+    { status: 403, contentType: html, bodyPeek: OAUTH2_SIGN_IN_PAGE },
+    {},
+    'login-page',
+  ],
+  [
+    'browser, default, Accept */*: 403 sign-in page',
+    { status: 403, contentType: html, bodyPeek: OAUTH2_SIGN_IN_PAGE },
+    { accept: '*/*' },
+    'login-page',
+  ],
+  [
+    'skip-provider-button 302 seen through redirect:manual',
+    { status: 0, type: 'opaqueredirect', contentType: null },
+    {},
+    'opaque-redirect',
+  ],
+  [
+    'skip-provider-button 302 followed cross-origin: CORS TypeError',
+    { status: 0, type: 'error', url: '', contentType: null },
+    {},
+    'network-error',
+  ],
+  [
+    'nginx front: 302 to /oauth2/start followed (same origin) to the sign-in page',
+    {
+      redirected: true,
+      url: `${APP}/oauth2/sign_in?rd=%2Fapi%2Fitems`,
+      contentType: html,
+      bodyPeek: OAUTH2_SIGN_IN_PAGE,
+    },
+    {},
+    'sign-in-redirect',
+  ],
+  [
+    'nginx front: 302 to /oauth2/start visible (XHR responseURL)',
+    { status: 403, url: `${APP}/oauth2/start?rd=%2Fapi`, contentType: html },
+    {},
+    'sign-in-redirect',
+  ],
+  [
+    'a 302 whose Location is the sign-in URL (manual redirect in Node)',
+    { status: 302, location: '/oauth2/sign_in', contentType: null },
+    {},
+    'sign-in-redirect',
+  ],
+  [
+    'custom templates: silent redirect to an unmarked HTML page',
+    { redirected: true, url: `${APP}/login`, contentType: html, bodyPeek: CUSTOM_SIGN_IN_PAGE },
+    {},
+    'login-page',
+  ],
+  ['CSRF cookie flood: 431 from a Node hop', { status: 431, contentType: null }, {}, 'header-overflow'],
+  [
+    'CSRF cookie flood: nginx 400 Request Header Or Cookie Too Large',
+    { status: 400, contentType: 'text/html', bodyPeek: NGINX_400_COOKIE },
+    {},
+    'header-overflow',
+  ],
+  [
+    '/oauth2/sign_in reached silently: 200 sign-in page',
+    { redirected: true, url: `${APP}/oauth2/sign_in`, contentType: html, bodyPeek: OAUTH2_SIGN_IN_PAGE },
+    {},
+    'sign-in-redirect',
+  ],
+  // Negatives: never a re-login.
+  [
+    'signed in, not allowed: 403 Forbidden page',
+    { status: 403, contentType: html, bodyPeek: OAUTH2_FORBIDDEN_PAGE },
+    {},
+    null,
+  ],
+  [
+    'signed in, not allowed, Accept json: still the Forbidden page',
+    { status: 403, contentType: html, bodyPeek: OAUTH2_FORBIDDEN_PAGE },
+    { accept: json },
+    null,
+  ],
+  [
+    'a legitimate HTML endpoint asked for with Accept text/html',
+    { contentType: html, bodyPeek: APP_FRAGMENT },
+    { accept: 'text/html' },
+    null,
+  ],
+  [
+    'a legitimate HTML endpoint reached by a same-origin redirect, asked as HTML',
+    { redirected: true, url: `${APP}/fragments/v2`, contentType: html, bodyPeek: APP_FRAGMENT },
+    { accept: 'text/html,*/*' },
+    null,
+  ],
+  ['a 500 HTML error page', { status: 500, contentType: html, bodyPeek: OAUTH2_SIGN_IN_PAGE }, {}, null],
+  ['a 502 from the proxy', { status: 502, contentType: 'text/plain' }, {}, null],
+  ['a normal JSON 200', {}, {}, null],
+  ['an app 403 JSON', { status: 403 }, {}, null],
+  ['an app redirect 302 elsewhere', { status: 302, location: '/api/items/2', contentType: null }, {}, null],
+  [
+    'a 400 that is not about headers',
+    { status: 400, contentType: html, bodyPeek: '<h1>Bad Request</h1>' },
+    {},
+    null,
+  ],
+  ['out of scope 401', { status: 401 }, { inScope: false }, null],
+  [
+    'out of scope sign-in page',
+    { status: 403, contentType: html, bodyPeek: OAUTH2_SIGN_IN_PAGE },
+    { inScope: false },
+    null,
+  ],
+  ['out of scope network error', { status: 0, type: 'error' }, { inScope: false }, null],
+]
+
+const otherRows: [profile: keyof typeof builtinProfiles, ...Row][] = [
+  [
+    'pomerium',
+    'Ajax: 401 {"error":"Unauthenticated"}',
+    { status: 401, contentType: json },
+    {},
+    'unauthorized',
+  ],
+  [
+    'pomerium',
+    'browser: 302 to the authenticate service, CORS failure',
+    { status: 0, type: 'error' },
+    {},
+    'network-error',
+  ],
+  [
+    'authelia',
+    '401 with Location to the portal',
+    { status: 401, location: 'https://auth.example.com/?rd=x', contentType: 'text/html' },
+    {},
+    'unauthorized',
+  ],
+  [
+    'authelia',
+    '302 to the portal, followed (cross-origin)',
+    { status: 0, type: 'error' },
+    {},
+    'network-error',
+  ],
+  ['google-iap', 'X-Requested-With: 401', { status: 401, contentType: 'text/html' }, {}, 'unauthorized'],
+  ['cloudflare-access', 'X-Requested-With: 401', { status: 401 }, {}, 'unauthorized'],
+  [
+    'cloudflare-access',
+    'without XRW: 302 to <team>.cloudflareaccess.com (manual)',
+    {
+      status: 302,
+      location: 'https://team.cloudflareaccess.com/cdn-cgi/access/login/app',
+      contentType: null,
+    },
+    {},
+    'sign-in-redirect',
+  ],
+  [
+    'azure-easy-auth',
+    '302 to /.auth/login/aad followed then CORS failure',
+    { status: 0, type: 'error' },
+    {},
+    'network-error',
+  ],
+  ['azure-easy-auth', 'Return401: 401', { status: 401 }, {}, 'unauthorized'],
+  [
+    'azure-easy-auth',
+    '302 to /.auth/login/aad seen same-origin',
+    { status: 302, location: '/.auth/login/aad?post_login_redirect_uri=%2F', contentType: null },
+    {},
+    'sign-in-redirect',
+  ],
+  ['azure-easy-auth', 'a normal 200', {}, {}, null],
+]
+
+describe('classify() — OAuth2-Proxy', () => {
+  it.each(oauth2Rows)('%s', (_name, s, r, expected) => {
+    const signal = classify(snap(s), req(r), builtinProfiles['oauth2-proxy'])
+    expect(signal?.reason ?? null).toBe(expected)
+  })
+
+  it('asks the probe to confirm only ambiguous signals', () => {
+    const profile = builtinProfiles['oauth2-proxy']
+    expect(classify(snap({ status: 0, type: 'error' }), req(), profile)?.needsProbe).toBe(true)
+    expect(classify(snap({ status: 0, type: 'opaqueredirect' }), req(), profile)?.needsProbe).toBe(true)
+    expect(classify(snap({ status: 401 }), req(), profile)?.needsProbe).toBe(false)
+  })
+
+  it('honours a custom --proxy-prefix', async () => {
+    const { oauth2Proxy } = await import('../src/profiles')
+    const profile = oauth2Proxy({ prefix: '/auth' })
+    const page = OAUTH2_SIGN_IN_PAGE.replace('/oauth2/start', '/auth/start').replace('Sign In', 'x')
+    expect(classify(snap({ status: 403, contentType: html, bodyPeek: page }), req(), profile)?.reason).toBe(
+      'login-page',
+    )
+    expect(
+      classify(snap({ redirected: true, url: `${APP}/auth/sign_in`, contentType: html }), req(), profile)
+        ?.reason,
+    ).toBe('sign-in-redirect')
+  })
+})
+
+describe('classify() — other proxies', () => {
+  it.each(otherRows)('%s: %s', (profile, _name, s, r, expected) => {
+    expect(classify(snap(s), req(r), builtinProfiles[profile])?.reason ?? null).toBe(expected)
+  })
+})
+
+describe('classify() — properties', () => {
+  const snapshotArb = fc.record(
+    {
+      status: fc.oneof(
+        fc.integer({ min: -5, max: 1000 }),
+        fc.constantFrom(0, 200, 302, 401, 403, 431, 400, 500),
+      ),
+      type: fc.constantFrom('basic', 'cors', 'default', 'error', 'opaque', 'opaqueredirect'),
+      redirected: fc.boolean(),
+      url: fc.oneof(fc.webUrl(), fc.string(), fc.constant(''), fc.constant(`${APP}/oauth2/sign_in`)),
+      contentType: fc.option(fc.oneof(fc.string(), fc.constantFrom('text/html', json)), { nil: null }),
+      location: fc.option(fc.oneof(fc.string(), fc.webUrl(), fc.constant('/oauth2/start')), {
+        nil: undefined,
+      }),
+      bodyPeek: fc.option(fc.oneof(fc.string(), fc.constant(OAUTH2_SIGN_IN_PAGE)), { nil: undefined }),
+    },
+    { requiredKeys: ['status', 'type', 'redirected', 'url', 'contentType'] },
+  )
+  const requestArb = fc.record({
+    url: fc.oneof(fc.webUrl(), fc.string()),
+    method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', ''),
+    accept: fc.option(fc.string(), { nil: null }),
+    inScope: fc.boolean(),
+  })
+  const profileArb = fc.constantFrom(...Object.values(builtinProfiles))
+
+  it('never throws on arbitrary snapshots', () => {
+    fc.assert(
+      fc.property(snapshotArb, requestArb, profileArb, (s, r, p) => {
+        classify(s as ResponseSnapshot, r, p)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('returns null for every out-of-scope request', () => {
+    fc.assert(
+      fc.property(snapshotArb, requestArb, profileArb, (s, r, p) => {
+        expect(classify(s as ResponseSnapshot, { ...r, inScope: false }, p)).toBeNull()
+      }),
+      { numRuns: 2000 },
+    )
+  })
+})

@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { normalizeOptions, type ReauthOptions } from '../src/options'
+import { createScope } from '../src/scope'
+import { stubPage } from './helpers/page'
+
+const scopeOf = (options: ReauthOptions = {}, href = 'https://app.example.com/app/page?x=1') => {
+  stubPage(href)
+  const o = normalizeOptions(options)
+  const s = createScope(o, o.profile)
+  return (url: string) => s.test(s.resolve(url))
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals()
+})
+
+describe('scope', () => {
+  it('is same-origin by default, whatever form the URL takes', () => {
+    const inScope = scopeOf()
+    expect(inScope('/api/items')).toBe(true)
+    expect(inScope('api/items')).toBe(true)
+    expect(inScope('../api')).toBe(true)
+    expect(inScope('https://app.example.com/api')).toBe(true)
+    expect(inScope('https://app.example.com')).toBe(true)
+    expect(inScope('HTTPS://APP.EXAMPLE.COM/api')).toBe(true)
+    expect(inScope('https://app.example.com:443/api')).toBe(true)
+  })
+
+  it('never touches third parties or look-alike origins', () => {
+    const inScope = scopeOf()
+    expect(inScope('https://api.example.com/x')).toBe(false)
+    expect(inScope('//cdn.example.com/x')).toBe(false)
+    expect(inScope('https://app.example.com.evil.test/api')).toBe(false)
+    expect(inScope('https://app.example.com:8443/api')).toBe(false)
+    expect(inScope('http://app.example.com/api')).toBe(false)
+    expect(inScope('data:text/plain,hi')).toBe(false)
+    expect(inScope('blob:https://app.example.com/uuid')).toBe(false)
+  })
+
+  it("keeps the profile's own endpoints out of scope", () => {
+    const inScope = scopeOf()
+    expect(inScope('/oauth2/auth')).toBe(false)
+    expect(inScope('/oauth2/start?rd=/')).toBe(false)
+    expect(inScope('https://app.example.com/oauth2/sign_in')).toBe(false)
+    expect(inScope('/oauth2')).toBe(true)
+    const easy = scopeOf({ proxy: 'azure-easy-auth' })
+    expect(easy('/.auth/me')).toBe(false)
+    expect(easy('/oauth2/auth')).toBe(true)
+  })
+
+  it('adds listed origins, and applies include and exclude with strings and RegExps', () => {
+    const inScope = scopeOf({
+      scope: {
+        origins: ['same-origin', 'https://api.example.com/'],
+        include: ['/api/', 'https://api.example.com/v1/', /\/graphql$/],
+        exclude: ['/api/public/', /\.png$/],
+      },
+    })
+    expect(inScope('/api/items')).toBe(true)
+    expect(inScope('/graphql')).toBe(true)
+    expect(inScope('/static/app.js')).toBe(false)
+    expect(inScope('/api/public/x')).toBe(false)
+    expect(inScope('/api/logo.png')).toBe(false)
+    expect(inScope('https://api.example.com/v1/users')).toBe(true)
+    expect(inScope('https://api.example.com/v2/users')).toBe(false)
+  })
+
+  it('is empty outside a browser for relative URLs', () => {
+    vi.stubGlobal('location', undefined)
+    const o = normalizeOptions()
+    const s = createScope(o, o.profile)
+    expect(s.test(s.resolve('/api'))).toBe(false)
+  })
+})
