@@ -1,0 +1,73 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
+import { launchChromium } from './server/browser.js'
+import type { Stack, StackOptions } from './server/stack.js'
+import { startStack } from './server/stack.js'
+
+export interface E2E {
+  stack: Stack
+  browser: Browser
+  context: BrowserContext
+  page: Page
+}
+
+/**
+ * One stack and one Chromium per test file, a fresh browser context per test, every switch
+ * reset before each test. Servers and browser are closed in `afterAll`, also after failures.
+ */
+export function setupE2E(options: StackOptions = {}): E2E {
+  const state: Partial<E2E> = {}
+  beforeAll(async () => {
+    state.stack = await startStack(options)
+    state.browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await state.browser?.close().catch(() => undefined)
+    await state.stack?.stop()
+  })
+  beforeEach(async () => {
+    state.stack?.reset()
+    if (!state.browser) throw new Error('browser not started')
+    state.context = await state.browser.newContext()
+    state.page = await state.context.newPage()
+  })
+  afterEach(async () => {
+    await state.context?.close().catch(() => undefined)
+  })
+  const get = <K extends keyof E2E>(k: K): E2E[K] => {
+    const v = state[k]
+    if (v === undefined) throw new Error(`e2e ${k} not ready`)
+    return v as E2E[K]
+  }
+  return {
+    get stack() {
+      return get('stack')
+    },
+    get browser() {
+      return get('browser')
+    },
+    get context() {
+      return get('context')
+    },
+    get page() {
+      return get('page')
+    },
+  }
+}
+
+/**
+ * Sign in through the real flow (proxy → IdP → callback → proxy) and land on `path`.
+ * `base` is the app origin (the test proxy, or nginx).
+ */
+export async function signIn(page: Page, base: string, path = '/app.html'): Promise<void> {
+  await page.goto(`${base}/oauth2/start?rd=${encodeURIComponent(path)}`)
+  await page.waitForURL(`${base}${path}`)
+  await page.waitForFunction(() => 'ky' in window && 'axios' in window)
+}
+
+/** Cookies of the context whose name matches. */
+export async function cookieNames(context: BrowserContext, re: RegExp): Promise<string[]> {
+  return (await context.cookies()).map((c) => c.name).filter((n) => re.test(n))
+}
+
+export const CSRF_PER_REQUEST = /^_oauth2_proxy_.{8}_csrf$/

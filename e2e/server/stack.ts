@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import type { OAuth2ProxyOptions } from '../../src/testing/behaviour/index.js'
+import { createOAuth2ProxyBehaviour } from '../../src/testing/behaviour/index.js'
+import type { Idp } from './idp.js'
+import { startIdp } from './idp.js'
+import type { Listening } from './net.js'
+import { listen } from './net.js'
+import type { NginxFront } from './nginx.js'
+import { nginxAvailable, startNginx } from './nginx.js'
+import { createOidcClient } from './oidc-client.js'
+import type { TestProxy } from './proxy.js'
+import { startProxy } from './proxy.js'
+import type { ThirdParty } from './third-party.js'
+import { startThirdParty } from './third-party.js'
+import type { Upstream } from './upstream.js'
+import { REPO_ROOT, startUpstream } from './upstream.js'
+
+export interface StackOptions {
+  /** Start the nginx front (default: when /usr/sbin/nginx exists). `true` fails if it is missing. */
+  nginx?: boolean
+  /** Initial oauth2-proxy options (what `reset()` returns to). */
+  proxy?: Partial<OAuth2ProxyOptions>
+}
+
+export interface Stack {
+  /** The app behind the test proxy: http://localhost:<p1>. */
+  appUrl: string
+  /** The OpenID provider: http://localhost:<p2> (same site, another origin). */
+  idpUrl: string
+  /** The third-party API: http://127.0.0.1:<p3> (cross-site). */
+  thirdPartyUrl: string
+  /** The app behind real nginx + auth_request: http://localhost:<p4>; null when nginx is missing. */
+  nginxUrl: string | null
+  proxy: TestProxy
+  idp: Idp
+  upstream: Upstream
+  thirdParty: ThirdParty
+  nginx: NginxFront | null
+  /** Every switch, counter and session back to the start state (call before each test). */
+  reset(): void
+  stop(): Promise<void>
+}
+
+/** Default oauth2-proxy options of the stack: app assets skip auth, like a real SPA deployment's. */
+export const STACK_PROXY_DEFAULTS: Partial<OAuth2ProxyOptions> = {
+  skipAuthRoutes: [/^\/dist\//, /^\/vendor\//, /^\/__behaviour\.js$/, /^\/favicon\.ico$/],
+}
+
+let bundle: Promise<string> | null = null
+/** The behaviour module bundled for browsers (esbuild, platform browser: any Node API fails the build). */
+function behaviourBundle(): Promise<string> {
+  bundle ??= import('esbuild').then(async ({ build }) => {
+    const out = await build({
+      entryPoints: [join(REPO_ROOT, 'src/testing/behaviour/index.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2020',
+      write: false,
+      logLevel: 'silent',
+    })
+    return out.outputFiles[0]?.text ?? ''
+  })
+  return bundle
+}
+
+/**
+ * Start the whole test bed on random free ports. Everything started is stopped by `stop()`,
+ * and by `startStack` itself when a later part fails to start.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const started: { close(): Promise<void> }[] = []
+  let nginx: NginxFront | null = null
+  try {
+    const open = async (name: string): Promise<Listening> => {
+      const l = await listen(name)
+      started.push(l)
+      return l
+    }
+    const [proxyL, idpL, upstreamL, thirdL] = [
+      await open('proxy'),
+      await open('idp'),
+      await open('upstream'),
+      await open('third-party'),
+    ]
+    const appUrl = `http://localhost:${proxyL.port}`
+    const wantNginx = options.nginx ?? nginxAvailable()
+    if (options.nginx === true && !nginxAvailable())
+      throw new Error('nginx requested but /usr/sbin/nginx is missing')
+
+    const upstream = startUpstream(upstreamL, behaviourBundle)
+    const secret = randomBytes(32).toString('hex')
+    // nginx's port is only known once it runs; the IdP client needs its callback up front, so the
+    // proxy starts first, then nginx, then the IdP with both callbacks.
+    let idp: Idp | null = null
+    const idpUrl = `http://localhost:${idpL.port}`
+    const behaviour = createOAuth2ProxyBehaviour(
+      { cookieSecret: secret, ...STACK_PROXY_DEFAULTS, ...options.proxy },
+      createOidcClient({ issuer: idpUrl, clientId: 'oauth2-proxy', clientSecret: 'e2e-client-secret' }),
+    )
+    const getIdp = () => {
+      if (!idp) throw new Error('IdP not started')
+      return idp
+    }
+    const proxy = startProxy(proxyL, behaviour, upstreamL.port, {
+      idp: getIdp,
+      loginOrigin: () => idpUrl,
+      secret,
+    })
+    if (wantNginx) nginx = await startNginx({ proxyPort: proxyL.port, upstreamPort: upstreamL.port })
+    const callbacks = [`${appUrl}/oauth2/callback`, ...(nginx ? [`${nginx.url}/oauth2/callback`] : [])]
+    idp = startIdp(idpL, callbacks, (req, res) => proxy.handleLoginOrigin(req, res))
+    const thirdParty = startThirdParty(thirdL, () => [appUrl, ...(nginx ? [nginx.url] : [])])
+    const idpRef = idp
+    const nginxRef = nginx
+    let stopping: Promise<void> | null = null
+    return {
+      appUrl,
+      idpUrl,
+      thirdPartyUrl: thirdParty.url,
+      nginxUrl: nginx?.url ?? null,
+      proxy,
+      idp: idpRef,
+      upstream,
+      thirdParty,
+      nginx,
+      reset() {
+        proxy.reset()
+        idpRef.reset()
+        upstream.reset()
+        thirdParty.reset()
+      },
+      stop() {
+        stopping ??= Promise.allSettled([nginxRef?.stop(), ...started.map((s) => s.close())]).then(
+          () => undefined,
+        )
+        return stopping
+      },
+    }
+  } catch (err) {
+    await Promise.allSettled([nginx?.stop(), ...started.map((s) => s.close())])
+    throw err
+  }
+}

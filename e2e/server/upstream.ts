@@ -1,0 +1,151 @@
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { extname, join, normalize, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Listening } from './net.js'
+import { readBody } from './net.js'
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.map': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.json': 'application/json',
+  '.css': 'text/css',
+}
+
+/** Static roots: URL prefix → directory. */
+const STATIC: [string, string][] = [
+  ['/dist/', join(REPO_ROOT, 'dist')],
+  ['/vendor/ky/', join(REPO_ROOT, 'node_modules/ky/distribution')],
+]
+
+export const APP_PAGE = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>ajax-reauth e2e app</title>
+<script>window.__sdkError = null</script>
+<script src="/dist/ajax-reauth.global.js" onerror="window.__sdkError = 'failed to load /dist/ajax-reauth.global.js'"></script>
+<script src="/vendor/axios.min.js"></script>
+<script type="module">
+  import ky from '/vendor/ky.js'
+  window.ky = ky
+</script>
+</head>
+<body>
+<h1 id="app">ajax-reauth e2e app</h1>
+<p id="path"></p>
+<script>document.getElementById('path').textContent = location.pathname + location.search</script>
+</body>
+</html>
+`
+
+export interface UpstreamRequest {
+  method: string
+  path: string
+  headers: Record<string, string | string[] | undefined>
+}
+
+export interface Upstream {
+  url: string
+  /** Every request that reached the upstream (what the proxy let through). */
+  requests: UpstreamRequest[]
+  reset(): void
+}
+
+/**
+ * The app behind the proxy: JSON API, an HTML fragment, a stream, a slow endpoint, the app
+ * pages and the static SDK / vendor files. `behaviourBundle` serves the behaviour module
+ * bundled for browsers (to prove it runs there).
+ */
+export function startUpstream(listening: Listening, behaviourBundle: () => Promise<string>): Upstream {
+  const requests: UpstreamRequest[] = []
+  listening.setHandler(async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://upstream')
+    const path = url.pathname
+    requests.push({ method: req.method ?? 'GET', path: path + url.search, headers: req.headers })
+    const sendJson = (status: number, body: unknown) => {
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+      })
+      res.end(JSON.stringify(body))
+    }
+    const user = req.headers['x-forwarded-email'] ?? null
+    if (path === '/api/items') {
+      return sendJson(200, {
+        items: [
+          { id: 1, name: 'one' },
+          { id: 2, name: 'two' },
+        ],
+        user,
+      })
+    }
+    if (path === '/api/echo') {
+      const body = (await readBody(req)).toString('utf8')
+      return sendJson(200, { method: req.method, url: req.url, headers: req.headers, body })
+    }
+    if (path === '/api/fragment') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      return res.end('<div class="fragment" id="fragment">fragment content</div>')
+    }
+    if (path === '/api/stream') {
+      const chunks = Math.min(Number(url.searchParams.get('chunks') ?? 5), 100)
+      const interval = Math.min(Number(url.searchParams.get('intervalMs') ?? 20), 2000)
+      res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
+      for (let i = 0; i < chunks; i++) {
+        if (res.destroyed) return
+        res.write(`${JSON.stringify({ chunk: i })}\n`)
+        await new Promise((r) => setTimeout(r, interval))
+      }
+      return res.end()
+    }
+    if (path === '/api/slow') {
+      const ms = Math.min(Number(url.searchParams.get('ms') ?? 500), 30_000)
+      await new Promise((r) => setTimeout(r, ms))
+      return sendJson(200, { slow: true, ms, user })
+    }
+    if (path === '/' || path === '/app.html' || path === '/index.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      return res.end(APP_PAGE)
+    }
+    if (path === '/vendor/axios.min.js')
+      return sendFile(res, join(REPO_ROOT, 'node_modules/axios/dist/axios.min.js'))
+    if (path === '/vendor/ky.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' })
+      return res.end("export { default } from '/vendor/ky/index.js'\nexport * from '/vendor/ky/index.js'\n")
+    }
+    if (path === '/__behaviour.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' })
+      return res.end(await behaviourBundle())
+    }
+    for (const [prefix, dir] of STATIC) {
+      if (path.startsWith(prefix)) {
+        const file = normalize(join(dir, decodeURIComponent(path.slice(prefix.length))))
+        if (file.startsWith(dir) && existsSync(file)) return sendFile(res, file)
+      }
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' })
+    res.end('not found')
+  })
+  return {
+    url: `http://127.0.0.1:${listening.port}`,
+    requests,
+    reset: () => {
+      requests.length = 0
+    },
+  }
+}
+
+async function sendFile(res: ServerResponse, file: string) {
+  const body = await readFile(file)
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'cache-control': 'no-store',
+  })
+  res.end(body)
+}
