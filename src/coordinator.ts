@@ -1,6 +1,10 @@
-import { AuthRequiredError } from './errors'
-import type { ReauthEmitter } from './events'
-import type { NormalizedOptions } from './options'
+import { type CrossTab, createCrossTab } from './cross-tab'
+import { AuthRequiredError, ReauthError, ReauthQueueFullError } from './errors'
+import type { InteractionRequiredEvent, ReauthEmitter } from './events'
+import type { NormalizedOptions, ReloginStrategy } from './options'
+import type { FetchLike, SessionProbe } from './probe'
+import { createStrategy, isInteractionRequiredError, prepareRelogin, type Strategy } from './relogin'
+import type { ProxyProfile } from './types'
 
 export type ReauthState = 'idle' | 'reauthenticating' | 'circuit-open'
 
@@ -24,31 +28,295 @@ export interface Coordinator {
   gate(url: string, method: string, signal?: AbortSignal | null): Promise<void>
   /** A request lost its session: report it, join or start a flight, replay or reject. */
   recover<T>(error: AuthRequiredError, options: RecoverOptions<T>): Promise<T>
-  /** Start a flight by hand (joins one in progress). */
+  /** Start a flight by hand (joins one in progress; allowed while the circuit is open). */
   relogin(): Promise<void>
-  /** Reject everything held and stop (uninstall). */
+  /** Abort the flight and reject everything held (uninstall). */
   dispose(): void
 }
 
 export interface CoordinatorDeps {
   options: NormalizedOptions
   emitter: ReauthEmitter
+  profile: ProxyProfile
+  probe: SessionProbe
+  baseFetch: () => FetchLike
+  scope: { readonly origin: string }
+  /** Test seams. */
+  strategy?: Strategy
+  crossTab?: () => CrossTab
+  now?: () => number
 }
 
-/**
- * Without a re-login strategy wired in, a lost session is reported and the request fails with
- * `AuthRequiredError`.
- */
-export const createCoordinator = ({ emitter }: CoordinatorDeps): Coordinator => ({
-  state: 'idle',
-  gated: false,
-  gate: async () => {},
-  recover: async (error) => {
-    emitter.emit('reauth:required', { error, reason: error.reason, url: error.url, method: error.method })
-    throw error
-  },
-  relogin: async () => {},
-  dispose: () => {},
-})
+interface Flight {
+  generation: number
+  /** Ended by uninstall, not by a failed re-login: does not count towards the circuit. */
+  disposed: boolean
+  promise: Promise<void>
+  controller: AbortController
+  error: AuthRequiredError
+}
 
-export { AuthRequiredError }
+const abortReason = (signal: AbortSignal): unknown =>
+  signal.reason ?? new DOMException('This operation was aborted', 'AbortError')
+
+/** Wait for `promise`, or reject as soon as `signal` aborts. */
+const waitFor = <T>(promise: Promise<T>, signal: AbortSignal | null | undefined): Promise<T> => {
+  if (!signal) return promise
+  if (signal.aborted) return Promise.reject(abortReason(signal))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
+  const { options, emitter, profile, probe, scope } = deps
+  const now = deps.now ?? Date.now
+  const strategy = deps.strategy ?? createStrategy(options.relogin)
+  let crossTab: CrossTab | null = null
+  const tabs = (): CrossTab => {
+    if (crossTab) return crossTab
+    crossTab = (
+      deps.crossTab ??
+      (() => createCrossTab({ enabled: options.crossTab, origin: scope.origin, profileName: profile.name }))
+    )()
+    // Another tab's success also ends this tab's open circuit.
+    crossTab.onRemote((msg) => {
+      if (msg.kind === 'success' && openUntil > 0) closeCircuit('success')
+    })
+    return crossTab
+  }
+
+  let flight: Flight | null = null
+  let generation = 0
+  let waiting = 0
+  let failures: number[] = []
+  let openUntil = 0
+
+  const circuitOpen = (): boolean => openUntil > 0 && now() < openUntil
+
+  const openCircuit = (): void => {
+    openUntil = now() + options.circuit.cooldownMs
+    emitter.emit('circuit:open', { failures: failures.length, until: openUntil })
+  }
+  const closeCircuit = (reason: 'success' | 'reset'): void => {
+    const wasOpen = openUntil > 0
+    failures = []
+    openUntil = 0
+    if (wasOpen) emitter.emit('circuit:close', { reason })
+  }
+
+  const report = (error: AuthRequiredError): void => {
+    emitter.emit('reauth:required', { error, reason: error.reason, url: error.url, method: error.method })
+  }
+
+  /** The proxy's page-less refresh (Easy Auth's /.auth/refresh), then the strategy; the probe confirms. */
+  const reloginOnce = async (
+    signal: AbortSignal,
+    error: Error,
+    run: Strategy,
+    relogin: ReloginStrategy,
+  ): Promise<void> => {
+    const origin = scope.origin
+    if (profile.refreshPath && origin) {
+      const refreshed = await deps
+        .baseFetch()(origin + profile.refreshPath, { credentials: 'same-origin', redirect: 'manual', signal })
+        .then((r) => r.ok)
+        .catch(() => false)
+      if (refreshed && (await probe()) === 'signed-in') return
+    }
+    const target = prepareRelogin({ relogin, profile, callbackPath: options.callbackPath }, origin)
+    await run({ signal, error, probe, ...target })
+    signal.throwIfAborted()
+    if ((await probe()) === 'signed-out') {
+      throw new ReauthError('re-login finished but the session probe still reports no session')
+    }
+  }
+
+  // Called from the app's click handler: a popup needs that user gesture.
+  const interactive = (): Promise<void> =>
+    startFlight(
+      new AuthRequiredError({
+        reason: 'unauthorized',
+        url: scope.origin,
+        method: 'GET',
+        cause: 'interaction',
+      }),
+      'popup',
+    ).promise
+
+  const startFlight = (error: AuthRequiredError, relogin: ReloginStrategy = options.relogin): Flight => {
+    if (flight) return flight
+    const run = relogin === options.relogin ? strategy : createStrategy(relogin)
+    const controller = new AbortController()
+    const startedAt = now()
+    const timer = setTimeout(
+      () => controller.abort(new ReauthError(`re-login timed out after ${options.reloginTimeoutMs} ms`)),
+      options.reloginTimeoutMs,
+    )
+    const current: Flight = {
+      generation: ++generation,
+      disposed: false,
+      controller,
+      error,
+      promise: Promise.resolve(),
+    }
+    const strategyName = typeof relogin === 'string' ? relogin : 'custom'
+    current.promise = (async () => {
+      let leader = true
+      try {
+        emitter.emit('reauth:start', { generation: current.generation, strategy: strategyName, leader })
+        const outcome = await tabs().flight(
+          (signal) => reloginOnce(signal, error, run, relogin),
+          controller.signal,
+        )
+        leader = outcome.leader
+        if (flight === current) flight = null
+        closeCircuit('success')
+        emitter.emit('reauth:success', {
+          generation: current.generation,
+          durationMs: now() - startedAt,
+          leader,
+        })
+      } catch (thrown) {
+        // Cleared before the events, so a listener that starts a new flight (start()) gets a new one.
+        if (flight === current) flight = null
+        const failure = thrown instanceof Error ? thrown : new ReauthError(String(thrown))
+        // An uninstall is not a failed re-login: it must not count towards the circuit.
+        if (!current.disposed) {
+          const t = now()
+          failures = [...failures.filter((f) => t - f < options.circuit.windowMs), t]
+          if (openUntil > 0 || failures.length >= options.circuit.failures) openCircuit()
+        }
+        emitter.emit('reauth:failure', { generation: current.generation, error: failure, leader })
+        if (isInteractionRequiredError(failure)) {
+          const event: InteractionRequiredEvent = { reason: failure.reason, start: interactive }
+          emitter.emit('reauth:interaction-required', event)
+        }
+        throw failure
+      } finally {
+        clearTimeout(timer)
+        if (flight === current) flight = null
+      }
+    })()
+    // Waiters attach their own handlers; this one keeps an unobserved failure from being reported.
+    current.promise.catch(() => {})
+    flight = current
+    return current
+  }
+
+  /** Count a request against maxQueue while it waits for `flight`. */
+  const hold = async <T>(work: () => Promise<T>): Promise<T> => {
+    waiting++
+    try {
+      return await work()
+    } finally {
+      waiting--
+    }
+  }
+
+  const coordinator: Coordinator = {
+    get state(): ReauthState {
+      return flight ? 'reauthenticating' : circuitOpen() ? 'circuit-open' : 'idle'
+    },
+    get gated() {
+      return flight !== null
+    },
+
+    gate(url, method, signal) {
+      const current = flight
+      if (!current) return Promise.resolve()
+      if (waiting >= options.maxQueue) {
+        return Promise.reject(
+          new AuthRequiredError({
+            reason: current.error.reason,
+            url,
+            method,
+            cause: new ReauthQueueFullError(
+              `more than ${options.maxQueue} requests are waiting for a re-login`,
+            ),
+          }),
+        )
+      }
+      return hold(() =>
+        waitFor(current.promise, signal).catch((cause) => {
+          if (signal?.aborted) throw cause
+          throw new AuthRequiredError({ reason: current.error.reason, url, method, cause })
+        }),
+      )
+    },
+
+    async recover(error, { replay, signal, isReplay, notReplayable }) {
+      report(error)
+      if (isReplay) throw error
+      if (error.reason === 'header-overflow') {
+        // Every re-login would mint one more CSRF cookie: stop instead of looping.
+        if (!circuitOpen()) openCircuit()
+        throw error
+      }
+      if (circuitOpen()) {
+        throw new AuthRequiredError({
+          reason: 'circuit-open',
+          url: error.url,
+          method: error.method,
+          cause: error,
+        })
+      }
+      const current = startFlight(error)
+      if (!replay) {
+        if (!notReplayable) throw error
+        throw new AuthRequiredError({
+          reason: error.reason,
+          url: error.url,
+          method: error.method,
+          cause: notReplayable,
+        })
+      }
+      if (waiting >= options.maxQueue) {
+        throw new AuthRequiredError({
+          reason: error.reason,
+          url: error.url,
+          method: error.method,
+          cause: new ReauthQueueFullError(
+            `more than ${options.maxQueue} requests are waiting for a re-login`,
+          ),
+        })
+      }
+      await hold(() =>
+        waitFor(current.promise, signal).catch((cause) => {
+          if (signal?.aborted) throw cause
+          throw error
+        }),
+      )
+      emitter.emit('request:replayed', {
+        url: error.url,
+        method: error.method,
+        generation: current.generation,
+      })
+      return replay()
+    },
+
+    relogin() {
+      const error = new AuthRequiredError({
+        reason: 'unauthorized',
+        url: scope.origin,
+        method: 'GET',
+        cause: 'manual',
+      })
+      return startFlight(error).promise
+    },
+
+    dispose() {
+      if (flight) {
+        flight.disposed = true
+        flight.controller.abort(new ReauthError('ajax-reauth was uninstalled during a re-login'))
+        flight = null
+      }
+      crossTab?.dispose()
+      crossTab = null
+    },
+  }
+
+  return coordinator
+}

@@ -1,0 +1,24 @@
+import type { ProbeResult } from '../types'
+
+/** What the coordinator hands a re-login strategy for one flight. */
+export interface StrategyContext {
+  /** Aborted on timeout or uninstall: the strategy removes its iframe / popup / listeners at once. */
+  signal: AbortSignal
+  /** The error that started the flight. */
+  error: Error
+  /** Absolute re-login URL (`profile.reloginUrl({ origin, returnTo })`). */
+  url: string
+  /** The same-origin path the flow lands on (`callbackPath`, or the current path + query). */
+  returnTo: string
+  /** Is this same-origin URL a successful landing? */
+  isLanding(url: URL): boolean
+  /**
+   * Optional session probe. The iframe strategy asks it when the frame ends on a page it cannot read:
+   * the app's own landing page may refuse framing (`X-Frame-Options: DENY` on every response) after the
+   * session cookie was already renewed.
+   */
+  probe?: () => Promise<ProbeResult>
+}
+
+/** A re-login strategy: resolves once the session is renewed, rejects otherwise. */
+export type Strategy = (ctx: StrategyContext) => Promise<void>

@@ -1,0 +1,74 @@
+import type { StrategyContext } from './context'
+import { InteractionRequiredError } from './interaction-error'
+import { isCallbackMessage, parseHttpUrl } from './landing'
+
+const HIDDEN =
+  'position:fixed;left:-10000px;top:0;width:1px;height:1px;border:0;opacity:0;pointer-events:none'
+
+/**
+ * Silent re-login in a hidden iframe. A redirect fires no `load`, so every `load` is a page the flow
+ * stopped on: the landing page (success), the proxy's own sign-in page, or a page the frame cannot read.
+ * That last case is what Chromium shows both for a provider page and for a response refused by
+ * `X-Frame-Options` / `frame-ancestors` (an opaque-origin error page): the two are indistinguishable to
+ * the embedder, and real identity providers refuse framing, so it reads as `'frame-blocked'`.
+ *
+ * @example
+ * await iframeStrategy({ signal, error, url: '/oauth2/start?rd=%2Fcb.html', returnTo: '/cb.html', isLanding })
+ */
+export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    const { signal } = ctx
+    if (signal.aborted) {
+      reject(signal.reason)
+      return
+    }
+    const frame = document.createElement('iframe')
+    let settled = false
+    const finish = (error?: unknown): void => {
+      if (settled) return
+      settled = true
+      signal.removeEventListener('abort', onAbort)
+      frame.removeEventListener('load', onLoad)
+      window.removeEventListener('message', onMessage)
+      frame.remove()
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const onAbort = (): void => finish(signal.reason)
+    const onMessage = (event: MessageEvent): void => {
+      if (event.origin !== location.origin || event.source !== frame.contentWindow) return
+      if (isCallbackMessage(event.data)) finish()
+    }
+    const unreadable = (): void => {
+      const blocked = (): void => finish(new InteractionRequiredError('frame-blocked'))
+      // The app's own landing page may refuse framing after the session cookie was renewed.
+      if (!ctx.probe) blocked()
+      else ctx.probe().then((r) => (r === 'signed-in' ? finish() : blocked()), blocked)
+    }
+    const onLoad = (): void => {
+      let href: string
+      try {
+        href = frame.contentWindow?.location.href ?? ''
+      } catch {
+        unreadable()
+        return
+      }
+      // The initial empty document (`about:blank`) is not where the flow stopped.
+      if (href === '' || href.startsWith('about:')) return
+      const url = parseHttpUrl(href)
+      if (!url) unreadable()
+      else if (ctx.isLanding(url)) finish()
+      else finish(new InteractionRequiredError('sign-in-page'))
+    }
+
+    signal.addEventListener('abort', onAbort, { once: true })
+    window.addEventListener('message', onMessage)
+    frame.addEventListener('load', onLoad)
+    frame.setAttribute('aria-hidden', 'true')
+    frame.setAttribute('data-ajax-reauth', 'relogin')
+    frame.tabIndex = -1
+    frame.title = 'session renewal'
+    frame.style.cssText = HIDDEN
+    frame.src = ctx.url
+    ;(document.body ?? document.documentElement).append(frame)
+  })

@@ -1,0 +1,78 @@
+import type { StrategyContext } from './context'
+import { InteractionRequiredError } from './interaction-error'
+import { isCallbackMessage, parseHttpUrl } from './landing'
+
+/** The popup's window name: a second flight reuses the same window instead of stacking popups. */
+export const POPUP_NAME = 'ajax-reauth'
+const FEATURES = 'popup,width=500,height=650'
+const POLL_MS = 100
+
+/**
+ * Interactive re-login in a popup (also Google IAP's session refresh). Needs a user gesture: without
+ * transient activation it fails at once with `'no-user-gesture'` and opens nothing. Succeeds when the
+ * popup reaches a landing URL (polled) or posts the callback message; the popup is then closed.
+ *
+ * @example
+ * button.onclick = () => popupStrategy({ signal, error, url, returnTo, isLanding })
+ */
+export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    const { signal } = ctx
+    if (signal.aborted) {
+      reject(signal.reason)
+      return
+    }
+    const activation = (navigator as { userActivation?: { isActive: boolean } }).userActivation
+    if (activation && activation.isActive === false) {
+      reject(new InteractionRequiredError('no-user-gesture'))
+      return
+    }
+    let popup: Window | null = null
+    try {
+      popup = window.open(ctx.url, POPUP_NAME, FEATURES)
+    } catch {
+      popup = null
+    }
+    if (!popup) {
+      reject(new InteractionRequiredError('popup-blocked'))
+      return
+    }
+    const win = popup
+    let settled = false
+    let closedSeen = 0
+    const finish = (error?: unknown): void => {
+      if (settled) return
+      settled = true
+      clearInterval(timer)
+      signal.removeEventListener('abort', onAbort)
+      window.removeEventListener('message', onMessage)
+      try {
+        if (!win.closed) win.close()
+      } catch {}
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const onAbort = (): void => finish(signal.reason)
+    const onMessage = (event: MessageEvent): void => {
+      if (event.origin !== location.origin || event.source !== win) return
+      if (isCallbackMessage(event.data)) finish()
+    }
+    const poll = (): void => {
+      if (win.closed) {
+        // The callback page posts, then closes itself: give its message one more tick to arrive.
+        if (++closedSeen > 1) finish(new InteractionRequiredError('popup-closed'))
+        return
+      }
+      let href: string
+      try {
+        href = win.location.href
+      } catch {
+        return // on the provider's origin
+      }
+      const url = parseHttpUrl(href)
+      if (url && ctx.isLanding(url)) finish()
+    }
+    const timer = setInterval(poll, POLL_MS)
+    signal.addEventListener('abort', onAbort, { once: true })
+    window.addEventListener('message', onMessage)
+  })
