@@ -1,4 +1,7 @@
+import { type AxiosInstanceLike, createAxiosAdapter } from './adapters/axios'
 import { createFetchAdapter } from './adapters/fetch'
+import { createKyHooks, type KyReauthHooks } from './adapters/ky'
+import { installXhr } from './adapters/xhr'
 import { type Coordinator, createCoordinator, type ReauthState } from './coordinator'
 import { createEngine, type Engine } from './engine'
 import { createEmitter, type ReauthEvents, type ReauthRequiredEvent } from './events'
@@ -10,7 +13,7 @@ type Handler<K extends keyof ReauthEvents> = (event: ReauthEvents[K]) => void
 
 /** An SDK instance: patches on demand, emits typed events, coordinates re-login. */
 export interface Reauth {
-  /** Patch `globalThis.fetch` (and `XMLHttpRequest` once that adapter is in). Idempotent. */
+  /** Patch `globalThis.fetch` and `XMLHttpRequest`. Idempotent. */
   install(): Reauth
   /** Restore exactly what `install()` replaced; rejects every request held for a re-login. */
   uninstall(): Reauth
@@ -18,6 +21,21 @@ export interface Reauth {
   readonly installed: boolean
   /** A fetch with the SDK in front that patches nothing. */
   readonly fetch: typeof fetch
+  /**
+   * Register request/response interceptors on an axios instance (`axios` or `axios.create()`).
+   * Returns the function that ejects both.
+   *
+   * @example
+   * const eject = reauth.axios(axios)
+   */
+  axios(instance: AxiosInstanceLike): () => void
+  /**
+   * Hooks for `ky.create({ hooks: reauth.kyHooks })` / `ky.extend(...)`; ky 1 and ky 2.
+   *
+   * @example
+   * const api = ky.create({ prefixUrl: '/api', hooks: reauth.kyHooks })
+   */
+  readonly kyHooks: KyReauthHooks
   /** Subscribe to lost sessions; returns the unsubscribe function. */
   onReauthRequired(callback: (event: ReauthRequiredEvent) => void): () => void
   /** Subscribe to an event; returns the unsubscribe function. */
@@ -29,16 +47,6 @@ export interface Reauth {
   readonly state: ReauthState
   /** @internal The shared core the adapters use. */
   readonly engine: Engine
-}
-
-/** Hooks for adapters that live in other modules (XHR) so the core stays tree-shakable. */
-export type Installer = (engine: Engine, owner: object, patch: typeof applyPatch) => (() => void) | null
-
-const installers: Installer[] = []
-
-/** @internal Register an extra patch `install()` applies (used by the XHR adapter). */
-export const registerInstaller = (installer: Installer): void => {
-  if (!installers.includes(installer)) installers.push(installer)
 }
 
 /**
@@ -62,11 +70,18 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
     coordinator: (core) => (coordinator = createCoordinator({ ...core, options: normalized, emitter })),
   })
   const wrappedFetch = createFetchAdapter(engine)
+  const axiosAdapter = createAxiosAdapter(engine)
+  let kyHooks: KyReauthHooks | undefined
   let restores: (() => void)[] = []
 
   const reauth: Reauth = {
     engine,
     fetch: wrappedFetch,
+    axios: (instance) => axiosAdapter(instance),
+    get kyHooks() {
+      kyHooks ??= createKyHooks(engine)
+      return kyHooks
+    },
     get installed() {
       return restores.length > 0
     },
@@ -91,10 +106,8 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
             original = null
           },
         )
-        for (const installer of installers) {
-          const restore = installer(engine, reauth, applyPatch)
-          if (restore) applied.push(restore)
-        }
+        const restoreXhr = installXhr(engine, reauth, applyPatch)
+        if (restoreXhr) applied.push(restoreXhr)
       } catch (error) {
         for (const restore of applied.reverse()) restore()
         throw error

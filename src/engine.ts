@@ -28,8 +28,42 @@ export interface Engine {
    * Returns the error to report, or null when the session is fine.
    */
   judge(snapshot: ResponseSnapshot, facts: RequestFacts, cause?: unknown): Promise<AuthRequiredError | null>
+  /**
+   * Can this response be cleared from its status line and headers alone? True when `classify()` finds
+   * nothing and no body peek is needed: adapters that must hold events back (XHR) release them early.
+   */
+  clearsEarly(snapshot: ResponseSnapshot, facts: RequestFacts): boolean
+  /**
+   * The `Accept` an in-scope request should go out with, or null to leave it as it is. Sets the
+   * configured value when there is none; appends it to one that already admits it (`*\/*`,
+   * `application/*`, `application/json;q=0.9`) so the proxy sees an exact entry; never drops or
+   * overrides what the app asked for.
+   */
+  acceptFor(current: string | null | undefined): string | null
+  /** Hand a lost session to the coordinator, applying the `replay` policy. */
+  recover<T>(error: AuthRequiredError, request: RecoverRequest<T>): Promise<T>
+  /**
+   * Requests an inner patch (the XHR patch) already guarded → the error it completed them with, or
+   * null when it found the session fine. Outer adapters (axios) look here so one loss is reported once.
+   */
+  readonly guarded: WeakMap<object, AuthRequiredError | null>
   /** The full lifecycle of a promise-based request: gate, send, judge, recover. */
   run<T>(request: GuardedRequest<T>): Promise<T>
+}
+
+/**
+ * A lost-session request as `Engine.recover` takes it.
+ *
+ * @example
+ * await engine.recover(error, { method: 'GET', replay: () => send() })
+ */
+export interface RecoverRequest<T> {
+  method: string
+  signal?: AbortSignal | null | undefined
+  isReplay?: boolean
+  notReplayable?: string | null | undefined
+  /** Sends the request again; dropped when the `replay` policy or `notReplayable` forbids it. */
+  replay: (() => Promise<T>) | null
 }
 
 /** A promise-based request as the engine runs it (fetch, ky, axios). */
@@ -103,7 +137,7 @@ export const networkErrorSnapshot = (url: string): ResponseSnapshot => ({
 export const createEngine = (deps: {
   options: NormalizedOptions
   emitter: ReauthEmitter
-  coordinator: (engine: Omit<Engine, 'coordinator' | 'run'>) => Coordinator
+  coordinator: (engine: Omit<Engine, 'coordinator' | 'run' | 'recover' | 'guarded'>) => Coordinator
   /** The fetch under the SDK; by default `globalThis.fetch` at call time, seen through SDK wrappers. */
   baseFetch?: () => FetchLike
 }): Engine => {
@@ -135,8 +169,48 @@ export const createEngine = (deps: {
     })
   }
 
-  const base = { options, profile, emitter, scope, probe, baseFetch, headersToAdd, judge }
+  const clearsEarly = (snapshot: ResponseSnapshot, facts: RequestFacts): boolean =>
+    !needsPeek(snapshot.status, snapshot.contentType) && classify(snapshot, facts, profile) === null
+
+  const wanted = options.headers.accept
+  const acceptFor = (current: string | null | undefined): string | null => {
+    if (!wanted) return null
+    if (!current?.trim()) return wanted
+    const entries = current.split(',').map((e) => e.trim().toLowerCase())
+    if (entries.includes(wanted.toLowerCase())) return null
+    const [type = '', sub = ''] = wanted.toLowerCase().split(';')[0]!.split('/')
+    const admits = entries.some((e) => {
+      const range = e.split(';')[0]!.trim()
+      return range === '*/*' || range === `${type}/*` || range === `${type}/${sub}`
+    })
+    return admits ? `${current}, ${wanted}` : null
+  }
+
+  const base = {
+    options,
+    profile,
+    emitter,
+    scope,
+    probe,
+    baseFetch,
+    headersToAdd,
+    judge,
+    clearsEarly,
+    acceptFor,
+  }
   const coordinator = deps.coordinator(base)
+
+  const recover = <T>(error: AuthRequiredError, req: RecoverRequest<T>): Promise<T> => {
+    const policy = options.replay
+    const replayable =
+      !req.notReplayable && (policy === 'all' || (policy === 'idempotent' && IDEMPOTENT.has(req.method)))
+    return coordinator.recover(error, {
+      signal: req.signal,
+      isReplay: req.isReplay === true,
+      notReplayable: req.notReplayable,
+      replay: replayable ? req.replay : null,
+    })
+  }
 
   const run = async <T>(req: GuardedRequest<T>): Promise<T> => {
     const { facts, signal } = req
@@ -153,15 +227,13 @@ export const createEngine = (deps: {
       if (!error) throw thrown
     }
     if (!error) return result as T
-    const policy = options.replay
-    const replayable =
-      !req.notReplayable && (policy === 'all' || (policy === 'idempotent' && IDEMPOTENT.has(facts.method)))
     try {
-      return await coordinator.recover(error, {
+      return await recover(error, {
+        method: facts.method,
         signal,
         isReplay: req.isReplay === true,
         notReplayable: req.notReplayable,
-        replay: replayable ? (req.replay ?? (() => run({ ...req, isReplay: true }))) : null,
+        replay: req.replay ?? (() => run({ ...req, isReplay: true })),
       })
     } catch (final) {
       if (req.fail && final instanceof AuthRequiredError) req.fail(final, result)
@@ -169,5 +241,5 @@ export const createEngine = (deps: {
     }
   }
 
-  return { ...base, coordinator, run }
+  return { ...base, coordinator, recover, guarded: new WeakMap(), run }
 }

@@ -1,0 +1,278 @@
+import { needsPeek, PEEK_BYTES } from '../detect'
+import { type Engine, networkErrorSnapshot } from '../engine'
+import { type AuthRequiredError, isAuthRequiredError } from '../errors'
+import type { RequestFacts, ResponseSnapshot } from '../types'
+
+/**
+ * The parts of an axios request config the adapter reads (axios 1.x `InternalAxiosRequestConfig`).
+ *
+ * @example
+ * const config: AxiosConfigLike = { url: '/api/items', method: 'get' }
+ */
+export interface AxiosConfigLike {
+  url?: string | undefined
+  method?: string | undefined
+  baseURL?: string | undefined
+  headers?: unknown
+  data?: unknown
+  signal?: unknown
+  [key: string]: unknown
+}
+
+/**
+ * The parts of an axios response the adapter reads.
+ *
+ * @example
+ * const res: AxiosResponseLike = await axios.get('/api/items')
+ */
+export interface AxiosResponseLike {
+  status: number
+  headers?: unknown
+  data?: unknown
+  config: AxiosConfigLike
+  request?: unknown
+}
+
+interface InterceptorManagerLike<V> {
+  use(onFulfilled?: ((value: V) => V | Promise<V>) | null, onRejected?: ((error: any) => any) | null): number
+  eject(id: number): void
+  handlers?: unknown[]
+}
+
+/**
+ * What `reauth.axios()` needs of an axios instance: `axios` itself or any `axios.create()` result.
+ *
+ * @example
+ * const instance: AxiosInstanceLike = axios.create()
+ */
+export interface AxiosInstanceLike {
+  interceptors: {
+    request: InterceptorManagerLike<any>
+    response: InterceptorManagerLike<any>
+  }
+  request(config: any): Promise<any>
+  getUri?(config?: any): string
+}
+
+/**
+ * The axios-style 401 response an `AuthRequiredError` carries for axios callers.
+ *
+ * @example
+ * if (err.response?.status === 401) console.log(err.response.data.reason)
+ */
+export interface AxiosAuthResponse {
+  status: 401
+  statusText: 'Unauthorized'
+  data: { error: 'auth_required'; reason: string }
+  headers: Record<string, string>
+  config: AxiosConfigLike
+  request: unknown
+}
+
+/**
+ * The `AuthRequiredError` an axios call rejects with: also shaped like an `AxiosError`, so
+ * `axios.isAxiosError(err)` and `err.response?.status === 401` handlers keep working.
+ *
+ * @example
+ * axios.get('/api/items').catch((err: AxiosAuthRequiredError) => err.response.status) // 401
+ */
+export type AxiosAuthRequiredError = Omit<AuthRequiredError, 'response'> & {
+  isAxiosError: true
+  code: 'ERR_BAD_REQUEST'
+  config: AxiosConfigLike
+  request: unknown
+  response: AxiosAuthResponse
+  toJSON(): object
+}
+
+/** Config key for the SDK's own per-request state; axios's mergeConfig keeps unknown keys. */
+const KEY = 'ajax-reauth'
+interface State {
+  facts: RequestFacts
+  replay?: true
+}
+
+const stateOf = (config: AxiosConfigLike | undefined): State | undefined =>
+  config ? (config[KEY] as State | undefined) : undefined
+
+/** Header access over `AxiosHeaders` or a plain object. */
+const headerGet = (headers: unknown, name: string): string | null => {
+  if (!headers || typeof headers !== 'object') return null
+  const h = headers as { get?: (n: string) => unknown } & Record<string, unknown>
+  if (typeof h.get === 'function') {
+    const v = h.get(name)
+    return v == null || v === false ? null : String(v)
+  }
+  for (const key of Object.keys(h))
+    if (key.toLowerCase() === name) return h[key] == null ? null : String(h[key])
+  return null
+}
+
+const headerSet = (config: AxiosConfigLike, name: string, value: string): void => {
+  config.headers ??= {}
+  const h = config.headers as { set?: (n: string, v: string) => unknown } & Record<string, unknown>
+  if (typeof h.set === 'function') h.set(name, value)
+  else {
+    for (const key of Object.keys(h)) if (key.toLowerCase() === name) delete h[key]
+    h[name] = value
+  }
+}
+
+const isStream = (data: unknown): boolean =>
+  typeof ReadableStream !== 'undefined' && data instanceof ReadableStream
+
+/** Turn an `AuthRequiredError` into the axios-compatible shape (idempotent). */
+const toAxiosError = (
+  error: AuthRequiredError,
+  config: AxiosConfigLike,
+  request: unknown,
+): AxiosAuthRequiredError => {
+  const e = error as unknown as AxiosAuthRequiredError
+  if (e.isAxiosError === true) return e
+  const response: AxiosAuthResponse = {
+    status: 401,
+    statusText: 'Unauthorized',
+    data: { error: 'auth_required', reason: error.reason },
+    headers: { 'content-type': 'application/json' },
+    config,
+    request,
+  }
+  return Object.assign(error, {
+    isAxiosError: true as const,
+    code: 'ERR_BAD_REQUEST' as const,
+    config,
+    request,
+    response,
+    toJSON: () => ({
+      name: error.name,
+      message: error.message,
+      code: 'ERR_BAD_REQUEST',
+      status: 401,
+      reason: error.reason,
+      url: error.url,
+      method: error.method,
+    }),
+  }) as unknown as AxiosAuthRequiredError
+}
+
+/**
+ * Put `handler`'s interceptor first in its manager's list: a request interceptor then runs last
+ * (it sees the app's headers), a response interceptor first (it sees the raw response), whatever the
+ * registration order. Falls back to plain `use()` order on an unknown axios internals shape.
+ */
+const useFirst = <V>(
+  manager: InterceptorManagerLike<V>,
+  onFulfilled: (value: V) => V | Promise<V>,
+  onRejected: ((error: any) => any) | null,
+): (() => void) => {
+  const id = manager.use(onFulfilled, onRejected)
+  const list = manager.handlers
+  if (!Array.isArray(list) || list[id] == null) return () => manager.eject(id)
+  const handler = list[id]
+  list.splice(id, 1)
+  list.unshift(handler)
+  return () => {
+    const at = list.indexOf(handler)
+    if (at !== -1) list[at] = null
+  }
+}
+
+/**
+ * Register the SDK's interceptors on an axios instance; returns the function that ejects both.
+ * In-scope requests get the headers, responses and errors go through the one detection pipeline,
+ * lost sessions are replayed through the same instance once a re-login succeeds.
+ *
+ * @example
+ * const guardAxios = createAxiosAdapter(reauth.engine)
+ * const eject = guardAxios(axios.create({ baseURL: '/api' }))
+ */
+export const createAxiosAdapter =
+  (engine: Engine) =>
+  (instance: AxiosInstanceLike): (() => void) => {
+    const { scope } = engine
+
+    const onRequest = (config: AxiosConfigLike): AxiosConfigLike => {
+      const state = stateOf(config)
+      if (state?.facts) return config
+      const raw = instance.getUri ? instance.getUri(config) : (config.url ?? '')
+      const url = scope.resolve(raw)
+      if (!scope.test(url)) return config
+      const accept = engine.acceptFor(headerGet(config.headers, 'accept'))
+      if (accept) headerSet(config, 'accept', accept)
+      for (const [name, value] of engine.headersToAdd((n) => headerGet(config.headers, n) !== null)) {
+        headerSet(config, name, value)
+      }
+      const method = String(config.method ?? 'get').toUpperCase()
+      config[KEY] = { facts: { url, method, accept: headerGet(config.headers, 'accept'), inScope: true } }
+      return config
+    }
+
+    const recover = (error: AuthRequiredError, config: AxiosConfigLike, request: unknown): Promise<any> => {
+      const state = stateOf(config)!
+      const signal = config.signal
+      return engine
+        .recover(error, {
+          method: state.facts.method,
+          signal: typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal ? signal : null,
+          isReplay: state.replay === true,
+          notReplayable: isStream(config.data)
+            ? 'the request body is a ReadableStream, which cannot be sent twice'
+            : null,
+          replay: () => instance.request({ ...config, [KEY]: { ...state, replay: true } }),
+        })
+        .catch((final: unknown) => {
+          throw isAuthRequiredError(final) ? toAxiosError(final, config, request) : final
+        })
+    }
+
+    const snapshot = (response: AxiosResponseLike, facts: RequestFacts): ResponseSnapshot => {
+      const responseURL = (response.request as { responseURL?: unknown } | undefined)?.responseURL
+      const url = typeof responseURL === 'string' ? responseURL : ''
+      const snap: ResponseSnapshot = {
+        status: response.status,
+        type: 'basic',
+        redirected: url !== '' && url !== facts.url,
+        url,
+        contentType: headerGet(response.headers, 'content-type'),
+        location: headerGet(response.headers, 'location'),
+      }
+      if (typeof response.data === 'string' && needsPeek(snap.status, snap.contentType)) {
+        snap.bodyPeek = response.data.slice(0, PEEK_BYTES)
+      }
+      return snap
+    }
+
+    const onResponse = async (response: AxiosResponseLike): Promise<AxiosResponseLike> => {
+      const state = stateOf(response.config)
+      if (!state?.facts || (response.request && engine.guarded.has(response.request))) return response
+      const error = await engine.judge(snapshot(response, state.facts), state.facts)
+      return error ? recover(error, response.config, response.request) : response
+    }
+
+    const onError = async (error: any): Promise<never> => {
+      const config = error?.config as AxiosConfigLike | undefined
+      const state = stateOf(config)
+      if (!state?.facts || !config || isAuthRequiredError(error)) throw error
+      const request = error.request
+      // Already judged and reported by an inner patch: the XHR patch, or a patched fetch (axios's fetch adapter).
+      const inner = request && engine.guarded.has(request) ? engine.guarded.get(request) : undefined
+      if (inner !== undefined) throw inner ? toAxiosError(inner, config, request) : error
+      if (isAuthRequiredError(error.cause)) throw toAxiosError(error.cause, config, request)
+      const snap: ResponseSnapshot | null = error.response
+        ? snapshot(error.response, state.facts)
+        : error.code === 'ERR_NETWORK'
+          ? networkErrorSnapshot(state.facts.url)
+          : null
+      if (!snap) throw error
+      const lost = await engine.judge(snap, state.facts, error)
+      if (!lost) throw error
+      return recover(lost, config, request) as Promise<never>
+    }
+
+    const ejectRequest = useFirst(instance.interceptors.request, onRequest, null)
+    const ejectResponse = useFirst(instance.interceptors.response, onResponse, onError)
+    return () => {
+      ejectRequest()
+      ejectResponse()
+    }
+  }

@@ -1,0 +1,120 @@
+import { type Engine, networkErrorSnapshot, snapshotResponse } from '../engine'
+import { isAuthRequiredError } from '../errors'
+import type { FetchLike } from '../probe'
+import type { RequestFacts } from '../types'
+
+/** ky 2 passes hooks one state object; ky 1 passes positional arguments. Both are accepted. */
+interface KyState {
+  request: Request
+  options: { fetch?: FetchLike } & Record<string, unknown>
+  response?: Response
+  error?: Error
+}
+
+/**
+ * The hooks object for `ky.create({ hooks })` / `ky.extend({ hooks })`. Typed loosely on purpose:
+ * ky 1 and ky 2 declare different hook signatures, and this one object fits both.
+ *
+ * @example
+ * const hooks: KyReauthHooks = reauth.kyHooks
+ * const api = ky.extend({ hooks })
+ */
+export interface KyReauthHooks {
+  beforeRequest: ((...args: any[]) => any)[]
+  afterResponse: ((...args: any[]) => any)[]
+  beforeRetry: ((...args: any[]) => any)[]
+  beforeError: ((...args: any[]) => any)[]
+}
+
+const isRequest = (value: unknown): value is Request =>
+  typeof Request !== 'undefined' && value instanceof Request
+
+const factsOf = (engine: Engine, request: Request): RequestFacts | null => {
+  const url = engine.scope.resolve(request.url)
+  if (!engine.scope.test(url)) return null
+  return { url, method: request.method.toUpperCase(), accept: request.headers.get('accept'), inScope: true }
+}
+
+/**
+ * Build ky hooks that put the SDK in front of every in-scope ky request: headers in `beforeRequest`,
+ * detection and replay in `afterResponse`, and a lost session that re-login cannot save rejects with
+ * `AuthRequiredError` (not ky's `HTTPError`).
+ *
+ * @example
+ * const api = ky.create({ hooks: createKyHooks(reauth.engine) })
+ */
+export const createKyHooks = (engine: Engine): KyReauthHooks => {
+  const fetchFor = (options: KyState['options']): FetchLike => {
+    const f = options.fetch
+    return typeof f === 'function' ? f : engine.baseFetch()
+  }
+
+  const beforeRequest = (a: Request | KyState): void => {
+    const request = isRequest(a) ? a : a.request
+    if (!factsOf(engine, request)) return
+    for (const [name, value] of engine.headersToAdd((n) => request.headers.has(n)))
+      request.headers.set(name, value)
+  }
+
+  const afterResponse = async (
+    a: Request | KyState,
+    b?: KyState['options'],
+    c?: Response,
+  ): Promise<Response | undefined> => {
+    const { request, options, response } = isRequest(a) ? { request: a, options: b ?? {}, response: c } : a
+    if (!response) return undefined
+    const facts = factsOf(engine, request)
+    if (!facts) return undefined
+    const error = await engine.judge(await snapshotResponse(response, true), facts)
+    if (!error) return undefined
+    // An unread copy for the replay; ky 2 without retries hands the hook the request it already sent,
+    // whose body is spent: rebuild it from the options' body.
+    const body = options.body as BodyInit | null | undefined
+    const spare = !request.bodyUsed
+      ? request.clone()
+      : body != null && !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream)
+        ? new Request(request, { body })
+        : null
+    return engine.recover<Response>(error, {
+      method: facts.method,
+      signal: request.signal,
+      notReplayable: spare ? null : 'the request body was a stream that has already been sent',
+      replay: () =>
+        engine.run<Response>({
+          facts,
+          isReplay: true,
+          signal: request.signal,
+          send: () => fetchFor(options)((spare ?? request).clone()),
+          inspect: (r) => snapshotResponse(r, true),
+          inspectError: (e) => (e instanceof TypeError ? networkErrorSnapshot(facts.url) : null),
+        }),
+    })
+  }
+
+  // ky 1 retries any error a hook throws for GET; an AuthRequiredError must end the request instead.
+  const beforeRetry = (state: { error?: unknown }): void => {
+    if (isAuthRequiredError(state.error)) throw state.error
+  }
+
+  // ky 2 reports network failures here (ky 1 does not call beforeError for them).
+  const beforeError = async (a: Error | KyState): Promise<Error> => {
+    if (a instanceof Error) return a
+    const { error, request } = a
+    if (!error || isAuthRequiredError(error) || !(error instanceof TypeError) || !request)
+      return error as Error
+    const facts = factsOf(engine, request)
+    if (!facts) return error
+    const lost = await engine.judge(networkErrorSnapshot(facts.url), facts, error)
+    if (!lost) return error
+    return engine
+      .recover<never>(lost, { method: facts.method, replay: null })
+      .catch((final: unknown) => final as Error)
+  }
+
+  return {
+    beforeRequest: [beforeRequest],
+    afterResponse: [afterResponse],
+    beforeRetry: [beforeRetry],
+    beforeError: [beforeError],
+  }
+}

@@ -1,0 +1,263 @@
+// @vitest-environment happy-dom
+// @vitest-environment-options {"url": "http://app.test/app/"}
+import { ClientRequestInterceptor } from '@mswjs/interceptors/ClientRequest'
+import axios, { AxiosError, type AxiosInstance } from 'axios'
+import { HttpResponse, http } from 'msw'
+import { SetupServerApi } from 'msw/node'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
+import { axiosReauth } from '../src/axios'
+import type { ReauthRequiredEvent } from '../src/events'
+import { OAUTH2_FORBIDDEN_PAGE, OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
+
+// axios in a browser-like environment sends through (happy-dom's, unpatched) XMLHttpRequest.
+const APP = 'http://app.test'
+const CORS = { 'access-control-allow-origin': APP }
+let signedIn = false
+let seen: Headers[] = []
+const html = (body: string, status: number) =>
+  new HttpResponse(body, { status, headers: { 'content-type': 'text/html; charset=utf-8' } })
+
+const server = new SetupServerApi(
+  [
+    http.get(`${APP}/oauth2/sign_in`, () => html(OAUTH2_SIGN_IN_PAGE, 200)),
+    http.all(`${APP}/api/:case`, ({ request, params }) => {
+      seen.push(request.headers)
+      if (signedIn) return HttpResponse.json({ ok: true, case: params.case })
+      switch (params.case) {
+        case 'unauthorized':
+          return HttpResponse.json({}, { status: 401 })
+        case 'login-page':
+          return html(OAUTH2_SIGN_IN_PAGE, 403)
+        case 'login-page-200':
+          return html(OAUTH2_SIGN_IN_PAGE, 200)
+        case 'sign-in-redirect':
+          return new HttpResponse(null, { status: 302, headers: { location: '/oauth2/sign_in' } })
+        case 'header-overflow':
+          return new HttpResponse(null, { status: 431 })
+        case 'network-error':
+          return HttpResponse.error()
+        case 'forbidden':
+          return html(OAUTH2_FORBIDDEN_PAGE, 403)
+        case 'server-error':
+          return HttpResponse.json({ boom: true }, { status: 500 })
+        default:
+          return HttpResponse.json({ ok: true, case: params.case })
+      }
+    }),
+    http.all('http://other.test/*', ({ request }) => {
+      seen.push(request.headers)
+      return HttpResponse.json({}, { status: 401, headers: CORS })
+    }),
+  ],
+  [new ClientRequestInterceptor()],
+)
+
+let reauth: Reauth
+let events: ReauthRequiredEvent[] = []
+let relogins = 0
+let ejects: (() => void)[] = []
+const make = (relogin: 'ok' | 'fail' = 'fail', options: Parameters<typeof createReauth>[0] = {}) => {
+  reauth = createReauth({
+    crossTab: false,
+    relogin: async () => {
+      relogins++
+      if (relogin === 'fail') throw new Error('re-login refused in this test')
+      signedIn = true
+    },
+    ...options,
+  })
+  reauth.onReauthRequired((e) => events.push(e))
+  return reauth
+}
+const guard = (instance: AxiosInstance) => {
+  const eject = axiosReauth(instance, reauth)
+  ejects.push(eject)
+  return eject
+}
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection')
+    },
+    (e: unknown) => e as Record<string, any>,
+  )
+
+// The session probe is a fetch: stubbed, 202 signed in / 401 not (see xhr.test.ts for why).
+beforeEach(() => {
+  vi.stubGlobal('fetch', async () => new Response(null, { status: signedIn ? 202 : 401 }))
+})
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
+afterEach(() => {
+  for (const eject of ejects) eject()
+  ejects = []
+  vi.unstubAllGlobals()
+  server.resetHandlers()
+  signedIn = false
+  seen = []
+  events = []
+  relogins = 0
+})
+afterAll(() => server.close())
+
+describe('headers', () => {
+  it('keeps axios’s default Accept (it has an exact application/json entry) and adds X-Requested-With', async () => {
+    make()
+    const instance = axios.create()
+    guard(instance)
+    await instance.get('/api/ok')
+    expect(seen[0]!.get('accept')).toBe('application/json, text/plain, */*')
+    expect(seen[0]!.get('x-requested-with')).toBe('XMLHttpRequest')
+  })
+
+  it('extends an Accept that admits JSON, keeps one that does not, sets a missing one', async () => {
+    make()
+    const instance = axios.create()
+    guard(instance)
+    await instance.get('/api/ok', { headers: { Accept: '*/*' } })
+    await instance.get('/api/ok', { headers: { Accept: 'text/html' } })
+    await instance.get('/api/ok', { headers: { Accept: null } })
+    expect(seen.map((h) => h.get('accept'))).toEqual([
+      '*/*, application/json',
+      'text/html',
+      'application/json',
+    ])
+  })
+
+  it('leaves out-of-scope requests alone (no headers, no detection)', async () => {
+    make()
+    const instance = axios.create()
+    guard(instance)
+    const error = await fail(instance.get('http://other.test/x'))
+    expect(error).toBeInstanceOf(AxiosError)
+    expect(isAuthRequiredError(error)).toBe(false)
+    expect(seen[0]!.get('x-requested-with')).toBeNull()
+    expect(events).toEqual([])
+  })
+})
+
+describe('detection', () => {
+  it.each([
+    ['unauthorized', '/api/unauthorized'],
+    ['login-page', '/api/login-page'],
+    ['login-page', '/api/login-page-200'],
+    ['sign-in-redirect', '/api/sign-in-redirect'],
+    ['header-overflow', '/api/header-overflow'],
+    ['network-error', '/api/network-error'],
+  ])('%s (%s) rejects with an AuthRequiredError shaped like an AxiosError', async (reason, path) => {
+    make()
+    guard(axios)
+    const error = await fail(axios.get(path, { headers: { 'X-Trace': '1' } }))
+    expect(error).toBeInstanceOf(AuthRequiredError)
+    expect(error.reason).toBe(reason)
+    expect(error.status).toBe(401)
+    expect(axios.isAxiosError(error)).toBe(true)
+    expect(error.code).toBe('ERR_BAD_REQUEST')
+    expect(error.config.url).toBe(path)
+    expect(error.config.headers['X-Trace']).toBe('1')
+    expect(error.request).toBeInstanceOf(XMLHttpRequest)
+    expect(error.response).toMatchObject({
+      status: 401,
+      statusText: 'Unauthorized',
+      data: { error: 'auth_required', reason },
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(error.response.config).toBe(error.config)
+    expect(error.toJSON()).toMatchObject({ status: 401, reason, code: 'ERR_BAD_REQUEST' })
+    expect(events.map((e) => e.reason)).toEqual([reason])
+  })
+
+  it('passes non-auth failures through untouched', async () => {
+    make()
+    guard(axios)
+    const forbidden = await fail(axios.get('/api/forbidden'))
+    const boom = await fail(axios.get('/api/server-error'))
+    signedIn = true
+    server.use(http.get(`${APP}/api/down`, () => HttpResponse.error()))
+    const down = await fail(axios.get('/api/down'))
+    expect([forbidden, boom, down].map((e) => e instanceof AxiosError && !isAuthRequiredError(e))).toEqual([
+      true,
+      true,
+      true,
+    ])
+    expect(forbidden.response.status).toBe(403)
+    expect(down.code).toBe('ERR_NETWORK')
+    expect(events).toEqual([])
+  })
+})
+
+describe('replay', () => {
+  it('replays through the same instance with the original config after a re-login', async () => {
+    make('ok')
+    const instance = axios.create({ baseURL: '/api' })
+    guard(instance)
+    const res = await instance.post('unauthorized', { n: 1 }, { headers: { 'X-Trace': '7' } })
+    expect(res.data).toEqual({ ok: true, case: 'unauthorized' })
+    expect(relogins).toBe(1)
+    expect(seen).toHaveLength(2)
+    expect(seen[1]!.get('x-trace')).toBe('7')
+    expect(events).toHaveLength(1)
+  })
+
+  it('a replay that fails auth again rejects and starts no second re-login', async () => {
+    make('ok')
+    server.use(http.all(`${APP}/api/always`, () => HttpResponse.json({}, { status: 401 })))
+    const instance = axios.create()
+    guard(instance)
+    const error = await fail(instance.get('/api/always'))
+    expect(isAuthRequiredError(error)).toBe(true)
+    expect(error.response.status).toBe(401)
+    expect(relogins).toBe(1)
+  })
+})
+
+describe('registration order and eject', () => {
+  it('sees the raw response also when registered after the app’s own interceptors', async () => {
+    make()
+    const instance = axios.create()
+    const appSaw: unknown[] = []
+    instance.interceptors.response.use(undefined, (e) => {
+      appSaw.push(e.response?.status, isAuthRequiredError(e))
+      return Promise.reject(e)
+    })
+    instance.interceptors.request.use((config) => {
+      config.headers.set('Accept', 'application/xml')
+      return config
+    })
+    guard(instance)
+    const error = await fail(instance.get('/api/login-page'))
+    expect(isAuthRequiredError(error)).toBe(true)
+    // The app's interceptors run after ours: they see the 401 shape, and ours saw their Accept.
+    expect(appSaw).toEqual([401, true])
+    expect(seen[0]!.get('accept')).toBe('application/xml')
+  })
+
+  it('eject removes both interceptors', async () => {
+    make()
+    const instance = axios.create()
+    const before = [
+      (instance.interceptors.request as any).handlers.filter(Boolean).length,
+      (instance.interceptors.response as any).handlers.filter(Boolean).length,
+    ]
+    const eject = guard(instance)
+    eject()
+    const after = [
+      (instance.interceptors.request as any).handlers.filter(Boolean).length,
+      (instance.interceptors.response as any).handlers.filter(Boolean).length,
+    ]
+    expect(after).toEqual(before)
+    const error = await fail(instance.get('/api/unauthorized'))
+    expect(isAuthRequiredError(error)).toBe(false)
+    expect(error.response.status).toBe(401)
+    expect(seen[0]!.get('x-requested-with')).toBeNull()
+    expect(events).toEqual([])
+  })
+
+  it('reauth.axios() is the same adapter', async () => {
+    make()
+    const instance = axios.create()
+    ejects.push(reauth.axios(instance))
+    const error = await fail(instance.get('/api/unauthorized'))
+    expect(isAuthRequiredError(error)).toBe(true)
+  })
+})

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { resolve } from 'node:path'
+import { OAUTH2_SIGN_IN_PAGE } from '../helpers/fixtures'
+
+/** The built IIFE under test (`npm run build`). */
+export const BUNDLE = resolve(import.meta.dirname, '../../dist/ajax-reauth.global.js')
+
+export interface TestServer {
+  origin: string
+  /** Request headers seen per path, in order. */
+  seen: { path: string; headers: IncomingMessage['headers'] }[]
+  close(): Promise<void>
+}
+
+const send = (res: ServerResponse, status: number, type: string | null, body: string | Buffer): void => {
+  if (type) res.setHeader('content-type', type)
+  res.statusCode = status
+  res.end(body)
+}
+
+/** A tiny same-origin app: the page, the bundle, and the endpoints the conformance tests hit. */
+export const startServer = async (): Promise<TestServer> => {
+  const bundle = readFileSync(BUNDLE)
+  const seen: TestServer['seen'] = []
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    const path = url.pathname
+    seen.push({ path, headers: req.headers })
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      switch (path) {
+        case '/':
+          return send(
+            res,
+            200,
+            'text/html',
+            '<!doctype html><html><head><title>t</title></head><body></body></html>',
+          )
+        case '/ajax-reauth.global.js':
+          return send(res, 200, 'text/javascript', bundle)
+        case '/api/json':
+          return send(res, 200, 'application/json', '{"ok":true,"n":[1,2,3]}')
+        case '/api/text':
+          return send(res, 200, 'text/plain', 'plain text body')
+        case '/api/fragment':
+          return send(res, 200, 'text/html', '<div class="card"><h2>Items</h2></div>')
+        case '/api/xml':
+          return send(res, 200, 'application/xml', '<root><a>1</a></root>')
+        case '/api/redirect':
+          res.setHeader('location', '/api/json')
+          return send(res, 302, null, '')
+        case '/api/big':
+          return send(res, 200, 'application/octet-stream', Buffer.alloc(512 * 1024, 97))
+        case '/api/slow':
+          setTimeout(() => send(res, 200, 'application/json', '{"slow":true}'), 400)
+          return
+        case '/api/upload':
+          return send(
+            res,
+            200,
+            'application/json',
+            JSON.stringify({ received: Buffer.concat(chunks).length }),
+          )
+        case '/api/401':
+          return send(res, 401, 'application/json', '{}')
+        case '/api/login':
+          return send(res, 403, 'text/html; charset=utf-8', OAUTH2_SIGN_IN_PAGE)
+        case '/api/to-sign-in':
+          res.setHeader('location', '/oauth2/sign_in')
+          return send(res, 302, null, '')
+        case '/oauth2/sign_in':
+          return send(res, 200, 'text/html; charset=utf-8', OAUTH2_SIGN_IN_PAGE)
+        case '/oauth2/auth':
+          return send(res, 401, 'text/plain', 'Unauthorized')
+        default:
+          return send(res, 404, 'text/plain', 'not found')
+      }
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as AddressInfo
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    seen,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  }
+}
+
+/** Chromium flags: never touch the network beyond the test server, never download anything. */
+export const CHROMIUM = {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--no-first-run',
+    '--disable-sync',
+    '--disable-quic',
+  ],
+}

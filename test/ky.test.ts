@@ -1,0 +1,176 @@
+import ky, { HTTPError } from 'ky'
+import ky2, { HTTPError as HTTPError2 } from 'ky2'
+import { HttpResponse, http } from 'msw'
+import { setupServer } from 'msw/node'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
+import type { ReauthRequiredEvent } from '../src/events'
+import { kyReauth } from '../src/ky'
+import { OAUTH2_FORBIDDEN_PAGE, OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
+import { ORIGIN, stubPage } from './helpers/page'
+
+const APP = ORIGIN
+let signedIn = false
+let seen: Headers[] = []
+const html = (body: string, status: number) =>
+  new HttpResponse(body, { status, headers: { 'content-type': 'text/html; charset=utf-8' } })
+
+const server = setupServer(
+  http.get(`${APP}/oauth2/auth`, () => new HttpResponse(null, { status: signedIn ? 202 : 401 })),
+  http.get(`${APP}/oauth2/sign_in`, () => html(OAUTH2_SIGN_IN_PAGE, 200)),
+  http.all(`${APP}/api/:case`, ({ request, params }) => {
+    seen.push(request.headers)
+    if (signedIn) return HttpResponse.json({ ok: true, case: params.case })
+    switch (params.case) {
+      case 'unauthorized':
+        return HttpResponse.json({}, { status: 401 })
+      case 'login-page':
+        return html(OAUTH2_SIGN_IN_PAGE, 403)
+      case 'sign-in-redirect':
+        return new HttpResponse(null, { status: 302, headers: { location: '/oauth2/sign_in' } })
+      case 'header-overflow':
+        return new HttpResponse(null, { status: 431 })
+      case 'forbidden':
+        return html(OAUTH2_FORBIDDEN_PAGE, 403)
+      case 'server-error':
+        return HttpResponse.json({}, { status: 500 })
+      default:
+        return HttpResponse.json({ ok: true, case: params.case })
+    }
+  }),
+  http.all('http://other.test/*', ({ request }) => {
+    seen.push(request.headers)
+    return HttpResponse.json({}, { status: 401 })
+  }),
+)
+
+let reauth: Reauth
+let events: ReauthRequiredEvent[] = []
+let relogins = 0
+const make = (relogin: 'ok' | 'fail' = 'fail') => {
+  reauth = createReauth({
+    crossTab: false,
+    relogin: async () => {
+      relogins++
+      if (relogin === 'fail') throw new Error('re-login refused in this test')
+      signedIn = true
+    },
+  })
+  reauth.onReauthRequired((e) => events.push(e))
+  return reauth
+}
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection')
+    },
+    (e: unknown) => e as Record<string, any>,
+  )
+
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
+beforeEach(() => {
+  stubPage()
+  // A page's window is an EventTarget (the cross-tab code listens for 'storage' on it).
+  const target = new EventTarget()
+  vi.stubGlobal('addEventListener', target.addEventListener.bind(target))
+  vi.stubGlobal('removeEventListener', target.removeEventListener.bind(target))
+})
+afterEach(() => {
+  reauth?.uninstall()
+  vi.unstubAllGlobals()
+  server.resetHandlers()
+  signedIn = false
+  seen = []
+  events = []
+  relogins = 0
+})
+afterAll(() => server.close())
+
+// The same assertions over ky 1 (positional hook arguments) and ky 2 (state objects).
+describe.each([
+  ['ky 1', ky, HTTPError],
+  ['ky 2', ky2 as unknown as typeof ky, HTTPError2 as unknown as typeof HTTPError],
+])('%s', (_name, kyLib, HTTPErrorClass) => {
+  const client = (retry = 0) => kyLib.create({ hooks: kyReauth(reauth), retry })
+  const api = (retry = 0) => ({
+    get: (path: string, options?: Parameters<typeof ky.get>[1]) =>
+      client(retry).get(`${APP}/api/${path}`, options),
+    post: (path: string, options?: Parameters<typeof ky.post>[1]) =>
+      client(retry).post(`${APP}/api/${path}`, options),
+  })
+
+  it('adds the headers to in-scope requests and keeps the app’s own', async () => {
+    make()
+    await api().get('ok')
+    await api().get('ok', { headers: { accept: 'text/html', 'x-requested-with': 'Fetch' } })
+    await api().get('ok').json()
+    expect(seen.map((h) => [h.get('accept'), h.get('x-requested-with')])).toEqual([
+      ['application/json', 'XMLHttpRequest'],
+      ['text/html', 'Fetch'],
+      ['application/json', 'XMLHttpRequest'],
+    ])
+  })
+
+  it('leaves out-of-scope requests alone: a plain HTTPError, no headers, no report', async () => {
+    make()
+    const error = await fail(kyLib.get('http://other.test/x', { hooks: reauth.kyHooks, retry: 0 }))
+    expect(error).toBeInstanceOf(HTTPErrorClass)
+    expect(seen[0]!.get('x-requested-with')).toBeNull()
+    expect(events).toEqual([])
+  })
+
+  it.each(['unauthorized', 'login-page', 'sign-in-redirect', 'header-overflow'])(
+    '%s rejects with AuthRequiredError (not HTTPError)',
+    async (reason) => {
+      make()
+      const error = await fail(api().get(reason))
+      expect(error).toBeInstanceOf(AuthRequiredError)
+      expect(error).not.toBeInstanceOf(HTTPErrorClass)
+      expect(error.reason).toBe(reason)
+      expect(error.status).toBe(401)
+      expect(error.response.status).toBe(401)
+      expect(await error.response.json()).toEqual({ error: 'auth_required', reason })
+      expect(events.map((e) => e.reason)).toEqual([reason])
+    },
+  )
+
+  it('non-auth failures stay HTTPErrors', async () => {
+    make()
+    const forbidden = await fail(api().get('forbidden'))
+    const boom = await fail(api().get('server-error'))
+    expect(forbidden).toBeInstanceOf(HTTPErrorClass)
+    expect(boom).toBeInstanceOf(HTTPErrorClass)
+    expect(events).toEqual([])
+  })
+
+  it('replays after a re-login and resolves with the replayed response', async () => {
+    make('ok')
+    const data = await api()
+      .post('unauthorized', { json: { n: 1 } })
+      .json()
+    expect(data).toEqual({ ok: true, case: 'unauthorized' })
+    expect(relogins).toBe(1)
+    expect(seen).toHaveLength(2)
+    expect(events).toHaveLength(1)
+  })
+
+  it('a lost session is not retried by ky into a second report (default retry, GET)', async () => {
+    make()
+    const error = await fail(api(2).get('unauthorized'))
+    expect(isAuthRequiredError(error)).toBe(true)
+    expect(seen).toHaveLength(1)
+    expect(events).toHaveLength(1)
+    expect(relogins).toBe(1)
+  })
+
+  it('with the global fetch also patched, one lost session is reported once', async () => {
+    make().install()
+    const error = await fail(api(2).get('unauthorized'))
+    expect(isAuthRequiredError(error)).toBe(true)
+    expect(seen).toHaveLength(1)
+    expect(events).toHaveLength(1)
+    expect(relogins).toBe(1)
+    signedIn = true
+    expect(await api().get('ok').json()).toEqual({ ok: true, case: 'ok' })
+  })
+})

@@ -1,0 +1,341 @@
+// @vitest-environment happy-dom
+// @vitest-environment-options {"url": "http://app.test/app/"}
+import { ClientRequestInterceptor } from '@mswjs/interceptors/ClientRequest'
+import axios from 'axios'
+import { HttpResponse, http } from 'msw'
+import { SetupServerApi } from 'msw/node'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
+import type { ReauthRequiredEvent } from '../src/events'
+import { OAUTH2_FORBIDDEN_PAGE, OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
+
+// happy-dom's XHR runs on its fetch, which runs on node:http: msw intercepts it there. msw's own XHR
+// interceptor is left out on purpose, so the SDK wraps the environment's real XMLHttpRequest.
+const APP = 'http://app.test'
+let signedIn = false
+let seen: Headers[] = []
+const html = (body: string, status: number) =>
+  new HttpResponse(body, { status, headers: { 'content-type': 'text/html; charset=utf-8' } })
+
+const CORS = { 'access-control-allow-origin': APP }
+const server = new SetupServerApi(
+  [
+    http.get(`${APP}/oauth2/sign_in`, () => html(OAUTH2_SIGN_IN_PAGE, 200)),
+    http.all(`${APP}/api/:case`, ({ request, params }) => {
+      seen.push(request.headers)
+      if (signedIn) return HttpResponse.json({ ok: true, case: params.case })
+      switch (params.case) {
+        case 'unauthorized':
+          return HttpResponse.json({}, { status: 401 })
+        case 'login-page':
+          return html(OAUTH2_SIGN_IN_PAGE, 403)
+        case 'sign-in-redirect':
+          return new HttpResponse(null, { status: 302, headers: { location: '/oauth2/sign_in' } })
+        case 'header-overflow':
+          return new HttpResponse(null, { status: 431 })
+        case 'network-error':
+          return HttpResponse.error()
+        case 'forbidden':
+          return html(OAUTH2_FORBIDDEN_PAGE, 403)
+        default:
+          return HttpResponse.json({ ok: true, case: params.case })
+      }
+    }),
+    http.all('http://other.test/*', ({ request }) => {
+      seen.push(request.headers)
+      return HttpResponse.json({ other: true }, { headers: CORS })
+    }),
+  ],
+  [new ClientRequestInterceptor()],
+)
+
+const TYPES = ['readystatechange', 'loadstart', 'progress', 'load', 'error', 'abort', 'timeout', 'loadend']
+
+interface Run {
+  xhr: XMLHttpRequest
+  log: string[]
+}
+
+/** Send one request and log every app-visible event with the readyState and status the app sees then. */
+const send = (
+  url: string,
+  setup: (xhr: XMLHttpRequest) => void = () => {},
+  method = 'GET',
+  body: string | null = null,
+): Promise<Run> =>
+  new Promise((resolve) => {
+    const xhr = new XMLHttpRequest()
+    const log: string[] = []
+    for (const type of TYPES)
+      xhr.addEventListener(type, () => log.push(`${type}:${xhr.readyState}:${xhr.status}`))
+    xhr.onload = () => log.push(`onload:${xhr.status}`)
+    xhr.addEventListener('loadend', () => setTimeout(() => resolve({ xhr, log }), 20))
+    xhr.open(method, url)
+    setup(xhr)
+    xhr.send(body)
+  })
+
+let reauth: Reauth
+let events: ReauthRequiredEvent[] = []
+let relogins = 0
+const make = (relogin: 'ok' | 'fail' = 'fail', options: Parameters<typeof createReauth>[0] = {}) => {
+  reauth = createReauth({
+    crossTab: false,
+    relogin: async () => {
+      relogins++
+      if (relogin === 'fail') throw new Error('re-login refused in this test')
+      signedIn = true
+    },
+    ...options,
+  }).install()
+  reauth.onReauthRequired((e) => events.push(e))
+  return reauth
+}
+
+// The session probe is the SDK's only fetch here. happy-dom's fetch trips over the probe's body cancel
+// (an uncaught "Controller is already closed"), so the probe talks to a stub: 202 signed in, 401 not.
+let probeGate: Promise<void> = Promise.resolve()
+let probes = 0
+beforeEach(() => {
+  vi.stubGlobal('fetch', async (input: RequestInfo | URL) => {
+    expect(String(input)).toBe(`${APP}/oauth2/auth`)
+    probes++
+    await probeGate
+    return new Response(null, { status: signedIn ? 202 : 401 })
+  })
+})
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
+afterEach(() => {
+  vi.unstubAllGlobals()
+  probeGate = Promise.resolve()
+  probes = 0
+  reauth?.uninstall()
+  server.resetHandlers()
+  signedIn = false
+  seen = []
+  events = []
+  relogins = 0
+})
+afterAll(() => server.close())
+
+describe('install / uninstall', () => {
+  it('replaces XMLHttpRequest with a subclass and restores the exact original', () => {
+    const native = globalThis.XMLHttpRequest
+    const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'XMLHttpRequest')
+    make()
+    expect(globalThis.XMLHttpRequest).not.toBe(native)
+    const xhr = new XMLHttpRequest()
+    expect(xhr).toBeInstanceOf(native)
+    expect(xhr).toBeInstanceOf(XMLHttpRequest)
+    reauth.uninstall()
+    expect(globalThis.XMLHttpRequest).toBe(native)
+    expect(Object.getOwnPropertyDescriptor(globalThis, 'XMLHttpRequest')).toEqual(descriptor)
+  })
+})
+
+describe('headers', () => {
+  it('adds Accept and X-Requested-With to in-scope requests', async () => {
+    make()
+    const { xhr } = await send('/api/ok')
+    expect(xhr.status).toBe(200)
+    expect(seen[0]!.get('accept')).toBe('application/json')
+    expect(seen[0]!.get('x-requested-with')).toBe('XMLHttpRequest')
+  })
+
+  it('keeps the headers the app set itself', async () => {
+    make()
+    await send('/api/ok', (x) => {
+      x.setRequestHeader('Accept', 'text/html')
+      x.setRequestHeader('X-Requested-With', 'Fetch')
+    })
+    expect(seen[0]!.get('accept')).toBe('text/html')
+    expect(seen[0]!.get('x-requested-with')).toBe('Fetch')
+  })
+
+  it('leaves out-of-scope requests untouched', async () => {
+    make()
+    const { xhr } = await send('http://other.test/x')
+    expect(JSON.parse(xhr.responseText)).toEqual({ other: true })
+    expect(seen[0]!.get('x-requested-with')).toBeNull()
+    expect(seen[0]!.get('accept')).not.toBe('application/json')
+  })
+})
+
+describe('detection and the synthetic 401', () => {
+  it.each([['unauthorized'], ['login-page'], ['sign-in-redirect'], ['header-overflow'], ['network-error']])(
+    '%s completes as a 401 with one load and one report',
+    async (reason) => {
+      make()
+      const { xhr, log } = await send(`/api/${reason}`)
+      expect(xhr.status).toBe(401)
+      expect(xhr.statusText).toBe('Unauthorized')
+      expect(JSON.parse(xhr.responseText)).toEqual({ error: 'auth_required', reason })
+      expect(xhr.getResponseHeader('content-type')).toBe('application/json')
+      // Nothing of the real response (403, 431, 302, an error) leaks; the tail is the native sequence.
+      // (happy-dom fires a non-standard readystatechange(3) at send(), with status 0.)
+      expect(log.filter((l) => !/:(0|401)$/.test(l))).toEqual([])
+      expect(log.filter((l) => /^readystatechange:[24]/.test(l))).toEqual([
+        'readystatechange:2:401',
+        'readystatechange:4:401',
+      ])
+      expect(log.slice(-7)).toEqual([
+        'readystatechange:2:401',
+        'readystatechange:3:401',
+        'progress:3:401',
+        'readystatechange:4:401',
+        'load:4:401',
+        'onload:401',
+        'loadend:4:401',
+      ])
+      expect(log.filter((l) => l.startsWith('load:'))).toHaveLength(1)
+      expect(log.filter((l) => l.startsWith('onload'))).toHaveLength(1)
+      expect(log.filter((l) => l.startsWith('loadend'))).toEqual(['loadend:4:401'])
+      expect(log).not.toContain('error:4:0')
+      expect(events.map((e) => e.reason)).toEqual([reason])
+      expect(events[0]!.error).toBeInstanceOf(AuthRequiredError)
+    },
+  )
+
+  it('gives the body in the form responseType asks for', async () => {
+    make()
+    const json = await send('/api/unauthorized', (x) => {
+      x.responseType = 'json'
+    })
+    expect(json.xhr.response).toEqual({ error: 'auth_required', reason: 'unauthorized' })
+    expect(() => json.xhr.responseText).toThrow()
+    const buffer = await send('/api/unauthorized', (x) => {
+      x.responseType = 'arraybuffer'
+    })
+    expect(new TextDecoder().decode(buffer.xhr.response as ArrayBuffer)).toContain('auth_required')
+    const blob = await send('/api/unauthorized', (x) => {
+      x.responseType = 'blob'
+    })
+    expect(JSON.parse(await (blob.xhr.response as Blob).text()).reason).toBe('unauthorized')
+  })
+
+  it('a signed-in 403 Forbidden page is passed through as is', async () => {
+    make()
+    const { xhr, log } = await send('/api/forbidden')
+    expect(xhr.status).toBe(403)
+    expect(xhr.responseText).toContain('403 Forbidden')
+    expect(log).toContain('load:4:403')
+    expect(events).toEqual([])
+  })
+
+  it('a network error the probe shows to be a plain failure stays a native error', async () => {
+    make()
+    signedIn = true
+    server.use(http.get(`${APP}/api/down`, () => HttpResponse.error()))
+    const { xhr, log } = await send('/api/down')
+    expect(xhr.status).toBe(0)
+    expect(log.some((l) => l.startsWith('error:'))).toBe(true)
+    expect(log.some((l) => l.startsWith('load:'))).toBe(false)
+    expect(events).toEqual([])
+  })
+
+  it('out-of-scope 401s are not judged', async () => {
+    make()
+    server.use(http.get('http://other.test/401', () => HttpResponse.json({}, { status: 401, headers: CORS })))
+    const { xhr } = await send('http://other.test/401')
+    expect(xhr.status).toBe(401)
+    expect(xhr.responseText).toBe('{}')
+    expect(events).toEqual([])
+  })
+})
+
+describe('replay', () => {
+  it('re-sends the same request after a re-login; the app sees only the final 200, once', async () => {
+    make('ok')
+    const { xhr, log } = await send(
+      '/api/unauthorized',
+      (x) => x.setRequestHeader('X-Custom', 'kept'),
+      'POST',
+      '{"n":1}',
+    )
+    expect(relogins).toBe(1)
+    expect(xhr.status).toBe(200)
+    expect(JSON.parse(xhr.responseText)).toEqual({ ok: true, case: 'unauthorized' })
+    expect(log.filter((l) => l.startsWith('load:'))).toEqual(['load:4:200'])
+    expect(log.filter((l) => l.startsWith('loadend'))).toEqual(['loadend:4:200'])
+    expect(log.filter((l) => l.startsWith('loadstart'))).toHaveLength(1)
+    expect(log.some((l) => l.includes(':401'))).toBe(false)
+    expect(seen).toHaveLength(2)
+    expect(seen[1]!.get('x-custom')).toBe('kept')
+    expect(events).toHaveLength(1)
+  })
+
+  it('a lost session that re-login cannot fix completes as the synthetic 401', async () => {
+    make('fail')
+    const { xhr } = await send('/api/unauthorized')
+    expect(relogins).toBe(1)
+    expect(xhr.status).toBe(401)
+  })
+
+  it('an object reused from its own loadend handler runs the second request normally', async () => {
+    make()
+    const xhr = new XMLHttpRequest()
+    const statuses: number[] = []
+    await new Promise<void>((resolve) => {
+      let round = 0
+      xhr.onloadend = () => {
+        statuses.push(xhr.status)
+        if (++round === 1) {
+          xhr.open('GET', '/api/ok')
+          xhr.send()
+        } else resolve()
+      }
+      xhr.open('GET', '/api/unauthorized')
+      xhr.send()
+    })
+    expect(statuses).toEqual([401, 200])
+    expect(xhr.readyState).toBe(4)
+  })
+
+  it('abort() while the verdict is pending ends the request the native way', async () => {
+    make()
+    signedIn = false
+    let release!: () => void
+    probeGate = new Promise<void>((r) => {
+      release = r
+    })
+    const xhr = new XMLHttpRequest()
+    const log: string[] = []
+    for (const type of TYPES) xhr.addEventListener(type, () => log.push(`${type}:${xhr.readyState}`))
+    xhr.open('GET', '/api/network-error')
+    xhr.send()
+    await new Promise((r) => setTimeout(r, 50))
+    expect(log).not.toContain('loadend:4')
+    expect(probes).toBe(1)
+    xhr.abort()
+    expect(log.slice(-3)).toEqual(['readystatechange:4', 'abort:4', 'loadend:4'])
+    expect(xhr.readyState).toBe(0)
+    release()
+    await new Promise((r) => setTimeout(r, 50))
+    expect(log.filter((l) => l.startsWith('loadend'))).toHaveLength(1)
+  })
+})
+
+describe('with axios on top (axios sends through XHR)', () => {
+  it('reports one lost session once and rejects with the axios-shaped error', async () => {
+    make()
+    const instance = axios.create()
+    const eject = reauth.axios(instance)
+    const error = await instance.get('/api/unauthorized').catch((e: unknown) => e)
+    expect(isAuthRequiredError(error)).toBe(true)
+    expect(axios.isAxiosError(error)).toBe(true)
+    expect((error as { response: { status: number } }).response.status).toBe(401)
+    expect(events).toHaveLength(1)
+    expect(relogins).toBe(1)
+    eject()
+  })
+
+  it('replays once and resolves with the final data', async () => {
+    make('ok')
+    const instance = axios.create()
+    reauth.axios(instance)
+    const res = await instance.get('/api/login-page')
+    expect(res.data).toEqual({ ok: true, case: 'login-page' })
+    expect(events).toHaveLength(1)
+    expect(seen).toHaveLength(2)
+  })
+})

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config'
+
+// Real Chromium (playwright-core) against the built IIFE: `npm run build` first.
+export default defineConfig({
+  test: {
+    include: ['test/browser/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+})
