@@ -5,6 +5,8 @@ export default defineConfig({
   test: {
     include: ['test/browser/**/*.test.ts'],
     environment: 'node',
+    // Each file drives its own Chromium: one at a time on a 2-core machine.
+    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

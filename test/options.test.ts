@@ -67,7 +67,7 @@ describe('normalizeOptions', () => {
     [{ reloginTimeoutMs: 1.5 }, 'reloginTimeoutMs: expected an integer ≥ 1, got 1.5'],
     [{ circuit: { failures: 0 } }, 'circuit.failures: expected an integer ≥ 1, got 0'],
     [{ headers: { accept: true } }, 'headers.accept: expected a non-empty string | false, got true'],
-    [{ scope: { include: [42] } }, 'scope.include.0: expected an array of strings or RegExps, got 42'],
+    [{ scope: { include: [42] } }, 'scope.include: expected an array of strings or RegExps, got [42]'],
     [
       { callbackPath: '//evil.example/cb' },
       "callbackPath: expected a same-origin path starting with '/', got '//evil.example/cb'",
