@@ -75,6 +75,23 @@ const guard = (instance: AxiosInstance) => {
   ejects.push(eject)
   return eject
 }
+/** A re-login that waits for `finish()`: the gate can be observed while it runs. */
+const makeHeld = () => {
+  let finish: () => void = () => {}
+  reauth = createReauth({
+    crossTab: false,
+    relogin: () =>
+      new Promise<void>((resolve) => {
+        relogins++
+        finish = () => {
+          signedIn = true
+          resolve()
+        }
+      }),
+  })
+  return { finish: () => finish() }
+}
+
 const fail = (p: Promise<unknown>) =>
   p.then(
     () => {
@@ -212,7 +229,7 @@ describe('replay', () => {
 })
 
 describe('registration order and eject', () => {
-  it('sees the raw response also when registered after the app’s own interceptors', async () => {
+  it('still turns the loss into AuthRequiredError when registered after the app’s own interceptors', async () => {
     make()
     const instance = axios.create()
     const appSaw: unknown[] = []
@@ -227,8 +244,10 @@ describe('registration order and eject', () => {
     guard(instance)
     const error = await fail(instance.get('/api/login-page'))
     expect(isAuthRequiredError(error)).toBe(true)
-    // The app's interceptors run after ours: they see the 401 shape, and ours saw their Accept.
-    expect(appSaw).toEqual([401, true])
+    // axios runs response interceptors in registration order: the app's saw the raw 403 sign-in page,
+    // ours turned it into the 401 shape; the app's Accept (set after ours) went on the wire.
+    expect(appSaw).toEqual([403, false])
+    expect(error.response.status).toBe(401)
     expect(seen[0]!.get('accept')).toBe('application/xml')
   })
 
@@ -259,5 +278,23 @@ describe('registration order and eject', () => {
     ejects.push(reauth.axios(instance))
     const error = await fail(instance.get('/api/unauthorized'))
     expect(isAuthRequiredError(error)).toBe(true)
+  })
+})
+
+describe('gate', () => {
+  it('holds a new in-scope request while a re-login runs, then sends it', async () => {
+    const held = makeHeld()
+    const instance = axios.create()
+    guard(instance)
+    const first = instance.get('/api/unauthorized')
+    await vi.waitFor(() => expect(relogins).toBe(1))
+    const sent = seen.length
+    const second = instance.get('/api/held')
+    await new Promise((r) => setTimeout(r, 30))
+    expect(seen.length).toBe(sent)
+    held.finish()
+    expect((await second).data).toEqual({ ok: true, case: 'held' })
+    expect((await first).data).toEqual({ ok: true, case: 'unauthorized' })
+    expect(relogins).toBe(1)
   })
 })

@@ -59,6 +59,23 @@ const make = (relogin: 'ok' | 'fail' = 'fail') => {
   reauth.onReauthRequired((e) => events.push(e))
   return reauth
 }
+/** A re-login that waits for `finish()`: the gate can be observed while it runs. */
+const makeHeld = () => {
+  let finish: () => void = () => {}
+  reauth = createReauth({
+    crossTab: false,
+    relogin: () =>
+      new Promise<void>((resolve) => {
+        relogins++
+        finish = () => {
+          signedIn = true
+          resolve()
+        }
+      }),
+  })
+  return { finish: () => finish() }
+}
+
 const fail = (p: Promise<unknown>) =>
   p.then(
     () => {
@@ -97,6 +114,20 @@ describe.each([
       client(retry).get(`${APP}/api/${path}`, options),
     post: (path: string, options?: Parameters<typeof ky.post>[1]) =>
       client(retry).post(`${APP}/api/${path}`, options),
+  })
+
+  it('holds a new in-scope request while a re-login runs, then sends it', async () => {
+    const held = makeHeld()
+    const first = api().get('unauthorized').json()
+    await vi.waitFor(() => expect(relogins).toBe(1))
+    const sent = seen.length
+    const second = api().get('held').json()
+    await new Promise((r) => setTimeout(r, 30))
+    expect(seen.length).toBe(sent)
+    held.finish()
+    expect(await second).toMatchObject({ ok: true })
+    expect(await first).toMatchObject({ ok: true })
+    expect(relogins).toBe(1)
   })
 
   it('adds the headers to in-scope requests and keeps the app’s own', async () => {

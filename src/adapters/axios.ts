@@ -118,6 +118,9 @@ const headerSet = (config: AxiosConfigLike, name: string, value: string): void =
   }
 }
 
+const signalOf = ({ signal }: AxiosConfigLike): AbortSignal | null =>
+  typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal ? signal : null
+
 const isStream = (data: unknown): boolean =>
   typeof ReadableStream !== 'undefined' && data instanceof ReadableStream
 
@@ -156,28 +159,6 @@ const toAxiosError = (
 }
 
 /**
- * Put `handler`'s interceptor first in its manager's list: a request interceptor then runs last
- * (it sees the app's headers), a response interceptor first (it sees the raw response), whatever the
- * registration order. Falls back to plain `use()` order on an unknown axios internals shape.
- */
-const useFirst = <V>(
-  manager: InterceptorManagerLike<V>,
-  onFulfilled: (value: V) => V | Promise<V>,
-  onRejected: ((error: any) => any) | null,
-): (() => void) => {
-  const id = manager.use(onFulfilled, onRejected)
-  const list = manager.handlers
-  if (!Array.isArray(list) || list[id] == null) return () => manager.eject(id)
-  const handler = list[id]
-  list.splice(id, 1)
-  list.unshift(handler)
-  return () => {
-    const at = list.indexOf(handler)
-    if (at !== -1) list[at] = null
-  }
-}
-
-/**
  * Register the SDK's interceptors on an axios instance; returns the function that ejects both.
  * In-scope requests get the headers, responses and errors go through the one detection pipeline,
  * lost sessions are replayed through the same instance once a re-login succeeds.
@@ -191,7 +172,7 @@ export const createAxiosAdapter =
   (instance: AxiosInstanceLike): (() => void) => {
     const { scope } = engine
 
-    const onRequest = (config: AxiosConfigLike): AxiosConfigLike => {
+    const onRequest = async (config: AxiosConfigLike): Promise<AxiosConfigLike> => {
       const state = stateOf(config)
       if (state?.facts) return config
       const raw = instance.getUri ? instance.getUri(config) : (config.url ?? '')
@@ -204,16 +185,21 @@ export const createAxiosAdapter =
       }
       const method = String(config.method ?? 'get').toUpperCase()
       config[KEY] = { facts: { url, method, accept: headerGet(config.headers, 'accept'), inScope: true } }
+      if (engine.coordinator.gated) {
+        // Held while a re-login runs: sending it now would only mint another CSRF cookie.
+        await engine.coordinator.gate(url, method, signalOf(config)).catch((error: unknown) => {
+          throw isAuthRequiredError(error) ? toAxiosError(error, config, undefined) : error
+        })
+      }
       return config
     }
 
     const recover = (error: AuthRequiredError, config: AxiosConfigLike, request: unknown): Promise<any> => {
       const state = stateOf(config)!
-      const signal = config.signal
       return engine
         .recover(error, {
           method: state.facts.method,
-          signal: typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal ? signal : null,
+          signal: signalOf(config),
           isReplay: state.replay === true,
           notReplayable: isStream(config.data)
             ? 'the request body is a ReadableStream, which cannot be sent twice'
@@ -269,10 +255,12 @@ export const createAxiosAdapter =
       return recover(lost, config, request) as Promise<never>
     }
 
-    const ejectRequest = useFirst(instance.interceptors.request, onRequest, null)
-    const ejectResponse = useFirst(instance.interceptors.response, onResponse, onError)
+    // Plain use()/eject(): reordering axios's handler list would shift the ids the app ejects by.
+    const { request, response } = instance.interceptors
+    const requestId = request.use(onRequest, null)
+    const responseId = response.use(onResponse, onError)
     return () => {
-      ejectRequest()
-      ejectResponse()
+      request.eject(requestId)
+      response.eject(responseId)
     }
   }

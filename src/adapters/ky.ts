@@ -49,11 +49,14 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     return typeof f === 'function' ? f : engine.baseFetch()
   }
 
-  const beforeRequest = (a: Request | KyState): void => {
+  const beforeRequest = async (a: Request | KyState): Promise<void> => {
     const request = isRequest(a) ? a : a.request
-    if (!factsOf(engine, request)) return
+    const facts = factsOf(engine, request)
+    if (!facts) return
     for (const [name, value] of engine.headersToAdd((n) => request.headers.has(n)))
       request.headers.set(name, value)
+    // Held while a re-login runs: sending it now would only mint another CSRF cookie.
+    if (engine.coordinator.gated) await engine.coordinator.gate(facts.url, facts.method, request.signal)
   }
 
   const afterResponse = async (
