@@ -79,10 +79,6 @@ export interface GuardedRequest<T> {
   inspect(result: T): ResponseSnapshot | Promise<ResponseSnapshot>
   /** Snapshot of a failure, or null when it is not a network failure (an abort, a bug): rethrown as is. */
   inspectError(error: unknown): ResponseSnapshot | null
-  /** The result a lost session becomes when it cannot be recovered; by default the error itself is thrown. */
-  fail?(error: AuthRequiredError, result: T | undefined): never
-  /** Send this request again after a re-login (defaults to `run()` with `isReplay`). */
-  replay?(): Promise<T>
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -227,18 +223,13 @@ export const createEngine = (deps: {
       if (!error) throw thrown
     }
     if (!error) return result as T
-    try {
-      return await recover(error, {
-        method: facts.method,
-        signal,
-        isReplay: req.isReplay === true,
-        notReplayable: req.notReplayable,
-        replay: req.replay ?? (() => run({ ...req, isReplay: true })),
-      })
-    } catch (final) {
-      if (req.fail && final instanceof AuthRequiredError) req.fail(final, result)
-      throw final
-    }
+    return recover(error, {
+      method: facts.method,
+      signal,
+      isReplay: req.isReplay === true,
+      notReplayable: req.notReplayable,
+      replay: () => run({ ...req, isReplay: true }),
+    })
   }
 
   return { ...base, coordinator, recover, guarded: new WeakMap(), run }
