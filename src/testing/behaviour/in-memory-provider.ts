@@ -1,6 +1,13 @@
-import type { AuthorizeParams, Provider, SessionUser, Tokens } from './types.js'
+import type {
+  AuthorizeParams,
+  BehaviourRequest,
+  BehaviourResponse,
+  Provider,
+  SessionUser,
+  Tokens,
+} from './types.js'
 import { ProviderError } from './types.js'
-import { randomToken, sha256 } from './util.js'
+import { randomToken, sha256, textPlain } from './util.js'
 
 /**
  * A provider with no server: `authorizeUrl()` records the request, `approve()` (what a real
@@ -12,6 +19,11 @@ export interface InMemoryProvider extends Provider {
   /** Refresh tokens issued so far stop working (`invalid_grant`). */
   revokeRefreshTokens(): void
   readonly issued: { codes: number; refreshes: number }
+  /**
+   * The provider's origin as a browser navigating to it sees it: `GET /authorize` signs the user in
+   * at once (`approve()`) and answers `302` to the callback; anything else is `404`.
+   */
+  handle(req: BehaviourRequest): Promise<BehaviourResponse>
 }
 
 export function createInMemoryProvider(options: {
@@ -36,7 +48,7 @@ export function createInMemoryProvider(options: {
       ...(nonce !== undefined ? { nonce } : {}),
     }
   }
-  return {
+  const provider: InMemoryProvider = {
     name: 'In-Memory',
     issued,
     authorizeUrl(params) {
@@ -78,5 +90,14 @@ export function createInMemoryProvider(options: {
     revokeRefreshTokens() {
       refreshTokens.clear()
     },
+    async handle(req) {
+      const url = new URL(req.url)
+      if (url.pathname !== '/authorize') return { status: 404, headers: textPlain(), body: 'not found' }
+      if (!pending.has(url.searchParams.get('request') ?? '')) {
+        return { status: 400, headers: textPlain(), body: 'unknown authorize request' }
+      }
+      return { status: 302, headers: [['Location', provider.approve(url.href)]], body: '' }
+    },
   }
+  return provider
 }

@@ -4,6 +4,11 @@
  */
 export { createInMemoryProvider, type InMemoryProvider } from './in-memory-provider.js'
 export {
+  createNginxFrontBehaviour,
+  type NginxFrontBehaviour,
+  type NginxFrontCounters,
+} from './nginx-front.js'
+export {
   type CookieCap,
   type CsrfData,
   createOAuth2ProxyBehaviour,

@@ -99,6 +99,8 @@ export interface OAuth2ProxyCounters {
   signInPages: number
   /** JSON 401s served by the main proxy path. */
   jsonUnauthorized: number
+  /** `--skip-provider-button` 302s to the provider served by the main proxy path. */
+  providerRedirects: number
   /** 431 / nginx 400 answers. */
   headerTooLarge: number
 }
@@ -210,6 +212,7 @@ export function createOAuth2ProxyBehaviour(
     refreshFailures: 0,
     signInPages: 0,
     jsonUnauthorized: 0,
+    providerRedirects: 0,
     headerTooLarge: 0,
   })
   const counters = zero()
@@ -484,7 +487,10 @@ export function createOAuth2ProxyBehaviour(
       counters.jsonUnauthorized++
       return { status: 401, headers: json(loaded.headers), body: '{}' }
     }
-    if (o.skipProviderButton) return oauthStart(req, url, loaded.headers)
+    if (o.skipProviderButton) {
+      counters.providerRedirects++
+      return oauthStart(req, url, loaded.headers)
+    }
     counters.signInPages++
     return signInPageResponse(403, req, url, loaded.headers)
   }
