@@ -41,6 +41,8 @@ export interface CoordinatorDeps {
   probe: SessionProbe
   baseFetch: () => FetchLike
   scope: { readonly origin: string }
+  /** Resolves once no in-scope request of this page is on the wire. */
+  drained?: () => Promise<void>
   /** Test seams. */
   strategy?: Strategy
   crossTab?: () => CrossTab
@@ -58,6 +60,19 @@ interface Flight {
 
 const abortReason = (signal: AbortSignal): unknown =>
   signal.reason ?? new DOMException('This operation was aborted', 'AbortError')
+
+/** A request that hangs must not hold a re-login back for long. */
+const DRAIN_MAX_MS = 1500
+
+/** `promise`, or nothing after `ms`; the timer goes as soon as either settles. */
+const within = (promise: Promise<void>, ms: number): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    promise.then(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
 
 /** Wait for `promise`, or reject as soon as `signal` aborts. */
 const waitFor = <T>(promise: Promise<T>, signal: AbortSignal | null | undefined): Promise<T> => {
@@ -127,10 +142,16 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       if (refreshed && (await probe()) === 'signed-in') return
     }
     const target = prepareRelogin({ relogin, profile, callbackPath: options.callbackPath }, origin)
-    await run({ signal, error, probe, ...target })
-    signal.throwIfAborted()
-    if ((await probe()) === 'signed-out') {
-      throw new ReauthError('re-login finished but the session probe still reports no session')
+    // A late answer to a request sent with the old cookie clears the new one (oauth2-proxy clears a bad
+    // session cookie on every answer): let this page's requests on the wire land first, and run the
+    // strategy a second time if another tab's late answer still wiped the fresh session.
+    if (deps.drained) await waitFor(within(deps.drained(), DRAIN_MAX_MS), signal)
+    for (let attempt = 1; ; attempt++) {
+      await run({ signal, error, probe, ...target })
+      signal.throwIfAborted()
+      if ((await probe()) !== 'signed-out') return
+      if (attempt === 2)
+        throw new ReauthError('re-login finished but the session probe still reports no session')
     }
   }
 

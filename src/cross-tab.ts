@@ -111,7 +111,12 @@ const globalEnv = (): CrossTabEnv => {
     BroadcastChannel: g.BroadcastChannel,
     storage,
     target: g.window,
-    now: Date.now,
+    // Sub-millisecond and comparable across tabs: a flight that starts in the same millisecond as the
+    // previous success must not be taken for one that success already answered.
+    now:
+      typeof performance !== 'undefined' && typeof performance.timeOrigin === 'number'
+        ? () => performance.timeOrigin + performance.now()
+        : Date.now,
   }
 }
 
@@ -173,7 +178,7 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
   const pending = new Set<(error: Error) => void>()
 
   const nextGeneration = (): number => {
-    generation = Math.max(generation + 1, env.now())
+    generation = Math.max(generation + 1, Math.floor(env.now()))
     return generation
   }
 
@@ -334,7 +339,7 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
       }
       const onOutcome = (msg: CrossTabMessage): void => {
         // A concurrent leader (two tabs racing one lease) finishes its own flight.
-        if (leading || msg.at < startedAt) return
+        if (leading || msg.at <= startedAt) return
         if (msg.kind === 'success') settle(() => resolve({ leader: false, generation: msg.generation }))
         else settle(() => reject(new ReauthError("Another tab's re-login failed")))
       }
@@ -349,7 +354,7 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
         if (settled) return
         readStoredOutcome()
         if (settled) return
-        if (lastSuccessAt >= startedAt) {
+        if (lastSuccessAt > startedAt) {
           settle(() => resolve({ leader: false, generation }))
           return
         }
@@ -394,7 +399,7 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
         while (!settled) {
           readStoredOutcome()
           if (settled) break
-          if (lastSuccessAt >= startedAt) {
+          if (lastSuccessAt > startedAt) {
             settle(() => resolve({ leader: false, generation }))
             return
           }

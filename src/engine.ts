@@ -49,6 +49,13 @@ export interface Engine {
   readonly guarded: WeakMap<object, AuthRequiredError | null>
   /** The full lifecycle of a promise-based request: gate, send, judge, recover. */
   run<T>(request: GuardedRequest<T>): Promise<T>
+  /**
+   * Count an in-scope request as on the wire until its response headers arrive; returns the (idempotent)
+   * function that ends it.
+   */
+  track(): () => void
+  /** Resolves once no tracked request is on the wire. */
+  drained(): Promise<void>
 }
 
 /**
@@ -165,6 +172,26 @@ export const createEngine = (deps: {
     })
   }
 
+  // Requests on the wire carry the old cookie: their answers can clear (Set-Cookie Max-Age=0) the session
+  // a re-login has just created. The leader waits for them before it starts.
+  let onWire = 0
+  let drainWaiters: (() => void)[] = []
+  const track = (): (() => void) => {
+    onWire++
+    let open = true
+    return () => {
+      if (!open) return
+      open = false
+      if (--onWire === 0) {
+        const waiters = drainWaiters
+        drainWaiters = []
+        for (const wake of waiters) wake()
+      }
+    }
+  }
+  const drained = (): Promise<void> =>
+    onWire === 0 ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve))
+
   const clearsEarly = (snapshot: ResponseSnapshot, facts: RequestFacts): boolean =>
     !needsPeek(snapshot.status, snapshot.contentType) && classify(snapshot, facts, profile) === null
 
@@ -193,6 +220,8 @@ export const createEngine = (deps: {
     judge,
     clearsEarly,
     acceptFor,
+    track,
+    drained,
   }
   const coordinator = deps.coordinator(base)
 
@@ -213,10 +242,13 @@ export const createEngine = (deps: {
     if (coordinator.gated && !req.isReplay) await coordinator.gate(facts.url, facts.method, signal)
     let result: T | undefined
     let error: AuthRequiredError | null
+    const untrack = track()
     try {
       result = await req.send()
+      untrack()
       error = await judge(await req.inspect(result), facts)
     } catch (thrown) {
+      untrack()
       const snapshot = isAbortError(thrown) ? null : req.inspectError(thrown)
       if (!snapshot) throw thrown
       error = await judge(snapshot, facts, thrown)

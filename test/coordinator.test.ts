@@ -116,9 +116,13 @@ describe('coordinator: one flight, queue, replay', () => {
     session = 'gone'
     const inFlight = h.reauth.fetch('/api/slow').then((r) => r.json())
     const first = h.reauth.fetch('/api/a').then((r) => r.json())
-    await until(() => h.relogins === 1)
+    await until(() => h.events.includes('reauth:start'))
+    // The strategy waits for the request on the wire: its answer could clear the new cookie.
+    await new Promise((r) => setTimeout(r, 50))
+    expect(h.relogins).toBe(0)
     release()
     await until(() => h.events.filter((e) => e === 'reauth:required').length === 2)
+    await until(() => h.relogins === 1)
     h.finish(true)
     expect(await inFlight).toEqual({ name: 'slow' })
     expect(await first).toMatchObject({ name: 'a' })
@@ -157,6 +161,27 @@ describe('coordinator: one flight, queue, replay', () => {
     expect(h.events).toContain('reauth:failure')
   })
 
+  it('runs the strategy a second time when a late answer wiped the fresh session, and no more', async () => {
+    let passes = 0
+    const reauth = createReauth({
+      crossTab: false,
+      relogin: async () => {
+        passes++
+        // The first pass "succeeds" but a stale answer clears the cookie: the probe still says 401.
+        if (passes === 2) session = 'valid'
+      },
+    })
+    session = 'gone'
+    expect(await reauth.fetch('/api/twice').then((r) => r.status)).toBe(200)
+    expect(passes).toBe(2)
+
+    passes = -10
+    session = 'gone'
+    const error = await reauth.fetch('/api/never').catch((e) => e)
+    expect(error).toBeInstanceOf(AuthRequiredError)
+    expect(passes).toBe(-8)
+  })
+
   it('replays at most once: a replay that fails auth again rejects and starts nothing', async () => {
     const h = harness()
     const pending = h.reauth.fetch('/api/always401').catch((e) => e)
@@ -182,7 +207,7 @@ describe('coordinator: one flight, queue, replay', () => {
       .catch((e) => e)
     expect(error).toMatchObject({ name: 'AuthRequiredError', reason: 'unauthorized' })
     expect(String(error.cause)).toMatch(/ReadableStream/)
-    expect(h.relogins).toBe(1)
+    await until(() => h.relogins === 1)
     h.finish(true)
   })
 

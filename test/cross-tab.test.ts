@@ -19,7 +19,7 @@ class Browser {
     for (const ch of this.channels) if (ch.name === name) ch.deliver(data, origin)
   }
 
-  tab(opts: { locks?: boolean; channel?: boolean; enabled?: boolean } = {}): {
+  tab(opts: { locks?: boolean; channel?: boolean; enabled?: boolean; now?: () => number } = {}): {
     tab: CrossTab
     target: EventTarget
   } {
@@ -48,6 +48,7 @@ class Browser {
       BroadcastChannel: opts.channel === false ? undefined : Channel,
       storage,
       target,
+      ...(opts.now ? { now: opts.now } : {}),
     }
     const tab = createCrossTab({ enabled: opts.enabled ?? true, origin: ORIGIN, profileName: PROFILE, env })
     return { tab, target }
@@ -273,6 +274,18 @@ describe('leader loss and abort', () => {
       expect(bLead).not.toHaveBeenCalled()
     },
   )
+
+  it('a flight that starts in the same clock tick as the previous success still runs lead', async () => {
+    const browser = new Browser()
+    const a = track(browser.tab({ now: () => 1_000 })).tab
+    const b = track(browser.tab({ now: () => 1_000 })).tab
+    const calls = { n: 0 }
+    await a.flight(slowLead(calls, 1), new AbortController().signal)
+    await sleep(200)
+    await b.flight(slowLead(calls, 1), new AbortController().signal)
+    await a.flight(slowLead(calls, 1), new AbortController().signal)
+    expect(calls.n).toBe(3)
+  })
 
   it('a tab that gets the lock after a success it heard of does nothing', async () => {
     const browser = new Browser()

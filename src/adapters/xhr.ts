@@ -107,6 +107,8 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     #synthetic: { body: string; response?: unknown } | null = null
     #controller: AbortController | null = null
     #replayDone: ((error: unknown) => void) | null = null
+    /** Ends this request's count of requests on the wire (engine.track), at its response headers. */
+    #untrack: (() => void) | null = null
     /** A blob body to peek at (asynchronously) before judging. */
     #peekBlob: Blob | null = null
 
@@ -221,6 +223,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       engine.guarded.set(this, null)
       if (!engine.coordinator.gated) {
         this.#mode = GUARD
+        this.#untrack = engine.track()
         super.send(body)
         return
       }
@@ -232,6 +235,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         () => {
           if (gen !== this.#gen) return
           this.#mode = GUARD
+          this.#untrack = engine.track()
           super.send(body)
         },
         (error: unknown) => {
@@ -242,6 +246,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     }
 
     override abort(): void {
+      this.#stopTracking()
       const mode = this.#mode
       if (mode === PASS || mode === RELEASE) {
         super.abort()
@@ -277,7 +282,13 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         )
     }
 
+    #stopTracking(): void {
+      this.#untrack?.()
+      this.#untrack = null
+    }
+
     #reset(): void {
+      this.#stopTracking()
       this.#gen++
       this.#controller?.abort()
       this.#controller = null
@@ -333,6 +344,8 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     }
 
     #onEvent(event: Event): void {
+      // Headers received (readystatechange 2), or the request ended without them.
+      if (this.#untrack && event.type !== 'loadstart' && event.type !== 'progress') this.#stopTracking()
       const mode = this.#mode
       if (mode === PASS || mode === RELEASE) return
       if (mode === QUIET || mode === SYNTH) {
