@@ -56,7 +56,9 @@ export const classify = (
     return signal('unauthorized', snapshot, request, `401 from ${snapshot.url || request.url}`)
   }
 
-  const finalUrl = snapshot.url ? parse(snapshot.url) : null
+  // A response that was not redirected ended on the request's own (in-scope) URL: no URL to parse.
+  const moved = snapshot.redirected || (!!snapshot.url && snapshot.url !== request.url)
+  const finalUrl = moved ? parse(snapshot.url) : null
   if (finalUrl && profile.isSignInUrl(finalUrl) && finalUrl.href !== request.url) {
     return signal('sign-in-redirect', snapshot, request, `redirected to sign-in URL ${finalUrl.href}`)
   }

@@ -27,7 +27,11 @@ export interface Engine {
    * Classify a response (or a network failure) and confirm ambiguous signals with the probe.
    * Returns the error to report, or null when the session is fine.
    */
-  judge(snapshot: ResponseSnapshot, facts: RequestFacts, cause?: unknown): Promise<AuthRequiredError | null>
+  judge(
+    snapshot: ResponseSnapshot,
+    facts: RequestFacts,
+    cause?: unknown,
+  ): AuthRequiredError | null | Promise<AuthRequiredError | null>
   /**
    * Can this response be cleared from its status line and headers alone? True when `classify()` finds
    * nothing and no body peek is needed: adapters that must hold events back (XHR) release them early.
@@ -93,9 +97,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 export const isAbortError = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
 
-/** Read up to `PEEK_BYTES` of a cloned HTML body without touching the app's copy. */
-export const peekBody = async (response: Response): Promise<string | undefined> => {
-  if (!needsPeek(response.status, response.headers.get('content-type')) || !response.body) return undefined
+/** Read up to `PEEK_BYTES` of a cloned body without touching the app's copy. */
+const peekBody = async (response: Response): Promise<string> => {
   const reader = response.clone().body!.getReader()
   const decoder = new TextDecoder()
   let text = ''
@@ -113,20 +116,26 @@ export const peekBody = async (response: Response): Promise<string | undefined> 
   return text.slice(0, PEEK_BYTES)
 }
 
-export const snapshotResponse = async (response: Response, inScope: boolean): Promise<ResponseSnapshot> => {
+/**
+ * What detection needs of a fetch `Response`. Synchronous unless an in-scope HTML body must be peeked
+ * (the hot path of a JSON response costs no extra promise tick).
+ */
+export const snapshotResponse = (
+  response: Response,
+  inScope: boolean,
+): ResponseSnapshot | Promise<ResponseSnapshot> => {
+  const { status, headers } = response
+  const contentType = headers.get('content-type')
   const snapshot: ResponseSnapshot = {
-    status: response.status,
+    status,
     type: response.type,
     redirected: response.redirected,
     url: response.url,
-    contentType: response.headers.get('content-type'),
-    location: response.headers.get('location'),
+    contentType,
+    location: status >= 300 && status < 400 ? headers.get('location') : null,
   }
-  if (inScope) {
-    const peek = await peekBody(response)
-    if (peek !== undefined) snapshot.bodyPeek = peek
-  }
-  return snapshot
+  if (!inScope || !response.body || !needsPeek(status, contentType)) return snapshot
+  return peekBody(response).then((bodyPeek) => ({ ...snapshot, bodyPeek }))
 }
 
 export const networkErrorSnapshot = (url: string): ResponseSnapshot => ({
@@ -156,20 +165,22 @@ export const createEngine = (deps: {
   const headersToAdd = (has: (name: string) => boolean): [string, string][] =>
     add.filter(([name]) => !has(name))
 
-  const judge = async (
+  const judge = (
     snapshot: ResponseSnapshot,
     facts: RequestFacts,
     cause?: unknown,
-  ): Promise<AuthRequiredError | null> => {
+  ): AuthRequiredError | null | Promise<AuthRequiredError | null> => {
     const signal = classify(snapshot, facts, profile)
     if (!signal) return null
-    if (signal.needsProbe && (await probe()) !== 'signed-out') return null
-    return new AuthRequiredError({
-      reason: signal.reason,
-      url: facts.url,
-      method: facts.method,
-      cause: cause ?? signal.detail,
-    })
+    const lost = (): AuthRequiredError =>
+      new AuthRequiredError({
+        reason: signal.reason,
+        url: facts.url,
+        method: facts.method,
+        cause: cause ?? signal.detail,
+      })
+    if (!signal.needsProbe) return lost()
+    return probe().then((result) => (result === 'signed-out' ? lost() : null))
   }
 
   // Requests on the wire carry the old cookie: their answers can clear (Set-Cookie Max-Age=0) the session
@@ -240,29 +251,33 @@ export const createEngine = (deps: {
   const run = async <T>(req: GuardedRequest<T>): Promise<T> => {
     const { facts, signal } = req
     if (coordinator.gated && !req.isReplay) await coordinator.gate(facts.url, facts.method, signal)
-    let result: T | undefined
-    let error: AuthRequiredError | null
     const untrack = track()
+    let result: T
     try {
       result = await req.send()
-      untrack()
-      error = await judge(await req.inspect(result), facts)
     } catch (thrown) {
       untrack()
       const snapshot = isAbortError(thrown) ? null : req.inspectError(thrown)
-      if (!snapshot) throw thrown
-      error = await judge(snapshot, facts, thrown)
-      if (!error) throw thrown
+      const lost = snapshot && (await judge(snapshot, facts, thrown))
+      if (!lost) throw thrown
+      return recoverRun(req, lost)
     }
-    if (!error) return result as T
-    return recover(error, {
-      method: facts.method,
-      signal,
+    untrack()
+    // Awaited only when a body peek or a probe is needed: a healthy response costs no extra tick.
+    const inspected = req.inspect(result)
+    const verdict = judge(inspected instanceof Promise ? await inspected : inspected, facts)
+    const error = verdict instanceof Promise ? await verdict : verdict
+    return error ? recoverRun(req, error) : result
+  }
+
+  const recoverRun = <T>(req: GuardedRequest<T>, error: AuthRequiredError): Promise<T> =>
+    recover(error, {
+      method: req.facts.method,
+      signal: req.signal,
       isReplay: req.isReplay === true,
       notReplayable: req.notReplayable,
       replay: () => run({ ...req, isReplay: true }),
     })
-  }
 
   return { ...base, coordinator, recover, guarded: new WeakMap(), run }
 }

@@ -11,6 +11,9 @@ export interface Scope {
   readonly origin: string
 }
 
+const CANONICAL = /^https?:\/\/[a-z0-9.-]+(?=[/?#]|$)/
+const DOT_SEGMENT = /\/\.\.?(?:[/?#]|$)|[\\\t\n\r]/
+
 const pageHref = (): string => (globalThis as { location?: { href?: string } }).location?.href ?? ''
 
 const originOf = (value: string): string => {
@@ -58,8 +61,8 @@ export const createScope = (
       return origin
     },
     resolve(url) {
-      refresh()
-      // Fast path: a root-relative path is same-origin and needs no URL parser.
+      // Fast path: a root-relative path is same-origin and needs no URL parser (the origin of a page
+      // never changes; its path does, so only the slow path below reads location again).
       if (
         origin &&
         url.charCodeAt(0) === 47 /* / */ &&
@@ -68,6 +71,9 @@ export const createScope = (
       ) {
         return origin + url
       }
+      // Fast path: an absolute URL already in canonical form (lower-case host, no port, no dot segments).
+      if (CANONICAL.test(url) && !DOT_SEGMENT.test(url)) return url
+      refresh()
       try {
         return new URL(url, href || undefined).href
       } catch {

@@ -289,8 +289,8 @@ describe('leader loss and abort', () => {
 
   it('a tab that gets the lock after a success it heard of does nothing', async () => {
     const browser = new Browser()
-    const b = track(browser.tab()).tab
-    const started = Date.now()
+    const started = 1_000_000
+    const b = track(browser.tab({ now: () => started })).tab
     // A success that happened after b's flight began is already in storage when b is granted the lock,
     // before the broadcast could arrive.
     const lead = vi.fn(async () => {})

@@ -85,6 +85,16 @@ describe('reauth.fetch: headers', () => {
     expect(seen[3]!.headers.get('x-custom')).toBe('1')
   })
 
+  it("does not mutate the app's headers object or init", async () => {
+    const headers = { 'X-Custom': '1' }
+    const init = { headers }
+    await reauth.fetch('/api/x', init)
+    expect(headers).toEqual({ 'X-Custom': '1' })
+    expect(init.headers).toBe(headers)
+    expect(seen[0]!.headers.get('x-custom')).toBe('1')
+    expect(seen[0]!.headers.get('x-requested-with')).toBe('XMLHttpRequest')
+  })
+
   it('honours headers: false', async () => {
     const r = createReauth({ headers: { requestedWith: false }, crossTab: false })
     await r.fetch('/api/x')
