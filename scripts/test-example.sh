@@ -6,7 +6,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 example="$root/examples/vitest-axios"
 
 cd "$root"
-npm run build
+[ "${SKIP_BUILD:-}" = 1 ] || npm run build
 rm -f ajax-reauth-*.tgz
 tarball="$(npm pack --silent | tail -n 1)"
 # The example's package.json names the tarball by version: keep them in step.

@@ -1,0 +1,251 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { launchChromium } from '../e2e/server/browser.js'
+import { type Stack, startStack } from '../e2e/server/stack.js'
+import { browserBundles, type Goal, log, type Row, type RunOptions, type Section } from './lib.js'
+
+const VARIANTS = ['no SDK', 'ajax-reauth', 'axios-auth-refresh'] as const
+type Variant = (typeof VARIANTS)[number]
+
+/** The oauth2-proxy setup of the storm: the one where a storm costs most (a CSRF cookie per sign-in start). */
+const PROXY = { skipProviderButton: true, csrfPerRequest: true }
+
+/**
+ * axios-auth-refresh's documented setup, one instance per tab: `createAuthRefreshInterceptor(axios,
+ * refreshAuthLogic)` (401 only, deduplicated refresh, queued retries). A cookie-session proxy has no
+ * token endpoint, so the refresh logic does what such an app does: load `/oauth2/start?rd=/app.html` in
+ * a hidden iframe and resolve when the frame lands back on the app (reject after 15 s).
+ */
+const AAR_SETUP = `(() => {
+  window.__relogins = 0
+  const refreshAuthLogic = () => new Promise((resolve, reject) => {
+    window.__relogins++
+    const frame = document.createElement('iframe')
+    frame.style.display = 'none'
+    const timer = setTimeout(() => { frame.remove(); reject(new Error('re-login timed out')) }, 15000)
+    frame.onload = () => {
+      let landed = false
+      try { landed = frame.contentWindow.location.pathname === '/app.html' } catch {}
+      if (landed) { clearTimeout(timer); frame.remove(); resolve() }
+    }
+    frame.src = '/oauth2/start?rd=' + encodeURIComponent('/app.html')
+    document.body.append(frame)
+  })
+  window.createAuthRefreshInterceptor(window.axios, refreshAuthLogic)
+})()`
+
+const SDK_SETUP = `window.__reauth = AjaxReauth.createReauth({})
+window.__relogins = 0
+window.__failures = []
+window.__reauth.on('reauth:start', () => { window.__relogins++ })
+window.__reauth.on('reauth:failure', (e) => { window.__failures.push(String(e.error && (e.error.stack || e.error.message) || e.error)) })
+window.__reauth.install()`
+
+/**
+ * In-page: `n` concurrent GET /api/items (fetch, or axios for axios-auth-refresh). Each outcome is
+ * 'ok' (200 JSON), 'login-html' (an HTML page where JSON was expected), 'lost' (rejected, or another
+ * status) or 'hung' (not settled within `hangMs`). `last` is Date.now() when the last one settled.
+ */
+const STORM = `async ({ n, api, hangMs }) => {
+  const classify = (status, contentType, body) => {
+    if (status === 200 && /json/.test(contentType) && typeof body === 'object' && body && body.items) return 'ok'
+    if (/html/.test(contentType) || (typeof body === 'string' && /<html|<!DOCTYPE/i.test(body))) return 'login-html'
+    return 'lost'
+  }
+  const viaFetch = (i) => fetch('/api/items?i=' + i).then(async (r) => {
+    const ct = r.headers.get('content-type') || ''
+    const text = await r.text()
+    let body = text
+    try { body = JSON.parse(text) } catch {}
+    return classify(r.status, ct, body)
+  }, () => 'lost')
+  const viaAxios = (i) => window.axios.get('/api/items?i=' + i).then(
+    (r) => classify(r.status, String(r.headers['content-type'] || ''), r.data),
+    (e) => e && e.response ? classify(e.response.status, String(e.response.headers['content-type'] || ''), e.response.data) : 'lost')
+  let last = 0
+  const one = (i) => new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('hung'), hangMs)
+    ;(api === 'axios' ? viaAxios(i) : viaFetch(i)).then((o) => { clearTimeout(timer); last = Math.max(last, Date.now()); resolve(o) })
+  })
+  const outcomes = await Promise.all(Array.from({ length: n }, (_, i) => one(i)))
+  const counts = { ok: 0, 'login-html': 0, lost: 0, hung: 0 }
+  for (const o of outcomes) counts[o]++
+  return { counts, last, relogins: window.__relogins || 0, failures: window.__failures || [] }
+}`
+
+interface TabResult {
+  counts: { ok: number; 'login-html': number; lost: number; hung: number }
+  last: number
+  relogins: number
+  failures: string[]
+}
+
+export interface StormResult {
+  variant: Variant
+  requests: number
+  reLogins: number
+  reloginStartsInTabs: number
+  signInStarts: number
+  csrfCookiesMinted: number
+  csrfCookiesInBrowser: number
+  ok: number
+  lost: number
+  hung: number
+  loginHtml: number
+  msExpiryToLastSettled: number
+  /** ajax-reauth's reauth:failure errors, per tab. */
+  failures?: string[]
+}
+
+const signIn = async (page: Page, base: string): Promise<void> => {
+  await page.goto(`${base}/oauth2/start?rd=${encodeURIComponent('/app.html')}`)
+  await page.waitForURL(`${base}/app.html`)
+  await page.waitForFunction(() => 'axios' in window)
+}
+
+const stormOnce = async (
+  stack: Stack,
+  browser: Browser,
+  variant: Variant,
+  tabs: number,
+  perTab: number,
+  hangMs: number,
+): Promise<StormResult> => {
+  const { sdk, aar } = await browserBundles()
+  stack.reset()
+  const context: BrowserContext = await browser.newContext()
+  try {
+    const pages: Page[] = []
+    for (let t = 0; t < tabs; t++) {
+      const page = await context.newPage()
+      if (t === 0) await signIn(page, stack.appUrl)
+      else {
+        await page.goto(`${stack.appUrl}/app.html`)
+        await page.waitForFunction(() => 'axios' in window)
+      }
+      if (variant === 'ajax-reauth') {
+        await page.addScriptTag({ content: sdk })
+        await page.evaluate(SDK_SETUP)
+      }
+      if (variant === 'axios-auth-refresh') {
+        await page.addScriptTag({ content: aar })
+        await page.evaluate(AAR_SETUP)
+      }
+      pages.push(page)
+    }
+    const c = stack.proxy.behaviour.counters
+    const before = { ...c }
+    const api = variant === 'axios-auth-refresh' ? 'axios' : 'fetch'
+    const expiredAt = Date.now()
+    stack.proxy.expireSession()
+    const results = (await Promise.all(
+      pages.map((p) => p.evaluate(`(${STORM})(${JSON.stringify({ n: perTab, api, hangMs })})`)),
+    )) as TabResult[]
+    const after = stack.proxy.behaviour.counters
+    const csrfInBrowser = (await context.cookies()).filter((k) => /csrf/i.test(k.name)).length
+    const sum = (k: keyof TabResult['counts']): number => results.reduce((s, r) => s + r.counts[k], 0)
+    return {
+      variant,
+      requests: tabs * perTab,
+      reLogins: after.sessionsCreated - before.sessionsCreated,
+      reloginStartsInTabs: results.reduce((s, r) => s + r.relogins, 0),
+      signInStarts: after.signInStarts - before.signInStarts,
+      csrfCookiesMinted: after.csrfCookiesMinted - before.csrfCookiesMinted,
+      csrfCookiesInBrowser: csrfInBrowser,
+      ok: sum('ok'),
+      lost: sum('lost'),
+      hung: sum('hung'),
+      loginHtml: sum('login-html'),
+      msExpiryToLastSettled: Math.max(...results.map((r) => r.last)) - expiredAt,
+      failures: results.flatMap((r) => r.failures),
+    }
+  } finally {
+    await context.close().catch(() => undefined)
+  }
+}
+
+/**
+ * Session expiry under 3 tabs × 100 concurrent requests against the e2e stack (test proxy as
+ * oauth2-proxy with --skip-provider-button and per-request CSRF cookies, real oidc-provider), for no
+ * SDK, ajax-reauth and axios-auth-refresh. `rounds` storms per variant, interleaved; medians reported.
+ */
+export async function runStorm(opts: RunOptions): Promise<Section> {
+  const settings = opts.smoke
+    ? { tabs: 3, perTab: 5, rounds: 1, hangMs: 20_000 }
+    : { tabs: 3, perTab: 100, rounds: 3, hangMs: 30_000 }
+  const problems: string[] = []
+  const stack = await startStack({ nginx: false, proxy: PROXY })
+  let browser: Browser | null = null
+  const all: StormResult[] = []
+  try {
+    browser = await launchChromium()
+    for (let r = 0; r < settings.rounds; r++) {
+      for (const v of r % 2 ? [...VARIANTS].reverse() : VARIANTS) {
+        all.push(await stormOnce(stack, browser, v, settings.tabs, settings.perTab, settings.hangMs))
+      }
+      log(`storm round ${r + 1}/${settings.rounds}`)
+    }
+  } finally {
+    await browser?.close().catch(() => undefined)
+    await stack.stop()
+  }
+  const med = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b)
+    return s[s.length >> 1]!
+  }
+  const rows: Row[] = []
+  const summary: Record<string, Omit<StormResult, 'variant'>> = {}
+  const metrics: [keyof Omit<StormResult, 'variant' | 'requests'>, string][] = [
+    ['reLogins', 'sessions created'],
+    ['signInStarts', 'sign-in starts'],
+    ['csrfCookiesMinted', 'CSRF cookies minted'],
+    ['ok', 'requests ok'],
+    ['lost', 'requests lost'],
+    ['hung', 'requests hung'],
+    ['loginHtml', 'answered with login HTML'],
+    ['msExpiryToLastSettled', 'ms expiry → last settled'],
+  ]
+  for (const v of VARIANTS) {
+    const runs = all.filter((x) => x.variant === v)
+    const s = { requests: settings.tabs * settings.perTab } as Omit<StormResult, 'variant'>
+    const put = s as unknown as Record<string, number>
+    for (const k of Object.keys(runs[0]!) as (keyof StormResult)[]) {
+      if (k !== 'variant' && k !== 'failures') put[k] = med(runs.map((x) => x[k] as number))
+    }
+    summary[v] = s
+    for (const [k, label] of metrics) {
+      rows.push({
+        bench: 'storm',
+        case: `${settings.tabs} tabs × ${settings.perTab}: ${label}`,
+        variant: v,
+        value: s[k] as number,
+        unit: k === 'msExpiryToLastSettled' ? 'ms' : '',
+      })
+    }
+    for (const x of runs) {
+      if (x.ok + x.lost + x.hung + x.loginHtml !== x.requests)
+        problems.push(`${v}: outcomes do not add up to ${x.requests}`)
+      if (!(x.msExpiryToLastSettled >= 0)) problems.push(`${v}: no settle time`)
+    }
+  }
+  const sdk = all.filter((x) => x.variant === 'ajax-reauth')
+  const worst = (k: keyof StormResult): number => Math.max(...sdk.map((x) => x[k] as number))
+  const goals: Goal[] = [
+    {
+      bench: 'storm',
+      goal: 'ajax-reauth: 1 re-login, ≤ 1 CSRF cookie, 0 lost/hung/login HTML (every round)',
+      met:
+        sdk.every((x) => x.reLogins === 1) &&
+        worst('csrfCookiesMinted') <= 1 &&
+        worst('lost') === 0 &&
+        worst('hung') === 0 &&
+        worst('loginHtml') === 0,
+      detail: sdk
+        .map(
+          (x) =>
+            `re-logins ${x.reLogins}, CSRF ${x.csrfCookiesMinted}, lost ${x.lost}, hung ${x.hung}, HTML ${x.loginHtml}, ${x.msExpiryToLastSettled} ms`,
+        )
+        .join(' | '),
+    },
+  ]
+  return { name: 'storm', rows, goals, data: { settings, proxy: PROXY, summary, runs: all }, problems }
+}
