@@ -1,3 +1,4 @@
+import { clock } from './clock'
 import { type CrossTab, createCrossTab } from './cross-tab'
 import { AuthRequiredError, ReauthError, ReauthQueueFullError } from './errors'
 import type { InteractionRequiredEvent, ReauthEmitter } from './events'
@@ -17,6 +18,8 @@ export interface RecoverOptions<T> {
   isReplay?: boolean
   /** Why the request cannot be replayed (a stream body); kept as the rejection's cause. */
   notReplayable?: string | null | undefined
+  /** When (`clock()`) the request went out: one sent before the last successful re-login is just replayed. */
+  sentAt?: number | undefined
 }
 
 /** One flight per page, gate, queue, replay, circuit breaker. */
@@ -104,6 +107,8 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
   }
 
   let flight: Flight | null = null
+  let localSuccessAt = Number.NEGATIVE_INFINITY
+  const lastSuccessAt = (): number => Math.max(localSuccessAt, tabs().lastSuccessAt())
   let generation = 0
   let waiting = 0
   let failures: number[] = []
@@ -193,6 +198,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
           controller.signal,
         )
         leader = outcome.leader
+        localSuccessAt = clock()
         if (flight === current) flight = null
         closeCircuit('success')
         emitter.emit('reauth:success', {
@@ -268,9 +274,15 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       )
     },
 
-    async recover(error, { replay, signal, isReplay, notReplayable }) {
+    async recover(error, { replay, signal, isReplay, notReplayable, sentAt }) {
       report(error)
       if (isReplay) throw error
+      // It went out with the old cookie before a re-login (in any tab) succeeded: the session is back,
+      // a new flight would only mint another CSRF cookie.
+      if (replay && !flight && sentAt !== undefined && sentAt < lastSuccessAt()) {
+        emitter.emit('request:replayed', { url: error.url, method: error.method, generation })
+        return replay()
+      }
       if (error.reason === 'header-overflow') {
         // Every re-login would mint one more CSRF cookie: stop instead of looping.
         if (!circuitOpen()) openCircuit()

@@ -1,3 +1,4 @@
+import { clock } from './clock'
 import { ReauthError } from './errors'
 
 /** An outcome as other tabs see it. */
@@ -34,6 +35,8 @@ export interface CrossTab {
   announceSuccess(): void
   /** Subscribe to other tabs' outcomes. Returns the unsubscribe function. */
   onRemote(cb: (msg: RemoteOutcome) => void): () => void
+  /** When (`clock()` time) the last re-login this tab knows of, in any tab, succeeded; -Infinity if none. */
+  lastSuccessAt(): number
   /** Close the channel, remove listeners, reject flights still waiting. */
   dispose(): void
 }
@@ -113,10 +116,7 @@ const globalEnv = (): CrossTabEnv => {
     target: g.window,
     // Sub-millisecond and comparable across tabs: a flight that starts in the same millisecond as the
     // previous success must not be taken for one that success already answered.
-    now:
-      typeof performance !== 'undefined' && typeof performance.timeOrigin === 'number'
-        ? () => performance.timeOrigin + performance.now()
-        : Date.now,
+    now: clock,
   }
 }
 
@@ -438,6 +438,10 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
       return () => {
         remotes.delete(cb)
       }
+    },
+    lastSuccessAt: () => {
+      readStoredOutcome()
+      return lastSuccessAt
     },
     dispose: () => {
       if (disposed) return

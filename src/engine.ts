@@ -1,3 +1,4 @@
+import { clock } from './clock'
 import type { Coordinator } from './coordinator'
 import { classify, needsPeek, PEEK_BYTES } from './detect'
 import { AuthRequiredError } from './errors'
@@ -70,6 +71,8 @@ export interface Engine {
  */
 export interface RecoverRequest<T> {
   method: string
+  /** When (`clock()`) the request went out, where the adapter knows it. */
+  sentAt?: number | undefined
   signal?: AbortSignal | null | undefined
   isReplay?: boolean
   notReplayable?: string | null | undefined
@@ -241,6 +244,7 @@ export const createEngine = (deps: {
     const replayable =
       !req.notReplayable && (policy === 'all' || (policy === 'idempotent' && IDEMPOTENT.has(req.method)))
     return coordinator.recover(error, {
+      sentAt: req.sentAt,
       signal: req.signal,
       isReplay: req.isReplay === true,
       notReplayable: req.notReplayable,
@@ -252,6 +256,7 @@ export const createEngine = (deps: {
     const { facts, signal } = req
     if (coordinator.gated && !req.isReplay) await coordinator.gate(facts.url, facts.method, signal)
     const untrack = track()
+    const sentAt = clock()
     let result: T
     try {
       result = await req.send()
@@ -260,19 +265,20 @@ export const createEngine = (deps: {
       const snapshot = isAbortError(thrown) ? null : req.inspectError(thrown)
       const lost = snapshot && (await judge(snapshot, facts, thrown))
       if (!lost) throw thrown
-      return recoverRun(req, lost)
+      return recoverRun(req, lost, sentAt)
     }
     untrack()
     // Awaited only when a body peek or a probe is needed: a healthy response costs no extra tick.
     const inspected = req.inspect(result)
     const verdict = judge(inspected instanceof Promise ? await inspected : inspected, facts)
     const error = verdict instanceof Promise ? await verdict : verdict
-    return error ? recoverRun(req, error) : result
+    return error ? recoverRun(req, error, sentAt) : result
   }
 
-  const recoverRun = <T>(req: GuardedRequest<T>, error: AuthRequiredError): Promise<T> =>
+  const recoverRun = <T>(req: GuardedRequest<T>, error: AuthRequiredError, sentAt: number): Promise<T> =>
     recover(error, {
       method: req.facts.method,
+      sentAt,
       signal: req.signal,
       isReplay: req.isReplay === true,
       notReplayable: req.notReplayable,

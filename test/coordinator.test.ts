@@ -423,3 +423,37 @@ describe('coordinator: properties', () => {
     )
   })
 })
+
+describe('coordinator: requests sent before the last success', () => {
+  it('replays a request that went out with the old cookie without a new re-login', async () => {
+    const { createCoordinator } = await import('../src/coordinator')
+    const { normalizeOptions } = await import('../src/options')
+    const { createEmitter } = await import('../src/events')
+    const { clock } = await import('../src/clock')
+    const options = normalizeOptions({ crossTab: false })
+    let strategyRuns = 0
+    const coordinator = createCoordinator({
+      options,
+      emitter: createEmitter(),
+      profile: options.profile,
+      probe: async () => 'signed-in',
+      baseFetch: () => fetch,
+      scope: { origin: ORIGIN },
+      strategy: async () => {
+        strategyRuns++
+      },
+    })
+    const error = () =>
+      new AuthRequiredError({ reason: 'unauthorized', url: `${ORIGIN}/api/x`, method: 'GET' })
+    const sentBefore = clock()
+    await coordinator.relogin()
+    expect(strategyRuns).toBe(1)
+    const replayed = await coordinator.recover(error(), { replay: async () => 'again', sentAt: sentBefore })
+    expect(replayed).toBe('again')
+    expect(strategyRuns).toBe(1)
+    // Sent after the success: a real loss, a new flight.
+    const later = coordinator.recover(error(), { replay: async () => 'after flight', sentAt: clock() })
+    expect(await later).toBe('after flight')
+    expect(strategyRuns).toBe(2)
+  })
+})

@@ -1,3 +1,4 @@
+import { clock } from '../clock'
 import { needsPeek, PEEK_BYTES } from '../detect'
 import { type Engine, networkErrorSnapshot } from '../engine'
 import { type AuthRequiredError, isAuthRequiredError } from '../errors'
@@ -89,6 +90,8 @@ export type AxiosAuthRequiredError = Omit<AuthRequiredError, 'response'> & {
 const KEY = 'ajax-reauth'
 interface State {
   facts: RequestFacts
+  /** When (`clock()`) the request interceptor let it go. */
+  sentAt?: number
   replay?: true
 }
 
@@ -191,6 +194,7 @@ export const createAxiosAdapter =
           throw isAuthRequiredError(error) ? toAxiosError(error, config, undefined) : error
         })
       }
+      ;(config[KEY] as State).sentAt = clock()
       return config
     }
 
@@ -199,6 +203,7 @@ export const createAxiosAdapter =
       return engine
         .recover(error, {
           method: state.facts.method,
+          sentAt: state.sentAt,
           signal: signalOf(config),
           isReplay: state.replay === true,
           notReplayable: isStream(config.data)

@@ -1,3 +1,4 @@
+import { clock } from '../clock'
 import { type Engine, networkErrorSnapshot, snapshotResponse } from '../engine'
 import { isAuthRequiredError } from '../errors'
 import type { FetchLike } from '../probe'
@@ -44,6 +45,7 @@ const factsOf = (engine: Engine, request: Request): RequestFacts | null => {
  * const api = ky.create({ hooks: createKyHooks(reauth.engine) })
  */
 export const createKyHooks = (engine: Engine): KyReauthHooks => {
+  const sent = new WeakMap<Request, number>()
   const fetchFor = (options: KyState['options']): FetchLike => {
     const f = options.fetch
     return typeof f === 'function' ? f : engine.baseFetch()
@@ -57,6 +59,7 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
       request.headers.set(name, value)
     // Held while a re-login runs: sending it now would only mint another CSRF cookie.
     if (engine.coordinator.gated) await engine.coordinator.gate(facts.url, facts.method, request.signal)
+    sent.set(request, clock())
   }
 
   const afterResponse = async (
@@ -80,6 +83,7 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
         : null
     return engine.recover<Response>(error, {
       method: facts.method,
+      sentAt: sent.get(request),
       signal: request.signal,
       notReplayable: spare ? null : 'the request body was a stream that has already been sent',
       replay: () =>

@@ -1,3 +1,4 @@
+import { clock } from '../clock'
 import { needsPeek, PEEK_BYTES } from '../detect'
 import { type Engine, networkErrorSnapshot } from '../engine'
 import { AuthRequiredError, authRequiredBody, isAuthRequiredError } from '../errors'
@@ -107,6 +108,8 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     #synthetic: { body: string; response?: unknown } | null = null
     #controller: AbortController | null = null
     #replayDone: ((error: unknown) => void) | null = null
+    /** When (`clock()`) the native send went out. */
+    #sentAt = 0
     /** Ends this request's count of requests on the wire (engine.track), at its response headers. */
     #untrack: (() => void) | null = null
     /** A blob body to peek at (asynchronously) before judging. */
@@ -224,6 +227,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       if (!engine.coordinator.gated) {
         this.#mode = GUARD
         this.#untrack = engine.track()
+        this.#sentAt = clock()
         super.send(body)
         return
       }
@@ -236,6 +240,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
           if (gen !== this.#gen) return
           this.#mode = GUARD
           this.#untrack = engine.track()
+          this.#sentAt = clock()
           super.send(body)
         },
         (error: unknown) => {
@@ -441,6 +446,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       engine
         .recover<void>(error, {
           method: this.#method,
+          sentAt: this.#sentAt,
           signal: this.#controller.signal,
           notReplayable: null,
           replay: () => this.#replay(),

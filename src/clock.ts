@@ -1,0 +1,9 @@
+/**
+ * Milliseconds since the epoch, sub-millisecond where the platform allows. Comparable across tabs
+ * (unlike `performance.now()` alone) and finer than `Date.now()`, so "sent before that success" holds
+ * even within one millisecond.
+ */
+export const clock: () => number =
+  typeof performance !== 'undefined' && typeof performance.timeOrigin === 'number'
+    ? () => performance.timeOrigin + performance.now()
+    : Date.now
