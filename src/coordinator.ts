@@ -46,6 +46,8 @@ export interface CoordinatorDeps {
   scope: { readonly origin: string }
   /** Resolves once no in-scope request of this page is on the wire. */
   drained?: () => Promise<void>
+  /** Tells when this page's requests go on the wire and when the last one lands. */
+  onWireChange?: (listener: (busy: boolean) => void) => void
   /** Test seams. */
   strategy?: Strategy
   crossTab?: () => CrossTab
@@ -63,6 +65,14 @@ interface Flight {
 
 const abortReason = (signal: AbortSignal): unknown =>
   signal.reason ?? new DOMException('This operation was aborted', 'AbortError')
+
+interface LockManagerLike {
+  request(
+    name: string,
+    options: { mode?: 'shared' | 'exclusive'; signal?: AbortSignal },
+    callback: () => Promise<unknown>,
+  ): Promise<unknown>
+}
 
 /** A request that hangs must not hold a re-login back for long. */
 const DRAIN_MAX_MS = 1500
@@ -104,6 +114,41 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       if (msg.kind === 'success' && openUntil > 0) closeCircuit('success')
     })
     return crossTab
+  }
+
+  // Other tabs' requests on the wire carry the old cookie too. Where Web Locks exist, every tab holds a
+  // shared "wire" lock while it has requests out; the leader takes it exclusively (briefly) before it
+  // signs in, i.e. once every tab's requests have landed.
+  const locks = options.crossTab
+    ? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks
+    : undefined
+  const wireLock = `ajax-reauth:${scope.origin}:${profile.name}:wire`
+  let releaseWire: (() => void) | null = null
+  deps.onWireChange?.((busy) => {
+    if (!locks) return
+    if (busy && !releaseWire) {
+      const held = new Promise<void>((resolve) => {
+        releaseWire = resolve
+      })
+      locks.request(wireLock, { mode: 'shared' }, () => held).catch(() => {})
+    } else if (!busy && releaseWire) {
+      releaseWire()
+      releaseWire = null
+    }
+  })
+  /** This page's requests and (with Web Locks) every tab's have landed, or DRAIN_MAX_MS passed. */
+  const quiet = (): Promise<void> => {
+    const give = new AbortController()
+    const landed = (deps.drained?.() ?? Promise.resolve()).then(() =>
+      locks?.request(wireLock, { mode: 'exclusive', signal: give.signal }, async () => {}),
+    )
+    return within(
+      landed.then(
+        () => {},
+        () => {},
+      ),
+      DRAIN_MAX_MS,
+    ).finally(() => give.abort())
   }
 
   let flight: Flight | null = null
@@ -150,7 +195,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     // A late answer to a request sent with the old cookie clears the new one (oauth2-proxy clears a bad
     // session cookie on every answer): let this page's requests on the wire land first, and run the
     // strategy a second time if another tab's late answer still wiped the fresh session.
-    if (deps.drained) await waitFor(within(deps.drained(), DRAIN_MAX_MS), signal)
+    await waitFor(quiet(), signal)
     for (let attempt = 1; ; attempt++) {
       await run({ signal, error, probe, ...target })
       signal.throwIfAborted()

@@ -61,6 +61,8 @@ export interface Engine {
   track(): () => void
   /** Resolves once no tracked request is on the wire. */
   drained(): Promise<void>
+  /** Called with true when this page's first tracked request goes on the wire, false when the last lands. */
+  onWireChange(listener: (busy: boolean) => void): void
 }
 
 /**
@@ -190,13 +192,15 @@ export const createEngine = (deps: {
   // a re-login has just created. The leader waits for them before it starts.
   let onWire = 0
   let drainWaiters: (() => void)[] = []
+  let wireListener: ((busy: boolean) => void) | null = null
   const track = (): (() => void) => {
-    onWire++
+    if (onWire++ === 0) wireListener?.(true)
     let open = true
     return () => {
       if (!open) return
       open = false
       if (--onWire === 0) {
+        wireListener?.(false)
         const waiters = drainWaiters
         drainWaiters = []
         for (const wake of waiters) wake()
@@ -205,6 +209,9 @@ export const createEngine = (deps: {
   }
   const drained = (): Promise<void> =>
     onWire === 0 ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve))
+  const onWireChange = (listener: (busy: boolean) => void): void => {
+    wireListener = listener
+  }
 
   const clearsEarly = (snapshot: ResponseSnapshot, facts: RequestFacts): boolean =>
     !needsPeek(snapshot.status, snapshot.contentType) && classify(snapshot, facts, profile) === null
@@ -236,6 +243,7 @@ export const createEngine = (deps: {
     acceptFor,
     track,
     drained,
+    onWireChange,
   }
   const coordinator = deps.coordinator(base)
 
