@@ -237,7 +237,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     current.promise = (async () => {
       let leader = true
       try {
-        emitter.emit('reauth:start', { generation: current.generation, strategy: strategyName, leader })
+        emitter.emit('reauth:start', { generation: current.generation, strategy: strategyName })
         const outcome = await tabs().flight(
           (signal) => reloginOnce(signal, error, run, relogin),
           controller.signal,

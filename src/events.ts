@@ -21,7 +21,8 @@ export interface InteractionRequiredEvent {
 /** Every event the SDK emits, in one map. */
 export type ReauthEvents = {
   'reauth:required': ReauthRequiredEvent
-  'reauth:start': { generation: number; strategy: string; leader: boolean }
+  /** A flight began in this tab; whether this tab or another one signs in is known at its end. */
+  'reauth:start': { generation: number; strategy: string }
   'reauth:success': { generation: number; durationMs: number; leader: boolean }
   'reauth:failure': { generation: number; error: Error; leader: boolean }
   'reauth:interaction-required': InteractionRequiredEvent
