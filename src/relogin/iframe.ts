@@ -39,12 +39,13 @@ export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
       if (event.origin !== location.origin || event.source !== frame.contentWindow) return
       if (isCallbackMessage(event.data)) finish()
     }
-    const unreadable = (): void => {
-      const blocked = (): void => finish(new InteractionRequiredError('frame-blocked'))
-      // The app's own landing page may refuse framing after the session cookie was renewed.
-      if (!ctx.probe) blocked()
-      else ctx.probe().then((r) => (r === 'signed-in' ? finish() : blocked()), blocked)
+    /** Success if the probe finds a session, else `fail`. */
+    const confirm = (fail: () => void): void => {
+      if (!ctx.probe) fail()
+      else ctx.probe().then((r) => (r === 'signed-in' ? finish() : fail()), fail)
     }
+    // The app's own landing page may refuse framing after the session cookie was renewed.
+    const unreadable = (): void => confirm(() => finish(new InteractionRequiredError('frame-blocked')))
     const onLoad = (): void => {
       let href: string
       try {
@@ -58,7 +59,9 @@ export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
       const url = parseHttpUrl(href)
       if (!url) unreadable()
       else if (ctx.isLanding(url)) finish()
-      else finish(new InteractionRequiredError('sign-in-page'))
+      // A same-origin page that is not the landing: the proxy's sign-in or error page, or where a proxy
+      // ends its refresh (Google IAP's `?gcp-iap-mode=`). The probe decides which.
+      else confirm(() => finish(new InteractionRequiredError('sign-in-page')))
     }
 
     signal.addEventListener('abort', onAbort, { once: true })

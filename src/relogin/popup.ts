@@ -40,6 +40,7 @@ export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
     const win = popup
     let settled = false
     let closedSeen = 0
+    let probing = false
     const finish = (error?: unknown): void => {
       if (settled) return
       settled = true
@@ -70,7 +71,22 @@ export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
         return // on the provider's origin
       }
       const url = parseHttpUrl(href)
-      if (url && ctx.isLanding(url)) finish()
+      if (!url) return
+      if (ctx.isLanding(url)) finish()
+      // Back on the app's origin but not on a landing (Google IAP's refresh page): poll the session the
+      // way IAP documents it, and close the popup once it is live.
+      else if (ctx.probe && !probing) {
+        probing = true
+        ctx.probe().then(
+          (r) => {
+            probing = false
+            if (r === 'signed-in') finish()
+          },
+          () => {
+            probing = false
+          },
+        )
+      }
     }
     const timer = setInterval(poll, POLL_MS)
     signal.addEventListener('abort', onAbort, { once: true })
