@@ -8,6 +8,10 @@ export type { KyReauthHooks }
  * `afterResponse`; a lost session re-login cannot save rejects with `AuthRequiredError`.
  * Same object as `reauth.kyHooks`.
  *
+ * ky 1 never hands a network failure to a hook, and a redirect to the identity provider that fails
+ * CORS is one. With ky 1, also give ky the SDK's fetch (`fetch: reauth.fetch`), or `install()`; ky 2
+ * reports it to `beforeError`, where these hooks catch it.
+ *
  * @example
  * import ky from 'ky'
  * import { createReauth } from 'ajax-reauth'
@@ -15,5 +19,6 @@ export type { KyReauthHooks }
  *
  * const reauth = createReauth({ proxy: 'oauth2-proxy' })
  * const api = ky.create({ prefixUrl: '/api', hooks: kyReauth(reauth) })
+ * // ky 1: const api = ky.create({ prefixUrl: '/api', hooks: kyReauth(reauth), fetch: reauth.fetch })
  */
 export const kyReauth = (reauth: Reauth): KyReauthHooks => reauth.kyHooks

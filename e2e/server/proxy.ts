@@ -172,7 +172,12 @@ export function startProxy(
         res.writeHead(404, { 'content-type': 'text/plain' })
         return res.end(`unknown admin action ${action}`)
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    // readable from the app's other origin too (the demo on the nginx front); no credentials involved
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'access-control-allow-origin': '*',
+    })
     res.end(JSON.stringify(result))
   }
 

@@ -37,6 +37,11 @@ export interface Stack {
   upstream: Upstream
   thirdParty: ThirdParty
   nginx: NginxFront | null
+  /**
+   * Take the OpenID provider off the network (true: every connection to it is reset, as if it were
+   * down) or bring it back. `reset()` brings it back.
+   */
+  setIdpDown(down: boolean): void
   /** Every switch, counter and session back to the start state (call before each test). */
   reset(): void
   stop(): Promise<void>
@@ -114,6 +119,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const thirdParty = startThirdParty(thirdL, () => [appUrl, ...(nginx ? [nginx.url] : [])])
     const idpRef = idp
     const nginxRef = nginx
+    let idpDown = false
+    idpL.server.on('connection', (socket) => {
+      if (idpDown) socket.destroy()
+    })
     let stopping: Promise<void> | null = null
     return {
       appUrl,
@@ -125,7 +134,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       upstream,
       thirdParty,
       nginx,
+      setIdpDown(down) {
+        idpDown = down
+        if (down) idpL.server.closeAllConnections()
+      },
       reset() {
+        idpDown = false
         proxy.reset()
         idpRef.reset()
         upstream.reset()

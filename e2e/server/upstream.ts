@@ -54,6 +54,16 @@ export interface Upstream {
   url: string
   /** Every request that reached the upstream (what the proxy let through). */
   requests: UpstreamRequest[]
+  /**
+   * When set, the app pages (`/app.html`, `/`) are served with `Content-Security-Policy:
+   * frame-ancestors <value>` (e.g. `'none'`): an app that refuses to be framed. Reset to null.
+   */
+  frameAncestors: string | null
+  /**
+   * Extra GET routes (exact path → answer), checked before the static files; used by the demo
+   * (`demo/server.ts`). Not cleared by `reset()`.
+   */
+  routes: Map<string, () => Promise<{ type: string; body: string | Buffer }>>
   reset(): void
 }
 
@@ -64,6 +74,8 @@ export interface Upstream {
  */
 export function startUpstream(listening: Listening, behaviourBundle: () => Promise<string>): Upstream {
   const requests: UpstreamRequest[] = []
+  const state = { frameAncestors: null as string | null }
+  const routes: Upstream['routes'] = new Map()
   listening.setHandler(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://upstream')
     const path = url.pathname
@@ -110,7 +122,13 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
       return sendJson(200, { slow: true, ms, user })
     }
     if (path === '/' || path === '/app.html' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        ...(state.frameAncestors
+          ? { 'content-security-policy': `frame-ancestors ${state.frameAncestors}` }
+          : {}),
+      })
       return res.end(APP_PAGE)
     }
     if (path === '/vendor/axios.min.js')
@@ -118,6 +136,12 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
     if (path === '/vendor/ky.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' })
       return res.end("export { default } from '/vendor/ky/index.js'\nexport * from '/vendor/ky/index.js'\n")
+    }
+    const route = routes.get(path)
+    if (route) {
+      const { type, body } = await route()
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' })
+      return res.end(body)
     }
     if (path === '/__behaviour.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' })
@@ -135,8 +159,16 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
   return {
     url: `http://127.0.0.1:${listening.port}`,
     requests,
+    routes,
+    get frameAncestors() {
+      return state.frameAncestors
+    },
+    set frameAncestors(v) {
+      state.frameAncestors = v
+    },
     reset: () => {
       requests.length = 0
+      state.frameAncestors = null
     },
   }
 }

@@ -1,0 +1,241 @@
+/**
+ * The "with the SDK" half of the raw scenarios (issue #5): session valid, session lost in every way
+ * the proxy knows, the sign-in page / redirect / opaque-redirect answers, and the not-allowed 403.
+ * Each case runs in real Chromium through fetch, XHR, axios and ky (see `e2e/sdk.ts` for how each
+ * adapter is set up) and asserts what the app sees.
+ */
+import { describe, expect, it } from 'vitest'
+import { setupE2E, signIn } from './harness.js'
+import { report } from './report.js'
+import type { Adapter } from './sdk.js'
+import { ADAPTERS, call, countOf, events, setupSdk } from './sdk.js'
+
+const e = setupE2E()
+const SESSION = '_oauth2_proxy'
+
+const ITEMS = {
+  items: [
+    { id: 1, name: 'one' },
+    { id: 2, name: 'two' },
+  ],
+  user: 'alice@example.com',
+}
+
+function nginxUrl(): string {
+  const url = e.stack.nginxUrl
+  if (!url) throw new Error('nginx is not running (missing /usr/sbin/nginx)')
+  return url
+}
+
+describe.each(ADAPTERS)('sdk %s: session valid', (adapter) => {
+  it('data flows; Accept/X-Requested-With reach the app; a third-party request gets neither and no preflight', async () => {
+    await signIn(e.page, e.stack.appUrl)
+    await setupSdk(e.page, { adapter })
+    const r = await call(e.page, adapter, '/api/items')
+    expect(r).toMatchObject({ ok: true, status: 200, data: ITEMS })
+    const seen = e.stack.upstream.requests.filter((q) => q.path === '/api/items')
+    expect(seen).toHaveLength(1)
+    expect(
+      String(seen[0]?.headers.accept)
+        .split(',')
+        .map((s) => s.trim()),
+    ).toContain('application/json')
+    expect(seen[0]?.headers['x-requested-with']).toBe('XMLHttpRequest')
+
+    const third = await call(e.page, adapter, `${e.stack.thirdPartyUrl}/data`)
+    expect(third).toMatchObject({ ok: true, status: 200, data: { thirdParty: true } })
+    expect(e.stack.thirdParty.preflights()).toHaveLength(0)
+    expect(e.stack.thirdParty.requests.map((q) => q.method)).toEqual(['GET'])
+    expect(e.stack.thirdParty.requests[0]?.headers['x-requested-with']).toBeUndefined()
+    expect(await events(e.page)).toEqual([])
+  })
+})
+
+const losses: [string, () => Promise<void>][] = [
+  ['deleted', async () => void e.stack.proxy.deleteSession()],
+  [
+    'tampered',
+    async () => {
+      const c = (await e.context.cookies()).find((k) => k.name === SESSION)
+      if (!c) throw new Error('no session cookie')
+      await e.context.addCookies([
+        { ...c, value: c.value.slice(0, -1) + (c.value.at(-1) === 'A' ? 'B' : 'A') },
+      ])
+    },
+  ],
+  ['expired', async () => void e.stack.proxy.expireSession()],
+  [
+    'refresh-token-revoked',
+    async () => {
+      e.stack.proxy.set({ cookieRefreshMs: 60_000 })
+      e.stack.proxy.behaviour.ageSession(120_000)
+      expect(e.stack.idp.revokeRefreshTokens()).toBeGreaterThan(0)
+    },
+  ],
+]
+
+describe.each(ADAPTERS)('sdk %s: session lost → silent iframe re-login', (adapter) => {
+  it.each(losses)('%s: the request resolves with the data; required/success once', async (kind, lose) => {
+    await signIn(e.page, e.stack.appUrl)
+    await setupSdk(e.page, { adapter })
+    expect(await call(e.page, adapter, '/api/items')).toMatchObject({ ok: true })
+    await lose()
+    const r = await call(e.page, adapter, '/api/items')
+    expect(r).toMatchObject({ ok: true, status: 200, data: ITEMS })
+    const ev = await events(e.page)
+    expect(countOf(ev, 'reauth:required')).toBe(1)
+    expect(countOf(ev, 'reauth:success')).toBe(1)
+    expect(countOf(ev, 'reauth:failure')).toBe(0)
+    expect(ev.find((x) => x.type === 'reauth:required')?.reason).toBe('unauthorized')
+    const c = e.stack.proxy.behaviour.counters
+    expect({
+      signInStarts: c.signInStarts,
+      callbacks: c.callbacks,
+      callbackFailures: c.callbackFailures,
+    }).toEqual({
+      signInStarts: 2, // the test's own sign-in + one silent re-login
+      callbacks: 2,
+      callbackFailures: 0,
+    })
+    if (kind === 'refresh-token-revoked') expect(c.refreshFailures).toBe(1)
+    // the iframe is gone
+    expect(await e.page.locator('iframe[data-ajax-reauth]').count()).toBe(0)
+    if (adapter === 'fetch')
+      report(`sdk-session-${kind}`, { outcome: r.status, ms: r.ms, events: ev.map((x) => x.type) })
+  })
+})
+
+/**
+ * The proxy's non-JSON answers. The SDK's Accept header makes oauth2-proxy answer a clean 401, so these
+ * cases turn the headers off (`headers: { accept: false, requestedWith: false }`) to get the 403 page or
+ * the 302; the nginx front 302s whatever the headers.
+ */
+interface Answer {
+  name: string
+  reason: string
+  adapters: Adapter[]
+  base: () => string
+  arrange: () => void
+  options: Record<string, unknown>
+  init?: { headers?: Record<string, string>; redirect?: 'manual' }
+}
+const NO_HEADERS = { headers: { accept: false, requestedWith: false } }
+const answers: Answer[] = [
+  {
+    name: 'default 403 sign-in page',
+    reason: 'login-page',
+    adapters: ADAPTERS,
+    base: () => e.stack.appUrl,
+    arrange: () => void e.stack.proxy.deleteSession(),
+    options: NO_HEADERS,
+    // axios's own default Accept contains application/json: replace it to get the page
+    init: { headers: { Accept: '*/*' } },
+  },
+  {
+    name: 'skip-provider-button 302 to the provider',
+    reason: 'network-error',
+    adapters: ADAPTERS,
+    base: () => e.stack.appUrl,
+    arrange: () => {
+      e.stack.proxy.set({ skipProviderButton: true })
+      e.stack.proxy.deleteSession()
+    },
+    options: NO_HEADERS,
+    init: { headers: { Accept: '*/*' } },
+  },
+  {
+    name: 'nginx front 302',
+    reason: 'network-error',
+    adapters: ADAPTERS,
+    base: nginxUrl,
+    arrange: () => void e.stack.proxy.deleteSession(),
+    options: {},
+  },
+  {
+    name: "opaque redirect (redirect: 'manual')",
+    reason: 'opaque-redirect',
+    // XHR and axios (XHR) always follow redirects
+    adapters: ['fetch', 'ky'],
+    base: nginxUrl,
+    arrange: () => void e.stack.proxy.deleteSession(),
+    options: {},
+    init: { redirect: 'manual' },
+  },
+]
+
+/** ky with its hooks only, and ky with `install()` as well (ky 1 never shows its hooks a network error). */
+const variants = (a: Answer): [string, Adapter, boolean][] => [
+  ...a.adapters.map((x): [string, Adapter, boolean] => [x, x, false]),
+  ...(a.reason === 'network-error' ? [['ky + install()', 'ky', true] as [string, Adapter, boolean]] : []),
+]
+
+for (const a of answers) {
+  describe.each(variants(a))(`sdk %s: ${a.name}`, (_label, adapter, install) => {
+    it(`detected as '${a.reason}' (re-login failing: the app gets AuthRequiredError)`, async () => {
+      await signIn(e.page, a.base())
+      await setupSdk(e.page, { adapter, install, options: a.options, relogin: 'fail' })
+      a.arrange()
+      const r = await call(e.page, adapter, '/api/items', a.init)
+      if (adapter === 'xhr') {
+        // XHR: completes with status 401 and the JSON body, normal event sequence
+        expect(r).toMatchObject({ ok: false, status: 401, reason: a.reason, xhrEvents: ['load', 'loadend'] })
+      } else {
+        expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', reason: a.reason })
+      }
+      if (adapter === 'axios') expect(r).toMatchObject({ status: 401, data: { error: 'auth_required' } })
+      const ev = await events(e.page)
+      expect(ev.filter((x) => x.type === 'reauth:required').map((x) => x.reason)).toEqual([a.reason])
+      expect(countOf(ev, 'reauth:failure')).toBe(1)
+    })
+
+    it('recovered: silent re-login, then the data', async () => {
+      await signIn(e.page, a.base())
+      await setupSdk(e.page, { adapter, install, options: a.options })
+      a.arrange()
+      const r = await call(e.page, adapter, '/api/items', a.init)
+      if (a.init?.redirect === 'manual') {
+        // the replay is sent with redirect: 'manual' as well: a signed-in answer is the data
+        expect(r).toMatchObject({ ok: true, status: 200, data: ITEMS })
+      } else {
+        expect(r).toMatchObject({ ok: true, status: 200, data: ITEMS })
+      }
+      const ev = await events(e.page)
+      expect(ev.filter((x) => x.type === 'reauth:required').map((x) => x.reason)).toEqual([a.reason])
+      expect(countOf(ev, 'reauth:success')).toBe(1)
+      expect(e.stack.proxy.behaviour.counters.callbacks).toBe(2)
+    })
+  })
+}
+
+describe.each(ADAPTERS)('sdk %s: signed in but not allowed', (adapter) => {
+  it('the app gets the 403; no re-login for it; what follows (the proxy cleared the cookie) ends at the circuit', async () => {
+    await signIn(e.page, e.stack.appUrl)
+    await setupSdk(e.page, { adapter, options: { circuit: { failures: 2, cooldownMs: 60_000 } } })
+    e.stack.proxy.set({ notAllowedEmails: ['alice@example.com'] })
+    const startsBefore = e.stack.proxy.behaviour.counters.signInStarts
+    const first = await call(e.page, adapter, '/api/items')
+    expect(first).toMatchObject({ ok: false, status: 403 })
+    expect(await events(e.page)).toEqual([])
+    expect(e.stack.proxy.behaviour.counters.signInStarts).toBe(startsBefore)
+    // the proxy cleared the session cookie with that 403
+    expect((await e.context.cookies()).find((c) => c.name === SESSION)).toBeUndefined()
+    // the next requests look like a lost session: re-login is tried, the callback refuses the user again
+    const after: unknown[] = []
+    for (let i = 0; i < 5; i++) {
+      const r = await call(e.page, adapter, '/api/items')
+      after.push(r.ok ? r.status : `${r.status}:${r.reason ?? r.name}`)
+    }
+    const ev = await events(e.page)
+    const reloginAttempts = e.stack.proxy.behaviour.counters.signInStarts - startsBefore
+    report(`sdk-not-allowed-${adapter}`, {
+      first: first.ok ? first.status : first.status,
+      next5: after,
+      reloginAttempts,
+      callbackFailures: e.stack.proxy.behaviour.counters.callbackFailures,
+      events: ev.map((x) => (x.reason ? `${x.type}(${x.reason})` : x.type)),
+    })
+    expect(reloginAttempts).toBeLessThanOrEqual(2)
+    expect(countOf(ev, 'circuit:open')).toBe(1)
+    expect(countOf(ev, 'reauth:success')).toBe(0)
+  })
+})

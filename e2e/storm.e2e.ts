@@ -1,0 +1,217 @@
+/**
+ * The storm: 100 concurrent requests in each of 3 tabs (3 pages of one browser context) at the moment
+ * the session ends. With the SDK: one re-login across the browser, every request succeeds, at most one
+ * CSRF cookie minted. Without it (same proxy settings, CSRF cookie per request): cookies pile up
+ * until the Cookie header is refused (431).
+ */
+import type { Page } from 'playwright-core'
+import { expect, it } from 'vitest'
+import { CSRF_PER_REQUEST, cookieNames, setupE2E, signIn } from './harness.js'
+import { report } from './report.js'
+import { countOf, events, setupSdk } from './sdk.js'
+
+const e = setupE2E()
+const TABS = 3
+const PER_TAB = 100
+const PROXY = {
+  skipProviderButton: true,
+  csrfPerRequest: true,
+  cookieCap: { maxBytes: 8192, answer: '431' as const },
+}
+
+function tally(outcomes: (number | string)[]): Record<string, number> {
+  const t: Record<string, number> = {}
+  for (const o of outcomes) t[String(o)] = (t[String(o)] ?? 0) + 1
+  return t
+}
+
+async function openTabs(): Promise<Page[]> {
+  await signIn(e.page, e.stack.appUrl)
+  const pages = [e.page]
+  for (let i = 1; i < TABS; i++) {
+    const p = await e.context.newPage()
+    await p.goto(`${e.stack.appUrl}/app.html`)
+    await p.waitForFunction(() => 'ky' in window && 'axios' in window && 'AjaxReauth' in window)
+    pages.push(p)
+  }
+  return pages
+}
+
+/** Every tab fires PER_TAB fetches at once; all tabs start together. */
+function burst(pages: Page[]): Promise<(number | string)[][]> {
+  return Promise.all(
+    pages.map((p, tab) =>
+      p.evaluate(
+        ({ n, tab }) =>
+          Promise.all(
+            Array.from({ length: n }, (_, i) =>
+              fetch(`/api/items?tab=${tab}&n=${i}`).then(
+                (r) => r.status,
+                (err: Error) => err.name,
+              ),
+            ),
+          ),
+        { n: PER_TAB, tab },
+      ),
+    ),
+  )
+}
+
+function counters() {
+  const c = e.stack.proxy.behaviour.counters
+  return {
+    signInStarts: c.signInStarts,
+    callbacks: c.callbacks,
+    csrfCookiesMinted: c.csrfCookiesMinted,
+    headerTooLarge: c.headerTooLarge,
+    idpAuthorizeRequests: e.stack.idp.counters.authorizeRequests,
+  }
+}
+
+const delta = (a: ReturnType<typeof counters>, b: ReturnType<typeof counters>) => ({
+  signInStarts: b.signInStarts - a.signInStarts,
+  callbacks: b.callbacks - a.callbacks,
+  csrfCookiesMinted: b.csrfCookiesMinted - a.csrfCookiesMinted,
+  headerTooLarge: b.headerTooLarge - a.headerTooLarge,
+  idpAuthorizeRequests: b.idpAuthorizeRequests - a.idpAuthorizeRequests,
+})
+
+it(`raw (no SDK): ${TABS} tabs × ${PER_TAB} requests at expiry pile up CSRF cookies until 431`, async () => {
+  const pages = await openTabs()
+  e.stack.proxy.set(PROXY)
+  const before = counters()
+  e.stack.proxy.expireSession()
+  const t0 = Date.now()
+  const outcomes = await burst(pages)
+  const ms = Date.now() - t0
+  const stored = (await cookieNames(e.context, CSRF_PER_REQUEST)).length
+  const next = await pages[0]?.evaluate(() =>
+    fetch('/api/items').then(
+      (r) => r.status,
+      (err: Error) => err.name,
+    ),
+  )
+  const d = delta(before, counters())
+  report('storm-raw', {
+    tabs: TABS,
+    perTab: PER_TAB,
+    outcomes: tally(outcomes.flat()),
+    perTabOk: outcomes.map((o) => o.filter((s) => s === 200).length),
+    ms,
+    ...d,
+    csrfCookiesStored: stored,
+    nextRequest: next,
+  })
+  expect(outcomes.flat().filter((s) => s === 200)).toHaveLength(0)
+  expect(stored).toBeGreaterThan(20)
+  expect(next).toBe(431)
+})
+
+it(`with the SDK: ${TABS} tabs × ${PER_TAB} requests at expiry → exactly 1 re-login across the browser, all succeed, ≤ 1 CSRF cookie`, async () => {
+  const pages = await openTabs()
+  for (const p of pages) await setupSdk(p, { adapter: 'fetch' })
+  e.stack.proxy.set(PROXY)
+  const before = counters()
+  e.stack.proxy.expireSession()
+  const t0 = Date.now()
+  const outcomes = await burst(pages)
+  const ms = Date.now() - t0
+  const d = delta(before, counters())
+  const stored = (await cookieNames(e.context, CSRF_PER_REQUEST)).length
+  const perTab = await Promise.all(pages.map((p) => events(p)))
+  const summary = perTab.map((ev) => ({
+    required: countOf(ev, 'reauth:required'),
+    starts: countOf(ev, 'reauth:start'),
+    leader: ev.find((x) => x.type === 'reauth:success')?.leader ?? null,
+    success: countOf(ev, 'reauth:success'),
+    failure: countOf(ev, 'reauth:failure'),
+    replayed: countOf(ev, 'request:replayed'),
+  }))
+  const upstreamHits = e.stack.upstream.requests.filter((q) => q.path.startsWith('/api/items?tab=')).length
+  report('storm-sdk', {
+    tabs: TABS,
+    perTab: PER_TAB,
+    outcomes: tally(outcomes.flat()),
+    ms,
+    ...d,
+    csrfCookiesStored: stored,
+    upstreamHits,
+    tabs_: summary,
+  })
+  expect(tally(outcomes.flat())).toEqual({ 200: TABS * PER_TAB })
+  expect(d.signInStarts).toBe(1)
+  expect(d.callbacks).toBe(1)
+  expect(d.csrfCookiesMinted).toBeLessThanOrEqual(1)
+  expect(d.headerTooLarge).toBe(0)
+  expect(summary.filter((s) => s.leader === true)).toHaveLength(1)
+  expect(summary.every((s) => s.failure === 0)).toBe(true)
+})
+
+async function openNginxTabs(): Promise<Page[]> {
+  const base = e.stack.nginxUrl
+  if (!base) throw new Error('nginx is not running (missing /usr/sbin/nginx)')
+  await signIn(e.page, base)
+  const pages = [e.page]
+  for (let i = 1; i < TABS; i++) {
+    const p = await e.context.newPage()
+    await p.goto(`${base}/app.html`)
+    await p.waitForFunction(() => 'ky' in window && 'axios' in window && 'AjaxReauth' in window)
+    pages.push(p)
+  }
+  for (const p of pages) await setupSdk(p, { adapter: 'fetch' })
+  return pages
+}
+
+it(`with the SDK behind the nginx front (302 whatever Accept says): ${TABS} × ${PER_TAB} at expiry → 1 re-login, all succeed (the leader waits until every tab's straggling 302s to /oauth2/start have landed, so none overwrites its CSRF cookie)`, async () => {
+  const pages = await openNginxTabs()
+  const before = counters()
+  e.stack.proxy.expireSession()
+  const outcomes = await burst(pages)
+  const d = delta(before, counters())
+  const perTab = await Promise.all(pages.map((p) => events(p)))
+  report('storm-sdk-nginx', {
+    outcomes: tally(outcomes.flat()),
+    ...d,
+    callbackFailures: e.stack.proxy.behaviour.counters.callbackFailures,
+    events: perTab.map((ev) =>
+      tally(
+        ev.map((x) => (x.reason ? `${x.type}(${x.reason})` : x.error ? `${x.type}(${x.error})` : x.type)),
+      ),
+    ),
+  })
+  expect(tally(outcomes.flat())).toEqual({ 200: TABS * PER_TAB })
+  expect(d.callbacks).toBe(1)
+})
+
+it(`nginx front + csrfPerRequest (the proxy mints a CSRF cookie per request before the SDK sees any answer; the Cookie header then overflows): ${TABS} × ${PER_TAB} at expiry → at most 1 re-login attempt per tab, everything settles, no loop`, async () => {
+  const pages = await openNginxTabs()
+  e.stack.proxy.set({ csrfPerRequest: true })
+  const before = counters()
+  e.stack.proxy.expireSession()
+  const outcomes = await burst(pages)
+  const d = delta(before, counters())
+  const stored = (await cookieNames(e.context, CSRF_PER_REQUEST)).length
+  const perTab = await Promise.all(pages.map((p) => events(p)))
+  const next = await pages[0]?.evaluate(() =>
+    fetch('/api/items').then(
+      (r) => r.status,
+      (err: Error) => err.name,
+    ),
+  )
+  report('storm-sdk-nginx-csrf-per-request', {
+    outcomes: tally(outcomes.flat()),
+    ...d,
+    csrfCookiesStored: stored,
+    nextRequest: next,
+    events: perTab.map((ev) => tally(ev.map((x) => (x.reason ? `${x.type}(${x.reason})` : x.type)))),
+  })
+  // every request already reached /oauth2/start through nginx's 302: 300 CSRF cookies, none from the SDK
+  expect(d.signInStarts).toBe(TABS * PER_TAB)
+  // one re-login attempt for the whole browser (the leader's), the other tabs hear its outcome
+  // (a tab whose session probe itself got nginx's 400 cannot confirm the loss: it passes the TypeError on)
+  for (const ev of perTab) expect(countOf(ev, 'reauth:start')).toBeLessThanOrEqual(1)
+  const attempts = perTab.flatMap((ev) => ev.filter((x) => x.type === 'reauth:interaction-required'))
+  expect(attempts.length).toBeGreaterThanOrEqual(1)
+  expect(attempts.length).toBeLessThanOrEqual(TABS)
+  expect(outcomes.flat()).toHaveLength(TABS * PER_TAB)
+})
