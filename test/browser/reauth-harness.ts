@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { launchChromium } from '../../e2e/server/browser'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -25,20 +26,8 @@ export const bundleInternals = async (): Promise<string> => {
   return out.outputFiles[0]!.text
 }
 
-export const launch = (): Promise<Browser> =>
-  chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  })
+/** Debian's Chromium, headless, the same flags as the e2e suite. */
+export const launch = (): Promise<Browser> => launchChromium()
 
 const html = (body: string, headers: Record<string, string> = {}) => ({ status: 200, body, headers })
 

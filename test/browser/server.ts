@@ -88,18 +88,3 @@ export const startServer = async (): Promise<TestServer> => {
     close: () => new Promise<void>((r) => server.close(() => r())),
   }
 }
-
-/** Chromium flags: never touch the network beyond the test server, never download anything. */
-export const CHROMIUM = {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-    '--disable-sync',
-    '--disable-quic',
-  ],
-}

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUNDLE, CHROMIUM, startServer, type TestServer } from './server'
+import { launchChromium } from '../../e2e/server/browser'
+import { BUNDLE, startServer, type TestServer } from './server'
 
 // The same XHR scenarios, run in real Chromium against the native XMLHttpRequest and against the one
 // ajax-reauth's install() puts in its place. For everything that is not a lost session the two must be
@@ -38,7 +39,7 @@ let browser: Browser
 beforeAll(async () => {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first`)
   server = await startServer()
-  browser = await chromium.launch(CHROMIUM)
+  browser = await launchChromium()
 })
 afterAll(async () => {
   await browser?.close()
