@@ -16,6 +16,13 @@ export type { BuiltinProfileName } from './profiles'
 export { authelia, azureEasyAuth, cloudflareAccess, googleIap, oauth2Proxy, pomerium } from './profiles'
 export type { AzureEasyAuthProfileOptions } from './profiles/azure-easy-auth'
 export type { OAuth2ProxyProfileOptions } from './profiles/oauth2-proxy'
+export {
+  type CallbackMessage,
+  handleReauthCallback,
+  type InteractionReason,
+  InteractionRequiredError,
+  isInteractionRequiredError,
+} from './relogin'
 export type {
   AuthReason,
   AuthSignal,
