@@ -76,6 +76,8 @@ interface LockManagerLike {
 
 /** A request that hangs must not hold a re-login back for long. */
 const DRAIN_MAX_MS = 1500
+/** How long a tab keeps its shared "wire" lock after its last request landed. */
+const WIRE_LINGER_MS = 250
 
 /** `promise`, or nothing after `ms`; the timer goes as soon as either settles. */
 const within = (promise: Promise<void>, ms: number): Promise<void> =>
@@ -124,24 +126,36 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     : undefined
   const wireLock = `ajax-reauth:${scope.origin}:${profile.name}:wire`
   let releaseWire: (() => void) | null = null
+  let linger: ReturnType<typeof setTimeout> | undefined
+  const dropWire = (): void => {
+    clearTimeout(linger)
+    linger = undefined
+    releaseWire?.()
+    releaseWire = null
+  }
   deps.onWireChange?.((busy) => {
     if (!locks) return
-    if (busy && !releaseWire) {
+    if (busy) {
+      clearTimeout(linger)
+      linger = undefined
+      if (releaseWire) return
       const held = new Promise<void>((resolve) => {
         releaseWire = resolve
       })
       locks.request(wireLock, { mode: 'shared' }, () => held).catch(() => {})
-    } else if (!busy && releaseWire) {
-      releaseWire()
-      releaseWire = null
+    } else if (releaseWire && linger === undefined) {
+      // Kept a little after the last request lands: a lock request is a round trip to the browser
+      // process, and back-to-back requests should not pay it each time.
+      linger = setTimeout(dropWire, WIRE_LINGER_MS)
     }
   })
   /** This page's requests and (with Web Locks) every tab's have landed, or DRAIN_MAX_MS passed. */
   const quiet = (): Promise<void> => {
     const give = new AbortController()
-    const landed = (deps.drained?.() ?? Promise.resolve()).then(() =>
-      locks?.request(wireLock, { mode: 'exclusive', signal: give.signal }, async () => {}),
-    )
+    const landed = (deps.drained?.() ?? Promise.resolve()).then(() => {
+      dropWire()
+      return locks?.request(wireLock, { mode: 'exclusive', signal: give.signal }, async () => {})
+    })
     return within(
       landed.then(
         () => {},
