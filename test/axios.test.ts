@@ -8,15 +8,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
 import { axiosReauth } from '../src/axios'
 import type { ReauthRequiredEvent } from '../src/events'
-import { OAUTH2_FORBIDDEN_PAGE, OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
+import { html, lostSessionAnswer, rejectionOf } from './helpers/answers'
+import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
 
 // axios in a browser-like environment sends through (happy-dom's, unpatched) XMLHttpRequest.
 const APP = 'http://app.test'
 const CORS = { 'access-control-allow-origin': APP }
 let signedIn = false
 let seen: Headers[] = []
-const html = (body: string, status: number) =>
-  new HttpResponse(body, { status, headers: { 'content-type': 'text/html; charset=utf-8' } })
 
 const server = new SetupServerApi(
   [
@@ -24,26 +23,7 @@ const server = new SetupServerApi(
     http.all(`${APP}/api/:case`, ({ request, params }) => {
       seen.push(request.headers)
       if (signedIn) return HttpResponse.json({ ok: true, case: params.case })
-      switch (params.case) {
-        case 'unauthorized':
-          return HttpResponse.json({}, { status: 401 })
-        case 'login-page':
-          return html(OAUTH2_SIGN_IN_PAGE, 403)
-        case 'login-page-200':
-          return html(OAUTH2_SIGN_IN_PAGE, 200)
-        case 'sign-in-redirect':
-          return new HttpResponse(null, { status: 302, headers: { location: '/oauth2/sign_in' } })
-        case 'header-overflow':
-          return new HttpResponse(null, { status: 431 })
-        case 'network-error':
-          return HttpResponse.error()
-        case 'forbidden':
-          return html(OAUTH2_FORBIDDEN_PAGE, 403)
-        case 'server-error':
-          return HttpResponse.json({ boom: true }, { status: 500 })
-        default:
-          return HttpResponse.json({ ok: true, case: params.case })
-      }
+      return lostSessionAnswer(String(params.case)) ?? HttpResponse.json({ ok: true, case: params.case })
     }),
     http.all('http://other.test/*', ({ request }) => {
       seen.push(request.headers)
@@ -92,13 +72,7 @@ const makeHeld = () => {
   return { finish: () => finish() }
 }
 
-const fail = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected a rejection')
-    },
-    (e: unknown) => e as Record<string, any>,
-  )
+const fail = rejectionOf
 
 // The session probe is a fetch: stubbed, 202 signed in / 401 not (see xhr.test.ts for why).
 beforeEach(() => {

@@ -6,14 +6,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
 import type { ReauthRequiredEvent } from '../src/events'
 import { kyReauth } from '../src/ky'
-import { OAUTH2_FORBIDDEN_PAGE, OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
+import { html, lostSessionAnswer, rejectionOf } from './helpers/answers'
+import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
 import { ORIGIN, stubPage } from './helpers/page'
 
 const APP = ORIGIN
 let signedIn = false
 let seen: Headers[] = []
-const html = (body: string, status: number) =>
-  new HttpResponse(body, { status, headers: { 'content-type': 'text/html; charset=utf-8' } })
 
 const server = setupServer(
   http.get(`${APP}/oauth2/auth`, () => new HttpResponse(null, { status: signedIn ? 202 : 401 })),
@@ -21,22 +20,7 @@ const server = setupServer(
   http.all(`${APP}/api/:case`, ({ request, params }) => {
     seen.push(request.headers)
     if (signedIn) return HttpResponse.json({ ok: true, case: params.case })
-    switch (params.case) {
-      case 'unauthorized':
-        return HttpResponse.json({}, { status: 401 })
-      case 'login-page':
-        return html(OAUTH2_SIGN_IN_PAGE, 403)
-      case 'sign-in-redirect':
-        return new HttpResponse(null, { status: 302, headers: { location: '/oauth2/sign_in' } })
-      case 'header-overflow':
-        return new HttpResponse(null, { status: 431 })
-      case 'forbidden':
-        return html(OAUTH2_FORBIDDEN_PAGE, 403)
-      case 'server-error':
-        return HttpResponse.json({}, { status: 500 })
-      default:
-        return HttpResponse.json({ ok: true, case: params.case })
-    }
+    return lostSessionAnswer(String(params.case)) ?? HttpResponse.json({ ok: true, case: params.case })
   }),
   http.all('http://other.test/*', ({ request }) => {
     seen.push(request.headers)
@@ -76,13 +60,7 @@ const makeHeld = () => {
   return { finish: () => finish() }
 }
 
-const fail = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected a rejection')
-    },
-    (e: unknown) => e as Record<string, any>,
-  )
+const fail = rejectionOf
 
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
 beforeEach(() => {

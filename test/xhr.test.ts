@@ -7,15 +7,14 @@ import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
 import type { ReauthRequiredEvent } from '../src/events'
-import { OAUTH2_FORBIDDEN_PAGE, OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
+import { html, lostSessionAnswer } from './helpers/answers'
+import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
 
 // happy-dom's XHR runs on its fetch, which runs on node:http: msw intercepts it there. msw's own XHR
 // interceptor is left out on purpose, so the SDK wraps the environment's real XMLHttpRequest.
 const APP = 'http://app.test'
 let signedIn = false
 let seen: Headers[] = []
-const html = (body: string, status: number) =>
-  new HttpResponse(body, { status, headers: { 'content-type': 'text/html; charset=utf-8' } })
 
 const CORS = { 'access-control-allow-origin': APP }
 const server = new SetupServerApi(
@@ -24,22 +23,7 @@ const server = new SetupServerApi(
     http.all(`${APP}/api/:case`, ({ request, params }) => {
       seen.push(request.headers)
       if (signedIn) return HttpResponse.json({ ok: true, case: params.case })
-      switch (params.case) {
-        case 'unauthorized':
-          return HttpResponse.json({}, { status: 401 })
-        case 'login-page':
-          return html(OAUTH2_SIGN_IN_PAGE, 403)
-        case 'sign-in-redirect':
-          return new HttpResponse(null, { status: 302, headers: { location: '/oauth2/sign_in' } })
-        case 'header-overflow':
-          return new HttpResponse(null, { status: 431 })
-        case 'network-error':
-          return HttpResponse.error()
-        case 'forbidden':
-          return html(OAUTH2_FORBIDDEN_PAGE, 403)
-        default:
-          return HttpResponse.json({ ok: true, case: params.case })
-      }
+      return lostSessionAnswer(String(params.case)) ?? HttpResponse.json({ ok: true, case: params.case })
     }),
     http.all('http://other.test/*', ({ request }) => {
       seen.push(request.headers)
