@@ -2,7 +2,7 @@ import { type AxiosInstanceLike, createAxiosAdapter } from './adapters/axios'
 import { createFetchAdapter } from './adapters/fetch'
 import { createKyHooks, type KyReauthHooks } from './adapters/ky'
 import { installXhr } from './adapters/xhr'
-import { type Coordinator, createCoordinator, type ReauthState } from './coordinator'
+import { createCoordinator, type ReauthState } from './coordinator'
 import { createEngine, type Engine } from './engine'
 import { createEmitter, type ReauthEvents, type ReauthRequiredEvent } from './events'
 import { normalizeOptions, type ReauthOptions } from './options'
@@ -59,7 +59,6 @@ export interface Reauth {
 export const createReauth = (options?: ReauthOptions): Reauth => {
   const normalized = normalizeOptions(options)
   const emitter = createEmitter()
-  let coordinator: Coordinator | undefined
   // While installed, the SDK's own calls go to what install() replaced, never through later wrappers
   // (Sentry, msw) that would call back into the patch.
   let original: FetchLike | null = null
@@ -67,7 +66,7 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
     options: normalized,
     emitter,
     baseFetch: () => original ?? unwrap(globalThis.fetch).bind(globalThis),
-    coordinator: (core) => (coordinator = createCoordinator({ ...core, options: normalized, emitter })),
+    coordinator: (core) => createCoordinator({ ...core, options: normalized, emitter }),
   })
   const wrappedFetch = createFetchAdapter(engine)
   const axiosAdapter = createAxiosAdapter(engine)
@@ -116,7 +115,7 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
       return reauth
     },
     uninstall() {
-      coordinator?.dispose()
+      engine.coordinator.dispose()
       const pending = restores
       restores = []
       // Last in, first out.
