@@ -4,7 +4,13 @@ import { AuthRequiredError, ReauthError, ReauthQueueFullError } from './errors'
 import type { InteractionRequiredEvent, ReauthEmitter } from './events'
 import type { NormalizedOptions, ReloginStrategy } from './options'
 import type { FetchLike, SessionProbe } from './probe'
-import { createStrategy, isInteractionRequiredError, prepareRelogin, type Strategy } from './relogin'
+import {
+  createStrategy,
+  InteractionRequiredError,
+  isInteractionRequiredError,
+  prepareRelogin,
+  type Strategy,
+} from './relogin'
 import type { ProxyProfile } from './types'
 
 export type ReauthState = 'idle' | 'reauthenticating' | 'circuit-open'
@@ -33,6 +39,10 @@ export interface Coordinator {
   recover<T>(error: AuthRequiredError, options: RecoverOptions<T>): Promise<T>
   /** Start a flight by hand (joins one in progress; allowed while the circuit is open). */
   relogin(): Promise<void>
+  /** Resolves once no flight is in progress (whatever its outcome). */
+  settled(): Promise<void>
+  /** When (`clock()`) the last re-login in any tab succeeded; -Infinity if none. */
+  lastSuccessAt(): number
   /** Abort the flight and reject everything held (uninstall). */
   dispose(): void
 }
@@ -56,12 +66,16 @@ export interface CoordinatorDeps {
 
 interface Flight {
   generation: number
+  /** The re-login URL: the strategy's own requests to it never wait at the gate. */
+  url: string | null
   /** Ended by uninstall, not by a failed re-login: does not count towards the circuit. */
   disposed: boolean
   promise: Promise<void>
   controller: AbortController
   error: AuthRequiredError
 }
+
+const noop = (): void => {}
 
 const abortReason = (signal: AbortSignal): unknown =>
   signal.reason ?? new DOMException('This operation was aborted', 'AbortError')
@@ -73,6 +87,13 @@ interface LockManagerLike {
     callback: () => Promise<unknown>,
   ): Promise<unknown>
 }
+
+/**
+ * How long a failed silent re-login is remembered (at most the circuit's cooldown): losses within it fail
+ * fast with no new flight, so an HTTP client's own retries (ofetch once, ky 1 twice, TanStack Query three
+ * times within ~7 s) cost no extra re-login.
+ */
+export const FAILURE_MEMORY_MS = 10_000
 
 /** A request that hangs must not hold a re-login back for long. */
 const DRAIN_MAX_MS = 1500
@@ -113,7 +134,9 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     )()
     // Another tab's success also ends this tab's open circuit.
     crossTab.onRemote((msg) => {
-      if (msg.kind === 'success' && openUntil > 0) closeCircuit('success')
+      if (msg.kind !== 'success') return
+      endEpisode()
+      if (openUntil > 0) closeCircuit('success')
     })
     return crossTab
   }
@@ -172,6 +195,14 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
   let waiting = 0
   let failures: number[] = []
   let openUntil = 0
+  /** An episode runs from the first loss until a success: `reauth:required` fires once per episode. */
+  let episode = false
+  /** The last failed silent re-login, remembered: losses right after it fail fast, with no new flight. */
+  let failed: { at: number; error: Error } | null = null
+  const endEpisode = (): void => {
+    episode = false
+    failed = null
+  }
 
   const circuitOpen = (): boolean => openUntil > 0 && now() < openUntil
 
@@ -186,17 +217,27 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     if (wasOpen) emitter.emit('circuit:close', { reason })
   }
 
+  /** Once per episode: for the loss that opens it (a flight, or joining another tab's). */
   const report = (error: AuthRequiredError): void => {
+    if (episode) return
+    episode = true
     emitter.emit('reauth:required', { error, reason: error.reason, url: error.url, method: error.method })
+  }
+
+  /** The loss comes right after a failed re-login: fail fast with its reason, start nothing. */
+  const recentFailure = (): Error | null => {
+    if (failed && now() - failed.at >= Math.min(FAILURE_MEMORY_MS, options.circuit.cooldownMs)) endEpisode()
+    return failed?.error ?? null
   }
 
   /** The proxy's page-less refresh (Easy Auth's /.auth/refresh), then the strategy; the probe confirms. */
   const reloginOnce = async (
     signal: AbortSignal,
-    error: Error,
+    current: Flight,
     run: Strategy,
     relogin: ReloginStrategy,
   ): Promise<void> => {
+    const { error } = current
     const origin = scope.origin
     if (profile.refreshPath && origin) {
       const refreshed = await deps
@@ -206,30 +247,39 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       if (refreshed && (await probe()) === 'signed-in') return
     }
     const target = prepareRelogin({ relogin, profile, callbackPath: options.callbackPath }, origin)
+    current.url = target.url
     // A late answer to a request sent with the old cookie clears the new one (oauth2-proxy clears a bad
     // session cookie on every answer): let this page's requests on the wire land first, and run the
     // strategy a second time if another tab's late answer still wiped the fresh session.
     await waitFor(quiet(), signal)
     for (let attempt = 1; ; attempt++) {
-      await run({ signal, error, probe, ...target })
+      await run({ signal, error, probe, fetch: deps.baseFetch(), ...target })
       signal.throwIfAborted()
-      if ((await probe()) !== 'signed-out') return
+      // A profile without a probe trusts its strategy; otherwise only "signed in" proves a re-login.
+      const result = profile.probe ? await probe() : 'signed-in'
+      if (result === 'signed-in') return
+      if (result === 'unknown')
+        throw new ReauthError('re-login finished but the session probe gave no answer (error or timeout)')
       if (attempt === 2)
         throw new ReauthError('re-login finished but the session probe still reports no session')
     }
   }
 
-  // Called from the app's click handler: a popup needs that user gesture.
-  const interactive = (): Promise<void> =>
-    startFlight(
-      new AuthRequiredError({
-        reason: 'unauthorized',
-        url: scope.origin,
-        method: 'GET',
-        cause: 'interaction',
-      }),
+  // Called from the app's click handler: a popup needs that user gesture. Without one (a call straight from
+  // the event handler) it fails at once and starts nothing, so it can never loop; where the browser cannot
+  // tell, the circuit bounds it.
+  const interactive = (): Promise<void> => {
+    const activation = (globalThis as { navigator?: { userActivation?: { isActive: boolean } } }).navigator
+      ?.userActivation
+    if (activation ? !activation.isActive : circuitOpen()) {
+      return Promise.reject(new InteractionRequiredError('no-user-gesture'))
+    }
+    const cause = 'interaction'
+    return startFlight(
+      new AuthRequiredError({ reason: 'unauthorized', url: scope.origin, method: 'GET', cause }),
       'popup',
     ).promise
+  }
 
   const startFlight = (error: AuthRequiredError, relogin: ReloginStrategy = options.relogin): Flight => {
     if (flight) return flight
@@ -242,6 +292,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     )
     const current: Flight = {
       generation: ++generation,
+      url: null,
       disposed: false,
       controller,
       error,
@@ -253,12 +304,13 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       try {
         emitter.emit('reauth:start', { generation: current.generation, strategy: strategyName })
         const outcome = await tabs().flight(
-          (signal) => reloginOnce(signal, error, run, relogin),
+          (signal) => reloginOnce(signal, current, run, relogin),
           controller.signal,
         )
         leader = outcome.leader
         localSuccessAt = clock()
         if (flight === current) flight = null
+        endEpisode()
         closeCircuit('success')
         emitter.emit('reauth:success', {
           generation: current.generation,
@@ -273,6 +325,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         if (!current.disposed) {
           const t = now()
           failures = [...failures.filter((f) => t - f < options.circuit.windowMs), t]
+          failed = { at: t, error: failure }
           if (openUntil > 0 || failures.length >= options.circuit.failures) openCircuit()
         }
         emitter.emit('reauth:failure', { generation: current.generation, error: failure, leader })
@@ -312,7 +365,8 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
 
     gate(url, method, signal) {
       const current = flight
-      if (!current) return Promise.resolve()
+      // The re-login's own request (a custom strategy fetching the re-login URL) must not wait for itself.
+      if (!current || url === current.url) return Promise.resolve()
       if (waiting >= options.maxQueue) {
         return Promise.reject(
           new AuthRequiredError({
@@ -334,7 +388,6 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     },
 
     async recover(error, { replay, signal, isReplay, notReplayable, sentAt }) {
-      report(error)
       if (isReplay) throw error
       // It went out with the old cookie before a re-login (in any tab) succeeded: the session is back,
       // a new flight would only mint another CSRF cookie.
@@ -342,10 +395,21 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         emitter.emit('request:replayed', { url: error.url, method: error.method, generation })
         return replay()
       }
+      report(error)
       if (error.reason === 'header-overflow') {
         // Every re-login would mint one more CSRF cookie: stop instead of looping.
         if (!circuitOpen()) openCircuit()
         throw error
+      }
+      // One app call costs at most one flight, however often its HTTP client retries.
+      const recent = flight ? null : recentFailure()
+      if (recent) {
+        throw new AuthRequiredError({
+          reason: error.reason,
+          url: error.url,
+          method: error.method,
+          cause: recent,
+        })
       }
       if (circuitOpen()) {
         throw new AuthRequiredError({
@@ -388,6 +452,12 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       })
       return replay()
     },
+
+    settled() {
+      return flight ? flight.promise.then(noop, noop) : Promise.resolve()
+    },
+
+    lastSuccessAt,
 
     relogin() {
       const error = new AuthRequiredError({

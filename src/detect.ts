@@ -53,7 +53,14 @@ export const classify = (
     return signal('header-overflow', snapshot, request, `${status}: request headers (cookies) too large`)
   }
   if (status === 401) {
-    return signal('unauthorized', snapshot, request, `401 from ${snapshot.url || request.url}`)
+    // Any upstream may answer 401 for its own reasons (a wrong password, an expired API key): only the
+    // proxy's own fingerprint counts at once; anything else is the probe's to confirm.
+    const own = !!profile.isOwnUnauthorized?.({
+      contentType,
+      body: peek,
+      location: snapshot.location ?? null,
+    })
+    return signal('unauthorized', snapshot, request, `401 from ${snapshot.url || request.url}`, !own)
   }
 
   // A response that was not redirected ended on the request's own (in-scope) URL: no URL to parse.
@@ -72,22 +79,31 @@ export const classify = (
   if (status >= 500 || !isHtml(contentType) || !peek) return null
 
   if (profile.isForbiddenPage(peek)) return null
+  const asked = wantsHtml(request.accept)
   if (profile.isSignInPage(peek)) {
-    return signal('login-page', snapshot, request, `${status} HTML sign-in page where data was expected`)
+    // An app that asked for HTML may be fetching a page of its own titled "Sign in": the probe decides.
+    return signal(
+      'login-page',
+      snapshot,
+      request,
+      `${status} HTML sign-in page where data was expected`,
+      asked,
+    )
   }
-  // Markers can be removed by custom templates: a silent redirect that ended on HTML the app did not
-  // ask for is the proxy's page all the same.
-  if (snapshot.redirected && !wantsHtml(request.accept) && (status === 200 || status === 403)) {
+  // Markers can be removed by custom templates, but HTML after a redirect is also what Post/Redirect/Get
+  // answers (an order's receipt page): never enough alone, the probe decides.
+  if (snapshot.redirected && !asked && (status === 200 || status === 403)) {
     return signal(
       'login-page',
       snapshot,
       request,
       `redirected to an HTML page (${status}) where data was expected`,
+      true,
     )
   }
   return null
 }
 
-/** Should an adapter read the first KB of this response's body for `classify()`? */
+/** Should an adapter read the start of this response's body for `classify()`? */
 export const needsPeek = (status: number, contentType: string | null): boolean =>
-  status < 500 && status !== 401 && status !== 431 && isHtml(contentType)
+  status === 401 || (status < 500 && status !== 431 && isHtml(contentType))

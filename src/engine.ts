@@ -7,7 +7,7 @@ import type { NormalizedOptions } from './options'
 import { unwrap } from './patch'
 import { createSessionProbe, type FetchLike, type SessionProbe } from './probe'
 import { createScope, type Scope } from './scope'
-import type { ProxyProfile, RequestFacts, ResponseSnapshot } from './types'
+import type { AuthSignal, ProxyProfile, RequestFacts, ResponseSnapshot } from './types'
 
 /**
  * The shared core every adapter talks to: scope, headers, detection (+ probe) and the coordinator.
@@ -25,13 +25,16 @@ export interface Engine {
   /** The headers to add to an in-scope request, given a check for the ones it already has. */
   headersToAdd(has: (lowerCaseName: string) => boolean): [string, string][]
   /**
-   * Classify a response (or a network failure) and confirm ambiguous signals with the probe.
-   * Returns the error to report, or null when the session is fine.
+   * Classify a response (or a network failure) and confirm ambiguous signals with the probe. Returns the
+   * error to report, or null when the proxy did not answer it (the session is fine, or nothing is proven).
+   * `sentAt` (`clock()` when the request went out) lets a network failure that lands after a re-login
+   * restored the session count as the lost session it was.
    */
   judge(
     snapshot: ResponseSnapshot,
     facts: RequestFacts,
     cause?: unknown,
+    sentAt?: number,
   ): AuthRequiredError | null | Promise<AuthRequiredError | null>
   /**
    * Can this response be cleared from its status line and headers alone? True when `classify()` finds
@@ -102,28 +105,36 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 export const isAbortError = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
 
-/** Read up to `PEEK_BYTES` of a cloned body without touching the app's copy. */
+/** How long a body peek may wait for the first chunk: a slow or endless stream is judged without it. */
+export const PEEK_WAIT_MS = 150
+
+/**
+ * Read the start of a cloned body without touching the app's copy: what arrived by the first chunk (up to
+ * `PEEK_BYTES`), within `PEEK_WAIT_MS`. The response is never held back longer, so a streamed page reaches
+ * the app as fast as natively; the app's branch of the tee keeps every byte.
+ */
 const peekBody = async (response: Response): Promise<string> => {
   const reader = response.clone().body!.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), PEEK_WAIT_MS)
+  })
   try {
-    while (text.length < PEEK_BYTES) {
-      const { done, value } = await reader.read()
-      if (done) break
-      text += decoder.decode(value, { stream: true })
-    }
+    const first = await Promise.race([reader.read(), late])
+    if (!first || first.done || !first.value) return ''
+    return new TextDecoder().decode(first.value.subarray(0, PEEK_BYTES * 4)).slice(0, PEEK_BYTES)
   } catch {
-    // A body that errors halfway is judged on what arrived.
+    // A body that errors is judged on its status line and headers.
+    return ''
   } finally {
+    clearTimeout(timer)
     reader.cancel().catch(() => {})
   }
-  return text.slice(0, PEEK_BYTES)
 }
 
 /**
- * What detection needs of a fetch `Response`. Synchronous unless an in-scope HTML body must be peeked
- * (the hot path of a JSON response costs no extra promise tick).
+ * What detection needs of a fetch `Response`. Synchronous unless an in-scope HTML body (or a 401's) must be
+ * peeked (the hot path of a JSON response costs no extra promise tick).
  */
 export const snapshotResponse = (
   response: Response,
@@ -137,7 +148,7 @@ export const snapshotResponse = (
     redirected: response.redirected,
     url: response.url,
     contentType,
-    location: status >= 300 && status < 400 ? headers.get('location') : null,
+    location: (status >= 300 && status < 400) || status === 401 ? headers.get('location') : null,
   }
   if (!inScope || !response.body || !needsPeek(status, contentType)) return snapshot
   return peekBody(response).then((bodyPeek) => ({ ...snapshot, bodyPeek }))
@@ -163,6 +174,7 @@ export const createEngine = (deps: {
   const scope = createScope(options, profile)
   const baseFetch = deps.baseFetch ?? ((): FetchLike => unwrap(globalThis.fetch).bind(globalThis))
   const probe = createSessionProbe(profile, baseFetch, () => scope.origin)
+  let coordinator!: Coordinator
   const add: [string, string][] = []
   if (options.headers.accept) add.push(['accept', options.headers.accept])
   if (options.headers.requestedWith) add.push(['x-requested-with', options.headers.requestedWith])
@@ -170,10 +182,24 @@ export const createEngine = (deps: {
   const headersToAdd = (has: (name: string) => boolean): [string, string][] =>
     add.filter(([name]) => !has(name))
 
+  /** Did the proxy (not the upstream, not the network) answer this ambiguous signal? */
+  const confirm = async (reason: AuthSignal['reason'], sentAt: number | undefined): Promise<boolean> => {
+    const result = await probe()
+    if (result !== 'signed-in') return result === 'signed-out'
+    if (reason !== 'network-error' || sentAt === undefined) return false
+    // A redirect to the identity provider fails CORS only once the provider has answered: with a slow
+    // provider, a request sent with the dead cookie fails after another request's re-login restored the
+    // session. Sent before a re-login that ended since, it carried the dead cookie. (No upstream answered
+    // it readably, so replaying it is what the app would have got.)
+    await coordinator.settled()
+    return sentAt < coordinator.lastSuccessAt()
+  }
+
   const judge = (
     snapshot: ResponseSnapshot,
     facts: RequestFacts,
     cause?: unknown,
+    sentAt?: number,
   ): AuthRequiredError | null | Promise<AuthRequiredError | null> => {
     const signal = classify(snapshot, facts, profile)
     if (!signal) return null
@@ -185,7 +211,7 @@ export const createEngine = (deps: {
         cause: cause ?? signal.detail,
       })
     if (!signal.needsProbe) return lost()
-    return probe().then((result) => (result === 'signed-out' ? lost() : null))
+    return confirm(signal.reason, sentAt).then((yes) => (yes ? lost() : null))
   }
 
   // Requests on the wire carry the old cookie: their answers can clear (Set-Cookie Max-Age=0) the session
@@ -245,7 +271,8 @@ export const createEngine = (deps: {
     drained,
     onWireChange,
   }
-  const coordinator = deps.coordinator(base)
+  // judge() reads the coordinator lazily: it exists once createEngine returns.
+  coordinator = deps.coordinator(base)
 
   const recover = <T>(error: AuthRequiredError, req: RecoverRequest<T>): Promise<T> => {
     const policy = options.replay
@@ -271,14 +298,19 @@ export const createEngine = (deps: {
     } catch (thrown) {
       untrack()
       const snapshot = isAbortError(thrown) ? null : req.inspectError(thrown)
-      const lost = snapshot && (await judge(snapshot, facts, thrown))
+      const lost = snapshot && (await judge(snapshot, facts, thrown, sentAt))
       if (!lost) throw thrown
       return recoverRun(req, lost, sentAt)
     }
     untrack()
     // Awaited only when a body peek or a probe is needed: a healthy response costs no extra tick.
     const inspected = req.inspect(result)
-    const verdict = judge(inspected instanceof Promise ? await inspected : inspected, facts)
+    const verdict = judge(
+      inspected instanceof Promise ? await inspected : inspected,
+      facts,
+      undefined,
+      sentAt,
+    )
     const error = verdict instanceof Promise ? await verdict : verdict
     return error ? recoverRun(req, error, sentAt) : result
   }

@@ -13,7 +13,14 @@ export interface ReauthRequiredEvent {
 /** Payload of `reauth:interaction-required`: silent re-login is impossible. */
 export interface InteractionRequiredEvent {
   /** Why silent re-login failed. */
-  reason: 'frame-blocked' | 'sign-in-page' | 'popup-blocked' | 'popup-closed' | 'no-user-gesture' | 'timeout'
+  reason:
+    | 'frame-blocked'
+    | 'sign-in-page'
+    | 'popup-blocked'
+    | 'popup-closed'
+    | 'no-user-gesture'
+    | 'timeout'
+    | 'too-many-redirects'
   /** Call this from a user gesture (a click handler) to run an interactive re-login (a popup). */
   start: () => Promise<void>
 }

@@ -14,6 +14,11 @@ export interface ReloginContext {
   error: Error
   /** The URL that starts a re-login for the chosen profile, landing back on this app. */
   url: string
+  /**
+   * A fetch that goes straight to the network, around the SDK: use it for the re-login's own requests
+   * (through the patched global `fetch`, an in-scope request would wait at the gate for this very re-login).
+   */
+  fetch: typeof fetch
 }
 
 export type ReloginStrategy = 'iframe' | 'popup' | 'redirect' | ((ctx: ReloginContext) => Promise<void>)

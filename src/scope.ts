@@ -11,10 +11,20 @@ export interface Scope {
   readonly origin: string
 }
 
-const CANONICAL = /^https?:\/\/[a-z0-9.-]+(?=[/?#]|$)/
-const DOT_SEGMENT = /\/\.\.?(?:[/?#]|$)|[\\\t\n\r]/
+/**
+ * Strings the fast paths may take as they are: printable ASCII that the URL parser keeps byte for byte
+ * (no `%`, `\\`, space, tab/CR/LF, quotes, `<>{}` or backtick) and no dot segment.
+ */
+const VERBATIM = /^[!#$&(-;=?-[\]_a-z|~]*$/
+const DOT_SEGMENT = /\/\.\.?(?:[/?#]|$)/
+// A host whose last label starts with a digit may be an IPv4 address in another notation (`127.1`).
+const CANONICAL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?=[/?#]|$)/
 
-const pageHref = (): string => (globalThis as { location?: { href?: string } }).location?.href ?? ''
+/** The URL relative requests resolve against: `document.baseURI` (a `<base href>`), else the page's. */
+const baseHref = (): string => {
+  const g = globalThis as { document?: { baseURI?: string }; location?: { href?: string } }
+  return g.document?.baseURI || g.location?.href || ''
+}
 
 const originOf = (value: string): string => {
   try {
@@ -44,12 +54,15 @@ export const createScope = (
 ): Scope => {
   let href = ''
   let origin = ''
+  let baseOrigin = ''
   let origins: string[] = []
   const refresh = (): void => {
-    const now = pageHref()
+    const now = baseHref()
     if (now === href) return
     href = now
-    origin = now ? new URL(now).origin : ''
+    const page = (globalThis as { location?: { href?: string } }).location?.href
+    origin = page ? new URL(page).origin : now ? new URL(now).origin : ''
+    baseOrigin = now ? new URL(now).origin : ''
     origins = scope.origins.map((o) => (o === 'same-origin' ? origin : originOf(o)))
   }
   refresh()
@@ -61,19 +74,15 @@ export const createScope = (
       return origin
     },
     resolve(url) {
-      // Fast path: a root-relative path is same-origin and needs no URL parser (the origin of a page
-      // never changes; its path does, so only the slow path below reads location again).
-      if (
-        origin &&
-        url.charCodeAt(0) === 47 /* / */ &&
-        url.charCodeAt(1) !== 47 &&
-        url.charCodeAt(1) !== 92
-      ) {
-        return origin + url
-      }
-      // Fast path: an absolute URL already in canonical form (lower-case host, no port, no dot segments).
-      if (CANONICAL.test(url) && !DOT_SEGMENT.test(url)) return url
       refresh()
+      // Fast paths, for strings the WHATWG parser would return unchanged: a root-relative path (resolved
+      // against the base's origin) and an absolute URL already in canonical form. Anything else (tabs,
+      // backslashes, dot segments, escapes, ports, upper case) goes through the parser, as the browser would.
+      if (url.charCodeAt(0) === 47 /* / */ && url.charCodeAt(1) !== 47 && VERBATIM.test(url)) {
+        if (baseOrigin && !DOT_SEGMENT.test(url)) return baseOrigin + url
+      } else if (CANONICAL.test(url) && VERBATIM.test(url) && !DOT_SEGMENT.test(url)) {
+        return url
+      }
       try {
         return new URL(url, href || undefined).href
       } catch {

@@ -25,7 +25,10 @@ export interface ResponseSnapshot {
   contentType: string | null
   /** The `Location` header, where one is visible (Authelia's 401). */
   location?: string | null
-  /** The first few KB of the body, read only for in-scope `text/html` responses. */
+  /**
+   * The start of the body (at most `PEEK_BYTES`, from the first chunk), read only for in-scope `text/html`
+   * responses and 401s: the proxy's page markers and 401 fingerprints.
+   */
   bodyPeek?: string
 }
 
@@ -51,8 +54,8 @@ export interface AuthSignal {
   /** A one-line human description, used as the error's cause. */
   detail: string
   /**
-   * True when the signal alone is ambiguous (a network error, an opaque redirect) and the
-   * session probe must confirm it before anything happens.
+   * True when the signal alone is ambiguous (a network error, an opaque redirect, a 401 or an HTML page the
+   * proxy's fingerprints do not claim): the session probe must confirm it before anything happens.
    */
   needsProbe: boolean
 }
@@ -83,6 +86,19 @@ export interface ProxyProfile {
   isSignInPage(html: string): boolean
   /** Does this HTML look like a signed-in user's "403 Forbidden" page (not a lost session)? */
   isForbiddenPage(html: string): boolean
+  /**
+   * Is this 401 the proxy's own answer to a lost session, not the upstream's? Only an unambiguous
+   * fingerprint (oauth2-proxy's JSON `{}`, Pomerium's `"Unauthenticated"` JSON, Authelia's `Location` to its
+   * portal) counts at once; any other 401 is confirmed by the session probe first. Absent: every 401 is
+   * confirmed.
+   */
+  isOwnUnauthorized?(res: { contentType: string | null; body: string; location: string | null }): boolean
+  /**
+   * Does the proxy need `X-Requested-With` to answer Ajax with a 401? oauth2-proxy reads only `Accept`
+   * (CORS-safelisted), so it goes without the header and a same-origin request that the upstream redirects to
+   * a CORS-enabled third party needs no preflight. @default true
+   */
+  readsRequestedWith?: boolean
   /** Session probe: a same-origin path sent with `redirect: 'manual'`. Null when the proxy has none. */
   probe: { path: string; read(res: { status: number; type: string }): ProbeResult } | null
   /** URL that starts a (silent where possible) re-login and lands on `returnTo`. */

@@ -3,6 +3,7 @@ import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createReauth, type Reauth } from '../src/client'
+import { FAILURE_MEMORY_MS } from '../src/coordinator'
 import { AuthRequiredError, isAuthRequiredError, ReauthQueueFullError } from '../src/errors'
 import type { ReauthOptions } from '../src/options'
 import { ORIGIN, stubPage } from './helpers/page'
@@ -89,7 +90,10 @@ describe('coordinator: one flight, queue, replay', () => {
     const all = Promise.all(
       Array.from({ length: 100 }, (_, i) => h.reauth.fetch(`/api/r${i}`).then((r) => r.json())),
     )
-    await until(() => h.relogins === 1 && h.events.filter((e) => e === 'reauth:required').length === 100)
+    await until(() => h.relogins === 1 && h.reauth.engine.coordinator.state === 'reauthenticating')
+    await new Promise((r) => setTimeout(r, 50))
+    // Once per episode, not once per failed request.
+    expect(h.events.filter((e) => e === 'reauth:required')).toHaveLength(1)
     expect(h.reauth.state).toBe('reauthenticating')
     h.finish(true)
     const bodies = await all
@@ -121,8 +125,8 @@ describe('coordinator: one flight, queue, replay', () => {
     await new Promise((r) => setTimeout(r, 50))
     expect(h.relogins).toBe(0)
     release()
-    await until(() => h.events.filter((e) => e === 'reauth:required').length === 2)
     await until(() => h.relogins === 1)
+    expect(h.events.filter((e) => e === 'reauth:required')).toHaveLength(1)
     h.finish(true)
     expect(await inFlight).toEqual({ name: 'slow' })
     expect(await first).toMatchObject({ name: 'a' })
@@ -258,10 +262,16 @@ describe('coordinator: bounds', () => {
   it('maxQueue: overflow rejects with a typed error', async () => {
     const h = harness({ maxQueue: 3 })
     session = 'gone'
+    let settledEarly = 0
     const results = Promise.all(
-      Array.from({ length: 5 }, (_, i) => h.reauth.fetch(`/api/m${i}`).catch((e) => e)),
+      Array.from({ length: 5 }, (_, i) =>
+        h.reauth
+          .fetch(`/api/m${i}`)
+          .catch((e) => e)
+          .finally(() => settledEarly++),
+      ),
     )
-    await until(() => h.events.filter((e) => e === 'reauth:required').length === 5)
+    await until(() => h.relogins === 1 && settledEarly === 2)
     h.finish(true)
     const settled = await results
     const overflow = settled.filter((r) => isAuthRequiredError(r))
@@ -304,6 +314,8 @@ describe('coordinator: circuit breaker', () => {
       await until(() => h.relogins === i + 1)
       h.finish(false)
       expect(await p).toBeInstanceOf(AuthRequiredError)
+      // A failed re-login is remembered for a while: a retry right after it starts no flight.
+      vi.setSystemTime(Date.now() + FAILURE_MEMORY_MS)
     }
     expect(h.events).toContain('circuit:open')
     expect(h.reauth.state).toBe('circuit-open')

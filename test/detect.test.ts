@@ -220,11 +220,102 @@ describe('classify() — OAuth2-Proxy', () => {
     expect(signal?.reason ?? null).toBe(expected)
   })
 
-  it('asks the probe to confirm only ambiguous signals', () => {
-    const profile = builtinProfiles['oauth2-proxy']
-    expect(classify(snap({ status: 0, type: 'error' }), req(), profile)?.needsProbe).toBe(true)
-    expect(classify(snap({ status: 0, type: 'opaqueredirect' }), req(), profile)?.needsProbe).toBe(true)
-    expect(classify(snap({ status: 401 }), req(), profile)?.needsProbe).toBe(false)
+  // The README's table "what counts as a lost session, and what is confirmed first", row by row.
+  const probeRows: [
+    name: string,
+    profile: keyof typeof builtinProfiles,
+    snapshot: Partial<ResponseSnapshot>,
+    request: Partial<RequestFacts>,
+    needsProbe: boolean,
+  ][] = [
+    [
+      'oauth2-proxy JSON 401 {}',
+      'oauth2-proxy',
+      { status: 401, contentType: json, bodyPeek: '{}' },
+      {},
+      false,
+    ],
+    [
+      'oauth2-proxy 401, empty body (< 7.2)',
+      'oauth2-proxy',
+      { status: 401, contentType: null, bodyPeek: '' },
+      {},
+      false,
+    ],
+    [
+      "an upstream's own JSON 401 (wrong password)",
+      'oauth2-proxy',
+      { status: 401, contentType: json, bodyPeek: '{"error":"invalid_credentials"}' },
+      { method: 'POST' },
+      true,
+    ],
+    [
+      "an upstream's text 401",
+      'oauth2-proxy',
+      { status: 401, contentType: 'text/plain', bodyPeek: 'no' },
+      {},
+      true,
+    ],
+    [
+      'pomerium "Unauthenticated" JSON',
+      'pomerium',
+      { status: 401, contentType: json, bodyPeek: '{"error":"Unauthenticated","status":401}' },
+      {},
+      false,
+    ],
+    ['pomerium: another JSON 401', 'pomerium', { status: 401, contentType: json, bodyPeek: '{}' }, {}, true],
+    [
+      'authelia 401 with Location to the portal',
+      'authelia',
+      { status: 401, contentType: 'text/plain', location: 'https://auth.example.com/?rd=https%3A%2F%2Fapp' },
+      {},
+      false,
+    ],
+    ['authelia 401 without Location', 'authelia', { status: 401, contentType: 'text/plain' }, {}, true],
+    [
+      'google-iap "Invalid IAP credentials"',
+      'google-iap',
+      { status: 401, contentType: html, bodyPeek: 'Invalid IAP credentials: empty token' },
+      {},
+      false,
+    ],
+    ['cloudflare-access 401 (no fingerprint)', 'cloudflare-access', { status: 401 }, {}, true],
+    ['431 cookie flood', 'oauth2-proxy', { status: 431, contentType: null }, {}, false],
+    [
+      'sign-in page markers (403)',
+      'oauth2-proxy',
+      { status: 403, contentType: html, bodyPeek: OAUTH2_SIGN_IN_PAGE },
+      {},
+      false,
+    ],
+    [
+      'sign-in page markers, but the app asked for HTML',
+      'oauth2-proxy',
+      { status: 200, contentType: html, bodyPeek: OAUTH2_SIGN_IN_PAGE },
+      { accept: 'text/html' },
+      true,
+    ],
+    [
+      'redirected onto /oauth2/sign_in',
+      'oauth2-proxy',
+      { redirected: true, url: `${APP}/oauth2/sign_in`, contentType: html },
+      {},
+      false,
+    ],
+    [
+      'Post/Redirect/Get: 303 → an unmarked HTML receipt',
+      'oauth2-proxy',
+      { redirected: true, url: `${APP}/orders/1/receipt`, contentType: html, bodyPeek: APP_FRAGMENT },
+      { method: 'POST' },
+      true,
+    ],
+    ['network TypeError', 'oauth2-proxy', { status: 0, type: 'error', url: '', contentType: null }, {}, true],
+    ['opaque redirect', 'oauth2-proxy', { status: 0, type: 'opaqueredirect', contentType: null }, {}, true],
+  ]
+  it.each(probeRows)('%s: counts at once unless confirmed by the probe', (_name, profile, s, r, probe) => {
+    const signal = classify(snap(s), req(r), builtinProfiles[profile])
+    expect(signal).not.toBeNull()
+    expect(signal?.needsProbe).toBe(probe)
   })
 
   it('honours a custom --proxy-prefix', async () => {

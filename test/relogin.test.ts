@@ -239,11 +239,12 @@ describe('redirect strategy', () => {
 })
 
 describe('custom strategy', () => {
-  it('gets signal, error and url; its promise is the outcome', async () => {
+  it('gets signal, error, url and the fetch under the SDK; its promise is the outcome', async () => {
     const fn = vi.fn(async () => {})
-    const ctx = context()
+    const raw = vi.fn(async () => new Response(null))
+    const ctx = { ...context(), fetch: raw }
     await expect(createStrategy(fn)(ctx)).resolves.toBeUndefined()
-    expect(fn).toHaveBeenCalledWith({ signal: ctx.signal, error: ctx.error, url: ctx.url })
+    expect(fn).toHaveBeenCalledWith({ signal: ctx.signal, error: ctx.error, url: ctx.url, fetch: raw })
     await expect(
       createStrategy(async () => {
         throw new Error('dialog cancelled')

@@ -65,6 +65,64 @@ describe('scope', () => {
     expect(inScope('https://api.example.com/v2/users')).toBe(false)
   })
 
+  it('parses every URL like the browser: tabs, CR/LF, backslashes and protocol-relative tricks', () => {
+    const s = (() => {
+      stubPage('https://app.example.com/app/')
+      const o = normalizeOptions()
+      return createScope(o, o.profile)
+    })()
+    for (const url of [
+      '/\t/evil.example/x',
+      '/\n/evil.example/x',
+      '/\r/evil.example/x',
+      '/\\evil.example/x',
+      '\\\\evil.example/x',
+    ]) {
+      const resolved = s.resolve(url)
+      expect(resolved).toBe(new URL(url, 'https://app.example.com/app/').href)
+      expect(resolved.startsWith('https://evil.example/')).toBe(true)
+      expect(s.test(resolved)).toBe(false)
+    }
+  })
+
+  it('judges exclude and the profile endpoints on the normalised path (dot segments, escapes)', () => {
+    const inScope = scopeOf({ scope: { exclude: ['/api/private/'] } })
+    expect(inScope('/api/../oauth2/auth')).toBe(false)
+    expect(inScope('/api/x/%2e%2e/%2E%2E/oauth2/auth')).toBe(false)
+    expect(inScope('/api/./private/../private/key')).toBe(false)
+    expect(inScope('/api/public/../items')).toBe(true)
+  })
+
+  it("resolves against <base href> (document.baseURI), and the origin stays the page's", () => {
+    stubPage('https://app.example.com/shop/orders/')
+    vi.stubGlobal('document', { baseURI: 'https://cdn.example.com/assets/' })
+    const o = normalizeOptions()
+    const s = createScope(o, o.profile)
+    expect(s.resolve('/api/items')).toBe('https://cdn.example.com/api/items')
+    expect(s.test(s.resolve('/api/items'))).toBe(false)
+    expect(s.origin).toBe('https://app.example.com')
+    vi.stubGlobal('document', { baseURI: 'https://app.example.com/shop/' })
+    expect(s.resolve('api/items')).toBe('https://app.example.com/shop/api/items')
+    expect(s.test(s.resolve('api/items'))).toBe(true)
+  })
+
+  it('resolves non-ASCII and escaped paths exactly as the URL parser does', () => {
+    stubPage('https://app.example.com/')
+    const o = normalizeOptions()
+    const sc = createScope(o, o.profile)
+    for (const url of [
+      '/api/é',
+      '/api/a b',
+      '/api/"q"',
+      "/api/x?q='1'",
+      '/API/Items',
+      'https://APP.example.com/x',
+      'http://127.1/x',
+    ]) {
+      expect(sc.resolve(url)).toBe(new URL(url, 'https://app.example.com/').href)
+    }
+  })
+
   it('is empty outside a browser for relative URLs', () => {
     vi.stubGlobal('location', undefined)
     const o = normalizeOptions()

@@ -227,8 +227,12 @@ export const createAxiosAdapter =
         contentType: headerGet(response.headers, 'content-type'),
         location: headerGet(response.headers, 'location'),
       }
-      if (typeof response.data === 'string' && needsPeek(snap.status, snap.contentType)) {
-        snap.bodyPeek = response.data.slice(0, PEEK_BYTES)
+      if (needsPeek(snap.status, snap.contentType)) {
+        // axios has parsed a JSON body already: its text is what the profile's 401 fingerprint reads.
+        const data = response.data
+        const parsed = !!data && (Array.isArray(data) || Object.getPrototypeOf(data) === Object.prototype)
+        const text = typeof data === 'string' ? data : parsed ? JSON.stringify(data) : ''
+        snap.bodyPeek = text.slice(0, PEEK_BYTES)
       }
       return snap
     }

@@ -12,6 +12,14 @@ export const authelia = (): ProxyProfile => ({
     url.searchParams.has('rd') && /^\/?$/.test(url.pathname) && url.hostname.startsWith('auth'),
   isSignInPage: (html) => hasTitle(html, /^login - authelia$|authelia/i),
   isForbiddenPage: (html) => hasTitle(html, /^403 forbidden$/i),
+  // Its 401 to Ajax still carries the portal in `Location`.
+  isOwnUnauthorized: ({ location }) => {
+    try {
+      return !!location && new URL(location, 'http://x').searchParams.has('rd')
+    } catch {
+      return false
+    }
+  },
   probe: { path: '/', read: readAjaxProbe },
   reloginUrl: ({ returnTo }) => returnTo,
 })

@@ -15,6 +15,7 @@ export const googleIap = (): ProxyProfile => ({
     url.searchParams.has('gcp-iap-mode'),
   isSignInPage: never,
   isForbiddenPage: never,
+  isOwnUnauthorized: ({ body }) => /^\s*Invalid IAP credentials/i.test(body),
   probe: { path: '/', read: readAjaxProbe },
   reloginUrl: () => '/?gcp-iap-mode=DO_SESSION_REFRESH',
 })

@@ -1,5 +1,5 @@
 import type { ProbeResult, ProxyProfile } from '../types'
-import { hasTitle, startsWithAny, withQuery } from './shared'
+import { hasTitle, isJson, startsWithAny, withQuery } from './shared'
 
 export interface OAuth2ProxyProfileOptions {
   /** `--proxy-prefix` of the proxy. @default '/oauth2' */
@@ -22,6 +22,11 @@ export const oauth2Proxy = ({ prefix = '/oauth2' }: OAuth2ProxyProfileOptions = 
       html.includes(startAction) ||
       /secured with[\s\S]{0,200}oauth2[\s_-]?proxy/i.test(html),
     isForbiddenPage: (html) => hasTitle(html, /^403 forbidden$/i),
+    // `{}` since 7.2 (#1375), an empty body before; an upstream's 401 says something.
+    isOwnUnauthorized: ({ contentType, body }) =>
+      (isJson(contentType) && /^\s*\{\s*\}\s*$/.test(body)) || (!contentType && body.trim() === ''),
+    // isAjax() reads Accept only: no X-Requested-With, so no preflight where the upstream redirects.
+    readsRequestedWith: false,
     probe: {
       path: `${prefix}/auth`,
       read: ({ status, type }): ProbeResult => {

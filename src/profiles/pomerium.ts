@@ -1,5 +1,5 @@
 import type { ProxyProfile } from '../types'
-import { hasTitle, readAjaxProbe, startsWithAny } from './shared'
+import { hasTitle, isJson, readAjaxProbe, startsWithAny } from './shared'
 
 /**
  * Pomerium answers Ajax requests (`Accept` that does not pick text/html, or `X-Requested-With`) with
@@ -11,6 +11,8 @@ export const pomerium = (): ProxyProfile => ({
   isSignInUrl: (url) => startsWithAny(url.pathname, ['/.pomerium/sign_in', '/.pomerium/callback']),
   isSignInPage: (html) => hasTitle(html, /pomerium/i) && /sign[\s-]?in/i.test(html),
   isForbiddenPage: (html) => /\b403\b/.test(html) && hasTitle(html, /forbidden|403/i),
+  isOwnUnauthorized: ({ contentType, body }) =>
+    isJson(contentType) && /"error"\s*:\s*"Unauthenticated"/.test(body),
   probe: { path: '/', read: readAjaxProbe },
   // Navigating to any page of the app starts Pomerium's sign-in and lands back on it.
   reloginUrl: ({ returnTo }) => returnTo,

@@ -17,5 +17,8 @@ export const hasTitle = (html: string, title: RegExp): boolean => {
 
 export const never = (): boolean => false
 
+export const isJson = (contentType: string | null): boolean =>
+  !!contentType && /^\s*application\/json\b/i.test(contentType)
+
 export const withQuery = (path: string, key: string, value: string): string =>
   `${path}${path.includes('?') ? '&' : '?'}${key}=${encodeURIComponent(value)}`

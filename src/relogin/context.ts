@@ -1,3 +1,4 @@
+import type { FetchLike } from '../probe'
 import type { ProbeResult } from '../types'
 
 /** What the coordinator hands a re-login strategy for one flight. */
@@ -18,6 +19,8 @@ export interface StrategyContext {
    * session cookie was already renewed.
    */
   probe?: () => Promise<ProbeResult>
+  /** The fetch under the SDK: a strategy's own requests go straight to the network, never to the gate. */
+  fetch?: FetchLike
 }
 
 /** A re-login strategy: resolves once the session is renewed, rejects otherwise. */

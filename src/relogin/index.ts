@@ -37,7 +37,7 @@ const custom =
       const onAbort = (): void => reject(signal.reason)
       signal.addEventListener('abort', onAbort, { once: true })
       Promise.resolve()
-        .then(() => fn({ signal, error: ctx.error, url: ctx.url }))
+        .then(() => fn({ signal, error: ctx.error, url: ctx.url, fetch: ctx.fetch ?? globalThis.fetch }))
         .then(() => resolve(), reject)
         .finally(() => signal.removeEventListener('abort', onAbort))
     })

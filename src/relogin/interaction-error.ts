@@ -11,6 +11,8 @@ const describe: Record<InteractionReason, string> = {
   'popup-closed': 'the re-login popup was closed before sign-in finished',
   'no-user-gesture': 'a popup needs a user gesture (call start() from a click handler)',
   timeout: 'the re-login did not finish in time',
+  'too-many-redirects':
+    'the page was sent to sign in too often within a minute; a click must start the next one',
 }
 
 /**
