@@ -39,6 +39,11 @@ export interface Coordinator {
   recover<T>(error: AuthRequiredError, options: RecoverOptions<T>): Promise<T>
   /** Start a flight by hand (joins one in progress; allowed while the circuit is open). */
   relogin(): Promise<void>
+  /**
+   * Is this the running flight's own request (a custom strategy fetching the re-login URL)? It goes to
+   * the network untouched: held or judged, it would wait for its own flight.
+   */
+  isOwnRequest(url: string): boolean
   /** Resolves once no flight is in progress (whatever its outcome). */
   settled(): Promise<void>
   /** When (`clock()`) the last re-login in any tab succeeded; -Infinity if none. */
@@ -365,7 +370,6 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
 
     gate(url, method, signal) {
       const current = flight
-      // The re-login's own request (a custom strategy fetching the re-login URL) must not wait for itself.
       if (!current || url === current.url) return Promise.resolve()
       if (waiting >= options.maxQueue) {
         return Promise.reject(
@@ -451,6 +455,10 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         generation: current.generation,
       })
       return replay()
+    },
+
+    isOwnRequest(url) {
+      return flight !== null && flight.url === url
     },
 
     settled() {

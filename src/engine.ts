@@ -289,7 +289,10 @@ export const createEngine = (deps: {
 
   const run = async <T>(req: GuardedRequest<T>): Promise<T> => {
     const { facts, signal } = req
-    if (coordinator.gated && !req.isReplay) await coordinator.gate(facts.url, facts.method, signal)
+    if (coordinator.gated && !req.isReplay) {
+      if (coordinator.isOwnRequest(facts.url)) return req.send()
+      await coordinator.gate(facts.url, facts.method, signal)
+    }
     const untrack = track()
     const sentAt = clock()
     let result: T
