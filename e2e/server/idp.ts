@@ -37,6 +37,8 @@ export interface IdpRecord {
   answeredAt: number | null
   /** Path without the query. */
   path: string
+  /** Path and query as received (an authorize request's `state` carries the proxy's `rd`). */
+  url: string
 }
 
 export interface Idp {
@@ -284,7 +286,7 @@ export function startIdp(
   listening.setHandler(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (path === '/auth') counters.authorizeRequests++
-    const record: IdpRecord = { at: Date.now(), answeredAt: null, path }
+    const record: IdpRecord = { at: Date.now(), answeredAt: null, path, url: req.url ?? '/' }
     requests.push(record)
     res.once('finish', () => {
       record.answeredAt = Date.now()
