@@ -2,7 +2,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Adapter, AdapterPayload } from 'oidc-provider'
 import Provider from 'oidc-provider'
-import type { Listening } from './net.js'
+import type { Delay, Listening } from './net.js'
+import { createDelay } from './net.js'
 
 /** The single test user. */
 export const TEST_USER = {
@@ -29,11 +30,29 @@ export interface IdpCounters {
   refreshGrants: number
 }
 
+/** One request the provider got (since the last `reset()`), for timelines. */
+export interface IdpRecord {
+  /** `Date.now()` at arrival and when the answer finished (null while pending or after a reset connection). */
+  at: number
+  answeredAt: number | null
+  /** Path without the query. */
+  path: string
+  /** Path and query as received (an authorize request's `state` carries the proxy's `rd`). */
+  url: string
+}
+
 export interface Idp {
   url: string
+  /** Every request since the last `reset()`. */
+  requests: IdpRecord[]
   clientId: string
   clientSecret: string
   counters: Readonly<IdpCounters>
+  /**
+   * Latency of every answer of the provider (authorize, token, interactions, discovery, the profiles'
+   * login origin), counted from arrival; `reset()` returns to none.
+   */
+  delay: Delay
   /**
    * End every provider session. Until `reset()` or `setAutoLogin(true)` the next authorize needs
    * the user to submit the login form, so a silent (iframe) re-login cannot complete.
@@ -135,6 +154,8 @@ export function startIdp(
   })
   const counters = zero()
   let autoLogin = true
+  const delay = createDelay(2)
+  const requests: IdpRecord[] = []
 
   const provider = new Provider(url, {
     adapter: storage.MemoryAdapter,
@@ -264,10 +285,16 @@ export function startIdp(
 
   listening.setHandler(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
+    if (path === '/auth') counters.authorizeRequests++
+    const record: IdpRecord = { at: Date.now(), answeredAt: null, path, url: req.url ?? '/' }
+    requests.push(record)
+    res.once('finish', () => {
+      record.answeredAt = Date.now()
+    })
+    await delay.wait()
     if (extraHandler && (await extraHandler(req, res))) return
     const m = /^\/interaction\/([^/]+)(?:\/(\w+))?$/.exec(path)
     if (m?.[1]) return interaction(req, res, m[1], m[2])
-    if (path === '/auth') counters.authorizeRequests++
     callback(req, res)
   })
 
@@ -276,6 +303,8 @@ export function startIdp(
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
     counters,
+    delay,
+    requests,
     endSessions() {
       const sessions = storage.model('Session')
       const n = sessions.size
@@ -297,6 +326,8 @@ export function startIdp(
       storage.clear()
       autoLogin = true
       Object.assign(counters, zero())
+      requests.length = 0
+      delay.reset()
     },
   }
 }

@@ -85,3 +85,71 @@ export function toHeaders(req: IncomingMessage): Headers {
   }
   return h
 }
+
+/**
+ * How long a server waits before it answers: `ms` plus a uniform jitter in `[-jitter, +jitter]`
+ * (never below 0). The jitter comes from a seeded generator, so a run with the same seed and the
+ * same arrival order gets the same delays.
+ */
+export interface Latency {
+  ms: number
+  jitter?: number
+  /** Seed of the jitter generator (default: fixed per server). */
+  seed?: number
+}
+
+/** A server's latency switch: `wait()` sleeps for the next delay (at once when none is set). */
+export interface Delay {
+  readonly latency: Latency | null
+  set(latency: Latency | null): void
+  /** The next delay in ms (advances the generator). */
+  next(): number
+  wait(): Promise<void>
+  /** Back to the initial latency, generator reseeded. */
+  reset(): void
+}
+
+/** mulberry32: a tiny deterministic generator in [0, 1). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function createDelay(defaultSeed: number, initial: Latency | null = null): Delay {
+  let latency: Latency | null = initial
+  let random = seeded(initial?.seed ?? defaultSeed)
+  const next = (): number => {
+    if (!latency) return 0
+    const jitter = latency.jitter ?? 0
+    return Math.max(0, Math.round(latency.ms + (random() * 2 - 1) * jitter))
+  }
+  return {
+    get latency() {
+      return latency
+    },
+    set(l) {
+      if (
+        l &&
+        (!Number.isFinite(l.ms) || l.ms < 0 || !(Number.isFinite(l.jitter ?? 0) && (l.jitter ?? 0) >= 0))
+      )
+        throw new Error(`latency must be finite and ≥ 0, got ${JSON.stringify(l)}`)
+      latency = l && (l.ms > 0 || (l.jitter ?? 0) > 0) ? l : null
+      random = seeded(l?.seed ?? defaultSeed)
+    },
+    next,
+    wait() {
+      const ms = next()
+      return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve()
+    },
+    reset() {
+      latency = initial
+      random = seeded(initial?.seed ?? defaultSeed)
+    },
+  }
+}

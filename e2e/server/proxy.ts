@@ -10,8 +10,8 @@ import type {
 } from '../../src/testing/behaviour/index.js'
 import { createProfileBehaviour, isPass } from '../../src/testing/behaviour/index.js'
 import type { Idp } from './idp.js'
-import type { Listening } from './net.js'
-import { readBody, toHeaders } from './net.js'
+import type { Delay, Listening } from './net.js'
+import { createDelay, readBody, toHeaders } from './net.js'
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -41,8 +41,29 @@ export type AdminPatch = Partial<
   >
 > & { apiRoutes?: string[] }
 
+/** One request the test proxy answered (or forwarded), in arrival order. */
+export interface ProxyRecord {
+  /** `Date.now()` when the request arrived (the behaviour decides then; the latency delays the answer). */
+  at: number
+  /** `Date.now()` when the answer's head was written; null while it is pending. */
+  answeredAt: number | null
+  method: string
+  /** Path and query as received. */
+  path: string
+  /** nginx's `X-Original-URI` (set on its `auth_request` subrequests and on `/oauth2/auth`), or null. */
+  originalUri: string | null
+  /** The status sent to the client (the upstream's for a forwarded request); null while pending. */
+  status: number | null
+  /** CSRF cookies the answer set (`Set-Cookie: <name>_csrf=…` that is not a deletion). */
+  csrfMinted: number
+}
+
 export interface TestProxy {
   url: string
+  /** Every non-admin request since the last `reset()`. */
+  requests: ProxyRecord[]
+  /** Latency of the proxy's answers (and of the forwarding hop); `reset()` returns to none. */
+  delay: Delay
   /** The oauth2-proxy behaviour (always present; active unless a profile is in use). */
   behaviour: OAuth2ProxyBehaviour
   /** The active other-proxy profile, or null for oauth2-proxy. */
@@ -60,6 +81,11 @@ export interface TestProxy {
   /** Login-origin handler for the active profile (mounted on the IdP origin). */
   handleLoginOrigin(req: IncomingMessage, res: ServerResponse): Promise<boolean>
 }
+
+const CSRF_SET = /^[^=]*_csrf=/
+const csrfMinted = (headers: [string, string][]): number =>
+  headers.filter(([k, v]) => k.toLowerCase() === 'set-cookie' && CSRF_SET.test(v) && !/max-age=0/i.test(v))
+    .length
 
 export async function writeResponse(res: ServerResponse, r: BehaviourResponse): Promise<void> {
   for (const [k, v] of r.headers) res.appendHeader(k, v)
@@ -79,9 +105,13 @@ export function startProxy(
 ): TestProxy {
   let profile: ProfileBehaviour | null = null
   const active = (): Behaviour => profile ?? behaviour
+  const requests: ProxyRecord[] = []
+  const delay = createDelay(1)
 
   const proxy: TestProxy = {
     url: `http://localhost:${listening.port}`,
+    requests,
+    delay,
     behaviour,
     get profile() {
       return profile
@@ -103,6 +133,8 @@ export function startProxy(
     reset() {
       profile = null
       behaviour.reset()
+      requests.length = 0
+      delay.reset()
     },
     async handleLoginOrigin(req, res) {
       if (!profile) return false
@@ -185,12 +217,29 @@ export function startProxy(
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (path.startsWith('/__admin/')) return admin(req, res, path.slice('/__admin/'.length))
     const headers = toHeaders(req)
+    const record: ProxyRecord = {
+      at: Date.now(),
+      answeredAt: null,
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      originalUri: headers.get('x-original-uri'),
+      status: null,
+      csrfMinted: 0,
+    }
+    requests.push(record)
     const result = await active().handle({
       method: req.method ?? 'GET',
       url: `http://${req.headers.host ?? `localhost:${listening.port}`}${req.url}`,
       headers,
     })
-    if (!isPass(result)) return writeResponse(res, result)
+    await delay.wait()
+    if (!isPass(result)) {
+      record.status = result.status
+      record.csrfMinted = csrfMinted(result.headers)
+      record.answeredAt = Date.now()
+      return writeResponse(res, result)
+    }
+    record.csrfMinted = csrfMinted(result.responseHeaders)
     // forward to the upstream, streaming both ways
     const out: Record<string, string | string[]> = {}
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v
@@ -207,6 +256,8 @@ export function startProxy(
             }
           }
           for (const [k, v] of result.responseHeaders) res.appendHeader(k, v)
+          record.status = upRes.statusCode ?? 502
+          record.answeredAt = Date.now()
           res.writeHead(upRes.statusCode ?? 502)
           upRes.pipe(res)
           upRes.on('end', resolve)

@@ -4,7 +4,7 @@ import type { OAuth2ProxyOptions } from '../../src/testing/behaviour/index.js'
 import { createOAuth2ProxyBehaviour } from '../../src/testing/behaviour/index.js'
 import type { Idp } from './idp.js'
 import { startIdp } from './idp.js'
-import type { Listening } from './net.js'
+import type { Latency, Listening } from './net.js'
 import { listen } from './net.js'
 import type { NginxFront } from './nginx.js'
 import { nginxAvailable, startNginx } from './nginx.js'
@@ -21,6 +21,20 @@ export interface StackOptions {
   nginx?: boolean
   /** Initial oauth2-proxy options (what `reset()` returns to). */
   proxy?: Partial<OAuth2ProxyOptions>
+  /** Initial latency of the servers (what `reset()` returns to; default none). */
+  latency?: StackLatency
+}
+
+/**
+ * Latency per server (`null`: answer at once). `proxy` delays every answer of the test proxy (its own
+ * and the forwarded ones, also nginx's `auth_request` subrequests and its `/oauth2/` hops); `idp` every
+ * answer of the provider, including the token endpoint the proxy calls during a callback; `upstream`
+ * every answer of the app server (behind the proxy and behind nginx).
+ */
+export interface StackLatency {
+  proxy?: Latency | null
+  idp?: Latency | null
+  upstream?: Latency | null
 }
 
 export interface Stack {
@@ -42,6 +56,14 @@ export interface Stack {
    * down) or bring it back. `reset()` brings it back.
    */
   setIdpDown(down: boolean): void
+  /**
+   * Set the latency of some servers (the others keep theirs); each server's jitter generator is
+   * reseeded, so the same calls in the same order get the same delays.
+   *
+   * @example
+   * stack.setLatency({ idp: { ms: 300, jitter: 60 }, upstream: { ms: 30, jitter: 20 } })
+   */
+  setLatency(latency: StackLatency): void
   /** Every switch, counter and session back to the start state (call before each test). */
   reset(): void
   stop(): Promise<void>
@@ -124,6 +146,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (idpDown) socket.destroy()
     })
     let stopping: Promise<void> | null = null
+    const delays = { proxy: proxy.delay, idp: idpRef.delay, upstream: upstream.delay }
+    const setLatency = (latency: StackLatency): void => {
+      for (const key of ['proxy', 'idp', 'upstream'] as const) {
+        const l = latency[key]
+        if (l !== undefined) delays[key].set(l)
+      }
+    }
+    if (options.latency) setLatency(options.latency)
     return {
       appUrl,
       idpUrl,
@@ -138,12 +168,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         idpDown = down
         if (down) idpL.server.closeAllConnections()
       },
+      setLatency,
       reset() {
         idpDown = false
         proxy.reset()
         idpRef.reset()
         upstream.reset()
         thirdParty.reset()
+        if (options.latency) setLatency(options.latency)
       },
       stop() {
         stopping ??= Promise.allSettled([nginxRef?.stop(), ...started.map((s) => s.close())]).then(

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Listening } from './net.js'
-import { readBody } from './net.js'
+import type { Delay, Listening } from './net.js'
+import { createDelay, readBody } from './net.js'
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
@@ -64,6 +64,8 @@ export interface Upstream {
    * (`demo/server.ts`). Not cleared by `reset()`.
    */
   routes: Map<string, () => Promise<{ type: string; body: string | Buffer }>>
+  /** Latency of every answer (API, pages, static files), counted from arrival; `reset()` returns to none. */
+  delay: Delay
   reset(): void
 }
 
@@ -76,10 +78,12 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
   const requests: UpstreamRequest[] = []
   const state = { frameAncestors: null as string | null }
   const routes: Upstream['routes'] = new Map()
+  const delay = createDelay(3)
   listening.setHandler(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://upstream')
     const path = url.pathname
     requests.push({ method: req.method ?? 'GET', path: path + url.search, headers: req.headers })
+    await delay.wait()
     const sendJson = (status: number, body: unknown) => {
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
@@ -160,6 +164,7 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
     url: `http://127.0.0.1:${listening.port}`,
     requests,
     routes,
+    delay,
     get frameAncestors() {
       return state.frameAncestors
     },
@@ -169,6 +174,7 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
     reset: () => {
       requests.length = 0
       state.frameAncestors = null
+      delay.reset()
     },
   }
 }
