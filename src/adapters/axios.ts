@@ -259,7 +259,7 @@ export const createAxiosAdapter =
           ? networkErrorSnapshot(state.facts.url)
           : null
       if (!snap) throw error
-      const lost = await engine.judge(snap, state.facts, error)
+      const lost = await engine.judge(snap, state.facts, error, state.sentAt)
       if (!lost) throw error
       return recover(lost, config, request) as Promise<never>
     }

@@ -111,7 +111,7 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
       return error as Error
     const facts = factsOf(engine, request)
     if (!facts) return error
-    const lost = await engine.judge(networkErrorSnapshot(facts.url), facts, error)
+    const lost = await engine.judge(networkErrorSnapshot(facts.url), facts, error, sent.get(request))
     if (!lost) return error
     return engine
       .recover<never>(lost, { method: facts.method, replay: null })

@@ -419,7 +419,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
             )
         : Promise.resolve()
       peeked
-        .then(() => engine.judge(snapshot, facts))
+        .then(() => engine.judge(snapshot, facts, undefined, this.#sentAt))
         .then(
           (error) => {
             if (gen !== this.#gen) return
