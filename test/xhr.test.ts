@@ -5,6 +5,7 @@ import axios from 'axios'
 import { HttpResponse, http } from 'msw'
 import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+// @ts-expect-error whatwg-fetch ships no types
 import { fetch as whatwgFetch } from 'whatwg-fetch'
 import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
 import type { ReauthRequiredEvent } from '../src/events'
@@ -362,7 +363,7 @@ describe('with axios on top (axios sends through XHR)', () => {
 describe('the synthetic 401 through a fetch polyfill built on XHR', () => {
   it('whatwg-fetch gets a 401 Response carrying the marker header and the JSON body', async () => {
     make()
-    const response = await whatwgFetch('/api/unauthorized')
+    const response = await (whatwgFetch as typeof fetch)('/api/unauthorized')
     expect(response.status).toBe(401)
     expect(response.headers.get('x-ajax-reauth')).toBe('unauthorized')
     expect(response.headers.get('content-type')).toBe('application/json')
