@@ -36,10 +36,6 @@ const QUIET = 7
  */
 const UNSENT = 8
 
-/** Methods and request headers that need no CORS preflight. */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'POST'])
-const SAFE_HEADERS = new Set(['accept', 'accept-language', 'content-language', 'content-type'])
-
 const HELD_TYPES = [
   'readystatechange',
   'progress',
@@ -183,7 +179,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     #skipUploadLoadstart = false
     /** Upload events the SDK started (at the gate) and must end itself, or 0. */
     #uploadTotal = -1
-    /** Capturing listener on `upload`, only where listening cannot change the request (no preflight). */
+    /** Our listener on `upload`, added when the upload object is first read, so before any of the app's. */
     #tap: ((event: Event) => void) | null = null
     /**
      * A `json` request whose HTML answer had to be read: the native responseType was switched to
@@ -264,6 +260,39 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       super()
       // Registered first and as capturing, so they run before any listener or on* handler of the app.
       for (const type of HELD_TYPES) super.addEventListener(type, XMLHttpRequest.#listener, true)
+      // An engine that keeps `upload` as an own data property (happy-dom) would hide the getter below.
+      const own = Object.getOwnPropertyDescriptor(this, 'upload')
+      if (own && 'value' in own) {
+        const upload = own.value as XMLHttpRequestUpload
+        Object.defineProperty(this, 'upload', {
+          configurable: true,
+          enumerable: own.enumerable ?? true,
+          get: () => this.#tapUpload(upload),
+        })
+      }
+    }
+
+    // Listeners on the upload object run in the order they were added (Chromium too: it is no node), so
+    // ours goes first by being added when the app first reads `upload`, which it must do to listen at all.
+    // The upload listener flag (a CORS preflight) is then the app's own doing.
+    override get upload(): XMLHttpRequestUpload {
+      return this.#tapUpload(super.upload)
+    }
+
+    #tapUpload(upload: XMLHttpRequestUpload): XMLHttpRequestUpload {
+      if (this.#tap) return upload
+      const tap = (event: Event): void => {
+        const mode = this.#mode
+        // A second native round (replay) or the SDK's own abort: the app saw this upload already.
+        if (mode === REPLAY || mode === QUIET) event.stopImmediatePropagation()
+        else if (event.type === 'loadstart' && this.#skipUploadLoadstart) {
+          this.#skipUploadLoadstart = false
+          event.stopImmediatePropagation()
+        }
+      }
+      this.#tap = tap
+      for (const type of HELD_TYPES) upload.addEventListener(type, tap, true)
+      return upload
     }
 
     override get timeout(): number {
@@ -315,13 +344,9 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       const url = scope.resolve(String(args[1]))
       if (!scope.test(url)) return
       this.#openArgs = args
-      const method = String(args[0]).toUpperCase()
-      this.#method = method
+      this.#method = String(args[0]).toUpperCase()
       this.#url = url
       this.#headers = []
-      // Before the app's own upload listeners where it can: engines that run listeners at the target in
-      // the order they were added (happy-dom) then still let the tap drop a second round's events.
-      if (method !== 'GET' && method !== 'HEAD') this.#listenUpload()
     }
 
     override setRequestHeader(name: string, value: string): void {
@@ -373,7 +398,8 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       )
       // Natively loadstart (and the upload's) fire within send(); the native ones come later and are dropped.
       this.#skipLoadstart = true
-      const upload = this.#body !== null && this.#listenUpload()
+      // Upload events only for an app that listens to them (it has read `upload`: the tap is there).
+      const upload = this.#body !== null && this.#tap !== null
       this.#dispatch(this, 'loadstart', 0, 0)
       if (gen !== this.#gen) return
       if (upload) {
@@ -476,10 +502,6 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         this.#offset = 0
         this.#nativeTimeout()
       }
-      if (this.#tap) {
-        for (const type of HELD_TYPES) this.upload.removeEventListener(type, this.#tap, true)
-        this.#tap = null
-      }
     }
 
     /** Back to the app's `json` after a switch (needs OPENED: called right after the native open()). */
@@ -498,29 +520,6 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
 
     #uncover(): void {
       for (const key of COVERED) delete (this as Record<string, unknown>)[key]
-    }
-
-    /**
-     * Listen on `upload` for this request, to drop the upload events of a second native round. The
-     * upload listener flag forces a CORS preflight: only where the request is same-origin or has one anyway.
-     */
-    #listenUpload(): boolean {
-      if (this.#tap) return true
-      const origin = scope.origin
-      const preflighted =
-        !SAFE_METHODS.has(this.#method) || this.#headers!.some(([h]) => !SAFE_HEADERS.has(h.toLowerCase()))
-      if (!preflighted && !(origin && this.#url.startsWith(`${origin}/`))) return false
-      const tap = (event: Event): void => {
-        const mode = this.#mode
-        if (mode === REPLAY || mode === QUIET) event.stopImmediatePropagation()
-        else if (event.type === 'loadstart' && this.#skipUploadLoadstart) {
-          this.#skipUploadLoadstart = false
-          event.stopImmediatePropagation()
-        }
-      }
-      this.#tap = tap
-      for (const type of HELD_TYPES) this.upload.addEventListener(type, tap, true)
-      return true
     }
 
     #deadline(): number {
@@ -776,7 +775,6 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
           ;(super.open as (...a: unknown[]) => void)(...this.#openArgs!)
           if (this.#json) this.#restoreJson()
           for (const [name, value] of this.#headers!) super.setRequestHeader(name, value)
-          if (this.#body !== null) this.#listenUpload()
           this.#cover()
           this.#sentAt = clock()
           this.#offset = this.#sentAt - this.#appSentAt
