@@ -335,6 +335,32 @@ describe('replay', () => {
   })
 })
 
+describe('abort() from a listener of a held event, as it is released', () => {
+  it('at readystatechange(2) of a peeked page: readystatechange(4), abort, loadend, and nothing after', async () => {
+    make()
+    const xhr = new XMLHttpRequest()
+    const log: string[] = []
+    for (const type of TYPES)
+      xhr.addEventListener(type, () => log.push(`${type}:${xhr.readyState}:${xhr.status}`))
+    const ended = new Promise<void>((resolve) => {
+      xhr.addEventListener('loadend', () => setTimeout(resolve, 30))
+    })
+    xhr.onreadystatechange = () => {
+      if (xhr.readyState === 2) xhr.abort()
+    }
+    xhr.open('GET', '/api/forbidden')
+    xhr.send()
+    await ended
+    expect(log.slice(log.indexOf('readystatechange:2:403'))).toEqual([
+      'readystatechange:2:403',
+      'readystatechange:4:0',
+      'abort:4:0',
+      'loadend:4:0',
+    ])
+    expect(xhr.readyState).toBe(0)
+  })
+})
+
 describe('with axios on top (axios sends through XHR)', () => {
   it('reports one lost session once and rejects with the axios-shaped error', async () => {
     make()
@@ -491,6 +517,25 @@ describe('held at the gate', () => {
       xhr.send()
     })
     expect(again).toBe(200)
+  })
+
+  it('an object reused after a completed request, aborted at the gate, still ends the native way', async () => {
+    makeHeld()
+    const xhr = new XMLHttpRequest()
+    await new Promise<void>((resolve) => {
+      xhr.onloadend = () => resolve()
+      xhr.open('GET', '/api/forbidden')
+      xhr.send()
+    })
+    xhr.onloadend = null
+    reauth.relogin().catch(() => {})
+    const log: string[] = []
+    for (const type of TYPES) xhr.addEventListener(type, () => log.push(`${type}:${xhr.readyState}`))
+    xhr.open('GET', '/api/ok')
+    xhr.send()
+    xhr.abort()
+    expect(log).toEqual(['loadstart:1', 'readystatechange:4', 'abort:4', 'loadend:4'])
+    expect(xhr.readyState).toBe(0)
   })
 
   it('a failed re-login completes it as the synthetic 401 (reason of the flight), loadstart first', async () => {

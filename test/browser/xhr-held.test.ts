@@ -64,6 +64,13 @@ window.runHeld = (spec) =>
         resolve(result)
       }, spec.settleMs || 50)
     })
+    if (spec.abortAtState !== undefined) {
+      xhr.addEventListener('readystatechange', () => {
+        if (xhr.readyState !== spec.abortAtState || log.includes('after-abort')) return
+        xhr.abort()
+        push('after-abort')
+      })
+    }
     if (spec.flight) window.__reauth.relogin().catch(() => {})
     xhr.open(spec.method || 'GET', spec.url)
     if (spec.responseType) xhr.responseType = spec.responseType
@@ -96,6 +103,8 @@ interface Spec {
   /** How the page's re-login goes: it lasts `ms`, then signs in (`ok`) or fails. */
   relogin?: { ms: number; ok: boolean }
   abortAfterMs?: number
+  /** abort() from the app's readystatechange listener at this readyState. */
+  abortAtState?: number
   /** How long to keep watching after loadend (for anything that comes after, such as a replay). */
   settleMs?: number
 }
@@ -412,5 +421,21 @@ describe('abort() while held at the gate', () => {
     expect(patched.log).toEqual(native.log)
     expect(patched.stateAfter).toBe('idle')
     expect(hits('/held/api/gate-abort')).toBe(0)
+  })
+})
+
+describe('abort() from a listener while held events are released', () => {
+  it('at readystatechange(2) of a page held for its peek: ends there, as natively', async () => {
+    const spec: Spec = { url: '/held/forbidden-page', abortAtState: 2, settleMs: 200 }
+    const [native, patched] = await Promise.all([run('native', spec, true), run('patched', spec, true)])
+    expect(native.log).toContain('after-abort')
+    expect(native.log.slice(-4)).toEqual([
+      'readystatechange:4:0',
+      'abort:4:0:0/0',
+      'loadend:4:0:0/0',
+      'after-abort',
+    ])
+    expect(patched.log).toEqual(native.log)
+    expect(patched.readyState).toBe(native.readyState)
   })
 })
