@@ -177,7 +177,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     /** The app already saw a loadstart (sent at the gate): the native one is dropped. */
     #skipLoadstart = false
     #skipUploadLoadstart = false
-    /** Upload events the SDK started (at the gate) and must end itself, or 0. */
+    /** The size of an upload the SDK started (at the gate) and must end itself, or -1. */
     #uploadTotal = -1
     /** Our listener on `upload`, added when the upload object is first read, so before any of the app's. */
     #tap: ((event: Event) => void) | null = null
@@ -433,7 +433,8 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     override abort(): void {
       this.#stopTracking()
       const mode = this.#mode
-      if (mode === PASS || mode === RELEASE || mode === UNSENT) {
+      // Released events past readyState 4 (a load listener aborting) end natively: nothing to stop.
+      if (mode === PASS || mode === UNSENT || (mode === RELEASE && this.#visible === 4)) {
         super.abort()
         return
       }
@@ -495,6 +496,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       this.#replayDone = null
       this.#body = null
       this.#inFlight = false
+      this.#visible = 1
       this.#appSentAt = 0
       this.#skipLoadstart = this.#skipUploadLoadstart = false
       this.#uploadTotal = -1
@@ -855,12 +857,13 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     }
 
     /**
-     * Dispatch SDK-made events with the given app-visible readyStates (`upload.*` on the upload object,
-     * with its own size where given); `final` keeps the covers (synthetic 401 or timeout) afterwards.
+     * Dispatch SDK-made events under the covers with the given app-visible readyStates (`upload.*` on the
+     * upload object, with its own size where given); `final` keeps the covers (synthetic 401 or timeout).
      */
     #emit(sequence: [string, number, number?][], length: number, final: boolean): void {
       const gen = this.#gen
-      if (!final) Object.defineProperty(this, 'readyState', XMLHttpRequest.#covers.readyState!)
+      // Status 0 and no response while an abort's events run, whatever the engine's native object says.
+      if (!final) this.#cover()
       this.#mode = RELEASE
       try {
         for (const [type, state, size] of sequence) {
@@ -876,7 +879,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         }
       } finally {
         if (gen === this.#gen) {
-          if (!final) delete (this as Record<string, unknown>).readyState
+          if (!final) this.#uncover()
           this.#mode = final ? SYNTH : PASS
         }
       }
