@@ -55,7 +55,11 @@ window.runHeld = (spec) =>
         marker: xhr.getResponseHeader('X-Ajax-Reauth'),
         allHeaders: xhr.getAllResponseHeaders(),
       }
-      setTimeout(() => {
+      setTimeout(async () => {
+        // Whatever the machine's load: watch until the re-login is over, then a little longer (a replay).
+        for (let i = 0; i < 100 && window.__reauth && window.__reauth.state === 'reauthenticating'; i++)
+          await new Promise((r) => setTimeout(r, 50))
+        await new Promise((r) => setTimeout(r, 100))
         result.loadends = loadends
         result.log = log.slice()
         result.stateAfter = window.__reauth ? window.__reauth.state : 'native'
@@ -105,7 +109,7 @@ interface Spec {
   abortAfterMs?: number
   /** abort() from the app's readystatechange listener at this readyState. */
   abortAtState?: number
-  /** How long to keep watching after loadend (for anything that comes after, such as a replay). */
+  /** How long to keep watching after loadend, and then until the re-login is over (a replay after it). */
   settleMs?: number
 }
 interface Result {
