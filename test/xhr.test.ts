@@ -5,6 +5,8 @@ import axios from 'axios'
 import { HttpResponse, http } from 'msw'
 import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+// @ts-expect-error whatwg-fetch ships no types
+import { fetch as whatwgFetch } from 'whatwg-fetch'
 import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
 import type { ReauthRequiredEvent } from '../src/events'
 import { html, lostSessionAnswer } from './helpers/answers'
@@ -62,6 +64,13 @@ const send = (
 let reauth: Reauth
 let events: ReauthRequiredEvent[] = []
 let relogins = 0
+let settleRelogin: ((ok: boolean) => void) | null = null
+let earlyOutcome: boolean | null = null
+/** Ends the re-login `makeHeld()` started (or the next one): true signs in, false refuses. */
+const finishRelogin = (ok: boolean): void => {
+  if (settleRelogin) settleRelogin(ok)
+  else earlyOutcome = ok
+}
 const make = (relogin: 'ok' | 'fail' = 'fail', options: Parameters<typeof createReauth>[0] = {}) => {
   reauth = createReauth({
     crossTab: false,
@@ -75,6 +84,25 @@ const make = (relogin: 'ok' | 'fail' = 'fail', options: Parameters<typeof create
   reauth.onReauthRequired((e) => events.push(e))
   return reauth
 }
+
+/** A re-login that lasts until the test calls `finishRelogin()`: requests sent meanwhile are held. */
+const makeHeld = () =>
+  make('ok', {
+    relogin: () =>
+      new Promise<void>((resolve, reject) => {
+        relogins++
+        settleRelogin = (ok) => {
+          settleRelogin = null
+          if (!ok) return reject(new Error('re-login refused in this test'))
+          signedIn = true
+          resolve()
+        }
+        if (earlyOutcome !== null) settleRelogin(earlyOutcome)
+        earlyOutcome = null
+      }),
+  })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 // The session probe is the SDK's only fetch here. happy-dom's fetch trips over the probe's body cancel
 // (an uncaught "Controller is already closed"), so the probe talks to a stub: 202 signed in, 401 not.
@@ -90,10 +118,13 @@ beforeEach(() => {
 })
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
 afterEach(() => {
+  // Uninstalled first: it puts back the globals it found, which may be this test's stubs.
+  reauth?.uninstall()
   vi.unstubAllGlobals()
+  settleRelogin?.(true)
+  earlyOutcome = null
   probeGate = Promise.resolve()
   probes = 0
-  reauth?.uninstall()
   server.resetHandlers()
   signedIn = false
   seen = []
@@ -155,6 +186,11 @@ describe('detection and the synthetic 401', () => {
       expect(xhr.statusText).toBe('Unauthorized')
       expect(JSON.parse(xhr.responseText)).toEqual({ error: 'auth_required', reason })
       expect(xhr.getResponseHeader('content-type')).toBe('application/json')
+      // The marker a fetch polyfill on top (whatwg-fetch) hands on, so the fetch layer does not judge again.
+      expect(xhr.getResponseHeader('X-Ajax-Reauth')).toBe(reason)
+      expect(xhr.getAllResponseHeaders()).toBe(
+        `content-type: application/json\r\nx-ajax-reauth: ${reason}\r\n`,
+      )
       // Nothing of the real response (403, 431, 302, an error) leaks; the tail is the native sequence.
       // (happy-dom fires a non-standard readystatechange(3) at send(), with status 0.)
       expect(log.filter((l) => !/:(0|401)$/.test(l))).toEqual([])
@@ -299,6 +335,32 @@ describe('replay', () => {
   })
 })
 
+describe('abort() from a listener of a held event, as it is released', () => {
+  it('at readystatechange(2) of a peeked page: readystatechange(4), abort, loadend, and nothing after', async () => {
+    make()
+    const xhr = new XMLHttpRequest()
+    const log: string[] = []
+    for (const type of TYPES)
+      xhr.addEventListener(type, () => log.push(`${type}:${xhr.readyState}:${xhr.status}`))
+    const ended = new Promise<void>((resolve) => {
+      xhr.addEventListener('loadend', () => setTimeout(resolve, 30))
+    })
+    xhr.onreadystatechange = () => {
+      if (xhr.readyState === 2) xhr.abort()
+    }
+    xhr.open('GET', '/api/forbidden')
+    xhr.send()
+    await ended
+    expect(log.slice(log.indexOf('readystatechange:2:403'))).toEqual([
+      'readystatechange:2:403',
+      'readystatechange:4:0',
+      'abort:4:0',
+      'loadend:4:0',
+    ])
+    expect(xhr.readyState).toBe(0)
+  })
+})
+
 describe('with axios on top (axios sends through XHR)', () => {
   it('reports one lost session once and rejects with the axios-shaped error', async () => {
     make()
@@ -321,5 +383,280 @@ describe('with axios on top (axios sends through XHR)', () => {
     expect(res.data).toEqual({ ok: true, case: 'login-page' })
     expect(events).toHaveLength(1)
     expect(seen).toHaveLength(2)
+  })
+})
+
+describe('the synthetic 401 through a fetch polyfill built on XHR', () => {
+  it('whatwg-fetch gets a 401 Response carrying the marker header and the JSON body', async () => {
+    make()
+    const response = await (whatwgFetch as typeof fetch)('/api/unauthorized')
+    expect(response.status).toBe(401)
+    expect(response.headers.get('x-ajax-reauth')).toBe('unauthorized')
+    expect(response.headers.get('content-type')).toBe('application/json')
+    expect(await response.json()).toEqual({ error: 'auth_required', reason: 'unauthorized' })
+    expect(events).toHaveLength(1)
+  })
+})
+
+describe('timeout counts from send(), held time included', () => {
+  const TIMED_OUT = ['readystatechange:4:0', 'timeout:4:0', 'loadend:4:0']
+
+  it('held at the gate: times out during the re-login, the native way, and is never sent', async () => {
+    makeHeld()
+    const flight = reauth.relogin().catch(() => {})
+    expect(reauth.state).toBe('reauthenticating')
+    // Old code: no timeout while held; the re-login ending lets it load.
+    const end = setTimeout(() => finishRelogin(true), 400)
+    let during = ''
+    const t0 = performance.now()
+    const { xhr, log } = await send('/api/ok', (x) => {
+      x.timeout = 100
+      x.addEventListener('timeout', () => {
+        during = `${reauth.state} after ${Math.round(performance.now() - t0)} ms`
+      })
+    })
+    console.log(`held at the gate, timeout 100 ms: ${during}`)
+    expect(during).toMatch(/^reauthenticating /)
+    // (happy-dom's open() fires no readystatechange.)
+    expect(log).toEqual(['loadstart:1:0', ...TIMED_OUT])
+    expect([xhr.readyState, xhr.status, xhr.responseText, xhr.timeout]).toEqual([4, 0, '', 100])
+    clearTimeout(end)
+    finishRelogin(true)
+    await flight
+    await sleep(50)
+    expect(seen).toHaveLength(0)
+    expect(log.filter((l) => l.startsWith('loadend'))).toHaveLength(1)
+  })
+
+  it('a timeout set after send() also counts from send()', async () => {
+    makeHeld()
+    reauth.relogin().catch(() => {})
+    const end = setTimeout(() => finishRelogin(true), 400)
+    const xhr = new XMLHttpRequest()
+    const ended = new Promise<string>((resolve) => {
+      xhr.onloadend = () => resolve(`${xhr.readyState}:${xhr.status}:${reauth.state}`)
+      xhr.ontimeout = () => resolve('timeout')
+    })
+    xhr.open('GET', '/api/ok')
+    xhr.send()
+    await sleep(50)
+    xhr.timeout = 80
+    expect(await ended).toBe('timeout')
+    clearTimeout(end)
+  })
+
+  it('held for a re-login after a 401: times out; the flight succeeds and nothing is replayed', async () => {
+    makeHeld()
+    const end = setTimeout(() => finishRelogin(true), 400)
+    let during = ''
+    const { xhr, log } = await send('/api/unauthorized', (x) => {
+      x.timeout = 150
+      x.addEventListener('timeout', () => {
+        during = reauth.state
+      })
+    })
+    expect(during).toBe('reauthenticating')
+    expect(log.slice(-3)).toEqual(TIMED_OUT)
+    expect(log.some((l) => /:(401|200)$/.test(l))).toBe(false)
+    expect([xhr.readyState, xhr.status]).toEqual([4, 0])
+    clearTimeout(end)
+    finishRelogin(true)
+    await sleep(100)
+    expect(reauth.state).toBe('idle')
+    expect(seen).toHaveLength(1)
+    expect(relogins).toBe(1)
+    expect(log.filter((l) => l.startsWith('loadend'))).toHaveLength(1)
+    expect(xhr.status).toBe(0)
+  })
+
+  it('held for the session probe: times out; the late answer starts no flight', async () => {
+    make('fail')
+    let release!: () => void
+    probeGate = new Promise<void>((r) => {
+      release = r
+    })
+    const end = setTimeout(() => release(), 400)
+    const { log } = await send('/api/network-error', (x) => {
+      x.timeout = 150
+    })
+    expect(probes).toBe(1)
+    expect(log.slice(-3)).toEqual(TIMED_OUT)
+    clearTimeout(end)
+    release()
+    await sleep(100)
+    expect(relogins).toBe(0)
+    expect(events).toEqual([])
+    expect(log.filter((l) => l.startsWith('loadend'))).toHaveLength(1)
+  })
+})
+
+describe('held at the gate', () => {
+  it('abort() ends it the native way and leaves it UNSENT; it is never sent', async () => {
+    makeHeld()
+    const flight = reauth.relogin().catch(() => {})
+    const xhr = new XMLHttpRequest()
+    const log: string[] = []
+    for (const type of TYPES) xhr.addEventListener(type, () => log.push(`${type}:${xhr.readyState}`))
+    xhr.open('GET', '/api/ok')
+    xhr.send()
+    // Sent, as far as the app knows: a second send() or a new header is refused as natively.
+    expect(() => xhr.send()).toThrow(/state must be OPENED/)
+    expect(() => xhr.setRequestHeader('X-Late', '1')).toThrow(/state must be OPENED/)
+    xhr.abort()
+    expect(log).toEqual(['loadstart:1', 'readystatechange:4', 'abort:4', 'loadend:4'])
+    expect(xhr.readyState).toBe(0)
+    expect(() => xhr.send()).toThrow(/state must be OPENED/)
+    finishRelogin(true)
+    await flight
+    await sleep(50)
+    expect(seen).toHaveLength(0)
+    // open() starts over normally.
+    const again = await new Promise<number>((resolve) => {
+      xhr.onload = () => resolve(xhr.status)
+      xhr.open('GET', '/api/ok')
+      xhr.send()
+    })
+    expect(again).toBe(200)
+  })
+
+  it('an object reused after a completed request, aborted at the gate, still ends the native way', async () => {
+    makeHeld()
+    const xhr = new XMLHttpRequest()
+    await new Promise<void>((resolve) => {
+      xhr.onloadend = () => resolve()
+      xhr.open('GET', '/api/forbidden')
+      xhr.send()
+    })
+    xhr.onloadend = null
+    reauth.relogin().catch(() => {})
+    const log: string[] = []
+    for (const type of TYPES) xhr.addEventListener(type, () => log.push(`${type}:${xhr.readyState}`))
+    xhr.open('GET', '/api/ok')
+    xhr.send()
+    xhr.abort()
+    expect(log).toEqual(['loadstart:1', 'readystatechange:4', 'abort:4', 'loadend:4'])
+    expect(xhr.readyState).toBe(0)
+  })
+
+  it('a failed re-login completes it as the synthetic 401 (reason of the flight), loadstart first', async () => {
+    makeHeld()
+    reauth.relogin().catch(() => {})
+    const end = setTimeout(() => finishRelogin(false), 100)
+    const { xhr, log } = await send('/api/ok')
+    clearTimeout(end)
+    expect(xhr.status).toBe(401)
+    expect(xhr.getResponseHeader('x-ajax-reauth')).toBe('unauthorized')
+    expect(log[0]).toBe('loadstart:1:0')
+    expect(log.slice(-4)).toEqual(['readystatechange:4:401', 'load:4:401', 'onload:401', 'loadend:4:401'])
+    expect(seen).toHaveLength(0)
+  })
+})
+
+// happy-dom's XHR fires no upload events: this stand-in fires them as a browser does for a small body, all
+// before the response (here within send(), as msw may answer before a timer would run).
+const withUploadEvents = (): void => {
+  const Base = globalThis.XMLHttpRequest
+  class Uploading extends Base {
+    override send(body?: Document | XMLHttpRequestBodyInit | null): void {
+      super.send(body)
+      if (body == null) return
+      const total = String(body).length
+      const fire = (type: string, loaded: number) =>
+        this.upload.dispatchEvent(new ProgressEvent(type, { lengthComputable: true, loaded, total }))
+      fire('loadstart', 0)
+      for (const type of ['progress', 'load', 'loadend']) fire(type, total)
+    }
+  }
+  vi.stubGlobal('XMLHttpRequest', Uploading)
+}
+
+const uploadLog = (log: string[]) => (x: XMLHttpRequest) => {
+  for (const type of TYPES)
+    x.upload.addEventListener(type, (e) => log.push(`upload.${type}:${(e as ProgressEvent).loaded}`))
+}
+
+describe('upload events', () => {
+  it('a replayed upload fires its upload events once', async () => {
+    withUploadEvents()
+    make('ok')
+    const uploads: string[] = []
+    const { xhr, log } = await send('/api/unauthorized', uploadLog(uploads), 'POST', '{"n":1}')
+    expect(xhr.status).toBe(200)
+    expect(seen).toHaveLength(2)
+    expect(uploads).toEqual(['upload.loadstart:0', 'upload.progress:7', 'upload.load:7', 'upload.loadend:7'])
+    expect(log.filter((l) => l.startsWith('loadend'))).toEqual(['loadend:4:200'])
+  })
+
+  it('held at the gate, an upload starts within send() and its events still fire once', async () => {
+    withUploadEvents()
+    makeHeld()
+    reauth.relogin().catch(() => {})
+    setTimeout(() => finishRelogin(true), 50)
+    const uploads: string[] = []
+    const { xhr, log } = await send('/api/ok', uploadLog(uploads), 'POST', '{"n":1}')
+    expect(xhr.status).toBe(200)
+    expect(uploads).toEqual(['upload.loadstart:0', 'upload.progress:7', 'upload.load:7', 'upload.loadend:7'])
+    expect(log.filter((l) => l.startsWith('loadstart'))).toHaveLength(1)
+  })
+
+  it('held at the gate, a timeout ends the upload too (upload timeout, loadend; then the request)', async () => {
+    withUploadEvents()
+    makeHeld()
+    reauth.relogin().catch(() => {})
+    const end = setTimeout(() => finishRelogin(true), 400)
+    const all: string[] = []
+    const { log } = await send(
+      '/api/ok',
+      (x) => {
+        x.timeout = 100
+        uploadLog(all)(x)
+        for (const type of TYPES) x.addEventListener(type, () => all.push(type))
+      },
+      'POST',
+      '{"n":1}',
+    )
+    clearTimeout(end)
+    expect(all).toEqual([
+      'loadstart',
+      'upload.loadstart:0',
+      'readystatechange',
+      'upload.timeout:0',
+      'upload.loadend:0',
+      'timeout',
+      'loadend',
+    ])
+    expect(log.slice(-3)).toEqual(['readystatechange:4:0', 'timeout:4:0', 'loadend:4:0'])
+  })
+})
+
+describe('responseType document', () => {
+  it('a 403 sign-in page is detected through the parsed document', async () => {
+    make()
+    // happy-dom parses every document as XML: the page is well-formed here (Chromium gets the real one).
+    server.use(
+      http.get(`${APP}/api/xml-login`, () =>
+        html(
+          '<html><head><title>Sign In</title></head><body><form action="/oauth2/start"></form></body></html>',
+          403,
+        ),
+      ),
+    )
+    const { xhr } = await send('/api/xml-login', (x) => {
+      x.responseType = 'document'
+    })
+    expect(xhr.status).toBe(401)
+    expect(xhr.getResponseHeader('x-ajax-reauth')).toBe('login-page')
+    expect(events.map((e) => e.reason)).toEqual(['login-page'])
+  })
+
+  it('a signed-in 403 Forbidden page reaches the app as its native document', async () => {
+    make()
+    const { xhr } = await send('/api/forbidden', (x) => {
+      x.responseType = 'document'
+    })
+    expect(xhr.status).toBe(403)
+    expect((xhr.response as Document).documentElement.outerHTML).toContain('403 Forbidden')
+    expect(xhr.responseXML).toBe(xhr.response)
+    expect(events).toEqual([])
   })
 })

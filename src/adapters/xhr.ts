@@ -1,11 +1,18 @@
 import { clock } from '../clock'
 import { needsPeek, PEEK_BYTES } from '../detect'
 import { type Engine, networkErrorSnapshot } from '../engine'
-import { AuthRequiredError, authRequiredBody, isAuthRequiredError } from '../errors'
+import { type AuthRequiredError, authRequiredBody, isAuthRequiredError } from '../errors'
 import type { applyPatch } from '../patch'
-import type { RequestFacts, ResponseSnapshot } from '../types'
+import type { AuthReason, RequestFacts, ResponseSnapshot } from '../types'
 
 type Body = Document | XMLHttpRequestBodyInit | null
+
+/**
+ * The response header the synthetic 401 carries, with the reason as its value: a fetch polyfill built on
+ * XHR (whatwg-fetch) hands it on in its `Response`, so the fetch layer knows the request was judged.
+ * (Same value as the clients' constant in errors.ts.)
+ */
+const REAUTH_HEADER = 'x-ajax-reauth'
 
 /** Native path: out of scope, synchronous, or cleared at HEADERS_RECEIVED. */
 const PASS = 0
@@ -23,6 +30,11 @@ const RELEASE = 5
 const SYNTH = 6
 /** The SDK itself is aborting the native request: its events are swallowed. */
 const QUIET = 7
+/**
+ * Aborted while the native object was still OPENED and unsent (held at the gate, or completed from there):
+ * the app sees UNSENT, as natively after an abort, until the next open().
+ */
+const UNSENT = 8
 
 const HELD_TYPES = [
   'readystatechange',
@@ -46,6 +58,12 @@ const COVERED = [
   'getAllResponseHeaders',
 ] as const
 
+/** The upload's end when the request ends before its body was sent (abort, timeout): sizes 0, as natively. */
+const UPLOAD_END = (type: string): [string, number, number?][] => [
+  [`upload.${type}`, 4, 0],
+  ['upload.loadend', 4, 0],
+]
+
 const copyEvent = (event: Event): Event =>
   typeof ProgressEvent === 'function' && event instanceof ProgressEvent
     ? new ProgressEvent(event.type, {
@@ -54,6 +72,32 @@ const copyEvent = (event: Event): Event =>
         total: event.total,
       })
     : new Event(event.type)
+
+const stateMustBeOpened = (method: string): Error =>
+  new DOMException(
+    `Failed to execute '${method}' on 'XMLHttpRequest': The object's state must be OPENED.`,
+    'InvalidStateError',
+  )
+
+/** The request body's size in bytes where it is cheap to know (upload `loadstart` carries it). */
+const bodySize = (body: Body): number => {
+  if (typeof body === 'string') return new TextEncoder().encode(body).byteLength
+  if (typeof Blob === 'function' && body instanceof Blob) return body.size
+  if (body instanceof ArrayBuffer) return body.byteLength
+  if (ArrayBuffer.isView(body)) return body.byteLength
+  if (body instanceof URLSearchParams) return new TextEncoder().encode(body.toString()).byteLength
+  return 0
+}
+
+/** What `responseType = 'json'` gives for these bytes: UTF-8, BOM dropped, null when it does not parse. */
+const parseJson = (buffer: unknown): unknown => {
+  if (!(buffer instanceof ArrayBuffer) && !ArrayBuffer.isView(buffer)) return null
+  try {
+    return JSON.parse(new TextDecoder().decode(buffer))
+  } catch {
+    return null
+  }
+}
 
 const invalidState = (): Error =>
   typeof DOMException === 'function'
@@ -90,6 +134,12 @@ const syntheticResponse = (type: XMLHttpRequestResponseType, body: string): unkn
  */
 export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): typeof XMLHttpRequest => {
   const { scope } = engine
+  const proto = Native.prototype
+  // happy-dom and other stand-ins may have no `timeout` at all: then the SDK's own timer is all there is.
+  let timeoutOwner: object | null = proto
+  while (timeoutOwner && !Object.getOwnPropertyDescriptor(timeoutOwner, 'timeout')?.set)
+    timeoutOwner = Object.getPrototypeOf(timeoutOwner)
+  const hasNativeTimeout = timeoutOwner !== null
 
   class XMLHttpRequest extends Native {
     #mode = PASS
@@ -105,7 +155,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     #ended: 'load' | 'error' | 'timeout' | null = null
     /** The readyState the app sees while covered. */
     #visible = 1
-    #synthetic: { body: string; response?: unknown } | null = null
+    #synthetic: { body: string; reason: AuthReason; response?: unknown } | null = null
     #controller: AbortController | null = null
     #replayDone: ((error: unknown) => void) | null = null
     /** When (`clock()`) the native send went out. */
@@ -114,6 +164,28 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     #untrack: (() => void) | null = null
     /** A blob body to peek at (asynchronously) before judging. */
     #peekBlob: Blob | null = null
+    /** The `timeout` the app set (the native one is shortened while a held request is on the wire). */
+    #timeout = 0
+    /** When (`clock()`) the app called send(); the app's timeout counts from here. */
+    #appSentAt = 0
+    /** How much later than the app's send() the native request in flight went out. */
+    #offset = 0
+    /** A native request of this object is between its send() and its loadend. */
+    #inFlight = false
+    /** The SDK's timer for the app's timeout while no native request runs (gate, verdict, re-login). */
+    #timer: ReturnType<typeof setTimeout> | undefined
+    /** The app already saw a loadstart (sent at the gate): the native one is dropped. */
+    #skipLoadstart = false
+    #skipUploadLoadstart = false
+    /** The size of an upload the SDK started (at the gate) and must end itself, or -1. */
+    #uploadTotal = -1
+    /** Our listener on `upload`, added when the upload object is first read, so before any of the app's. */
+    #tap: ((event: Event) => void) | null = null
+    /**
+     * A `json` request whose HTML answer had to be read: the native responseType was switched to
+     * `arraybuffer` at HEADERS_RECEIVED, and the app's `response` is parsed from those bytes as natively.
+     */
+    #json: { value?: unknown } | null = null
 
     static #listener = function (this: XMLHttpRequest, event: Event): void {
       this.#onEvent(event)
@@ -168,14 +240,18 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         configurable: true,
         writable: true,
         value(this: XMLHttpRequest, name: string) {
-          return this.#synthetic && String(name).toLowerCase() === 'content-type' ? 'application/json' : null
+          const s = this.#synthetic
+          if (!s) return null
+          const key = String(name).toLowerCase()
+          return key === 'content-type' ? 'application/json' : key === REAUTH_HEADER ? s.reason : null
         },
       },
       getAllResponseHeaders: {
         configurable: true,
         writable: true,
         value(this: XMLHttpRequest) {
-          return this.#synthetic ? 'content-type: application/json\r\n' : ''
+          const s = this.#synthetic
+          return s ? `content-type: application/json\r\n${REAUTH_HEADER}: ${s.reason}\r\n` : ''
         },
       },
     }
@@ -184,6 +260,71 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       super()
       // Registered first and as capturing, so they run before any listener or on* handler of the app.
       for (const type of HELD_TYPES) super.addEventListener(type, XMLHttpRequest.#listener, true)
+      // An engine that keeps `upload` as an own data property (happy-dom) would hide the getter below.
+      const own = Object.getOwnPropertyDescriptor(this, 'upload')
+      if (own && 'value' in own) {
+        const upload = own.value as XMLHttpRequestUpload
+        Object.defineProperty(this, 'upload', {
+          configurable: true,
+          enumerable: own.enumerable ?? true,
+          get: () => this.#tapUpload(upload),
+        })
+      }
+    }
+
+    // Listeners on the upload object run in the order they were added (Chromium too: it is no node), so
+    // ours goes first by being added when the app first reads `upload`, which it must do to listen at all.
+    // The upload listener flag (a CORS preflight) is then the app's own doing.
+    override get upload(): XMLHttpRequestUpload {
+      return this.#tapUpload(super.upload)
+    }
+
+    #tapUpload(upload: XMLHttpRequestUpload): XMLHttpRequestUpload {
+      if (this.#tap) return upload
+      const tap = (event: Event): void => {
+        const mode = this.#mode
+        // A second native round (replay) or the SDK's own abort: the app saw this upload already.
+        if (mode === REPLAY || mode === QUIET) event.stopImmediatePropagation()
+        else if (event.type === 'loadstart' && this.#skipUploadLoadstart) {
+          this.#skipUploadLoadstart = false
+          event.stopImmediatePropagation()
+        }
+      }
+      this.#tap = tap
+      for (const type of HELD_TYPES) upload.addEventListener(type, tap, true)
+      return upload
+    }
+
+    override get timeout(): number {
+      return this.#timeout
+    }
+
+    override set timeout(ms: number) {
+      if (hasNativeTimeout) {
+        // The native setter validates (a synchronous request in a window throws) and converts the value.
+        Reflect.set(timeoutOwner!, 'timeout', ms, this)
+        this.#timeout = Reflect.get(timeoutOwner!, 'timeout', this) as number
+      } else this.#timeout = Math.max(0, Math.trunc(Number(ms)) || 0)
+      if (this.#appSentAt === 0) return
+      // Natively a new timeout still counts from send().
+      if (this.#inFlight) this.#nativeTimeout()
+      else if (this.#mode !== PASS) this.#arm()
+    }
+
+    override get responseType(): XMLHttpRequestResponseType {
+      return this.#json ? 'json' : super.responseType
+    }
+
+    override set responseType(type: XMLHttpRequestResponseType) {
+      super.responseType = type
+    }
+
+    override get response(): unknown {
+      const json = this.#json
+      if (!json) return super.response
+      if (this.readyState !== 4) return null
+      if (!('value' in json)) json.value = parseJson(super.response)
+      return json.value
     }
 
     override open(
@@ -195,8 +336,10 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         password?: string | null,
       ]
     ): void {
+      const json = this.#json
       this.#reset()
       ;(super.open as (...a: unknown[]) => void)(...args)
+      if (json) this.#restoreJson()
       if (args.length > 2 && !args[2]) return
       const url = scope.resolve(String(args[1]))
       if (!scope.test(url)) return
@@ -207,14 +350,18 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     }
 
     override setRequestHeader(name: string, value: string): void {
+      const mode = this.#mode
+      // The native object is still OPENED there, but the app has sent (or aborted) the request.
+      if (mode === GATE || mode === SYNTH || mode === UNSENT) throw stateMustBeOpened('setRequestHeader')
       super.setRequestHeader(name, value)
       this.#headers?.push([name, value])
     }
 
     override send(body?: Body): void {
       const headers = this.#headers
-      if (this.#mode === GATE) throw new DOMException('send() was already called', 'InvalidStateError')
-      if (!headers || this.#mode !== PASS || this.readyState !== 1) {
+      const mode = this.#mode
+      if (mode === GATE || mode === SYNTH || mode === UNSENT) throw stateMustBeOpened('send')
+      if (!headers || mode !== PASS || this.readyState !== 1) {
         super.send(body)
         return
       }
@@ -222,12 +369,16 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         super.setRequestHeader(name, value)
         headers.push([name, value])
       }
-      this.#body = body ?? null
+      const method = this.#method
+      this.#body = method === 'GET' || method === 'HEAD' ? null : (body ?? null)
       engine.guarded.set(this, null)
+      this.#appSentAt = clock()
+      this.#offset = 0
       if (!engine.coordinator.gated) {
         this.#mode = GUARD
         this.#untrack = engine.track()
-        this.#sentAt = clock()
+        this.#sentAt = this.#appSentAt
+        this.#inFlight = true
         super.send(body)
         return
       }
@@ -237,27 +388,58 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       this.#controller = controller
       engine.coordinator.gate(this.#url, this.#method, controller.signal).then(
         () => {
-          if (gen !== this.#gen) return
-          this.#mode = GUARD
-          this.#untrack = engine.track()
-          this.#sentAt = clock()
-          super.send(body)
+          if (gen === this.#gen) this.#sendHeld(body)
         },
         (error: unknown) => {
-          if (gen !== this.#gen) return
-          this.#complete(isAuthRequiredError(error) ? error : this.#error('circuit-open', error))
+          // gate() rejects with an AuthRequiredError, or with the abort of our own signal, which only
+          // abort(), open() and the app's timeout use, each after moving #gen on.
+          if (gen === this.#gen) this.#complete(error as AuthRequiredError)
         },
       )
+      // Natively loadstart (and the upload's) fire within send(); the native ones come later and are dropped.
+      this.#skipLoadstart = true
+      // Upload events only for an app that listens to them (it has read `upload`: the tap is there).
+      const upload = this.#body !== null && this.#tap !== null
+      this.#dispatch(this, 'loadstart', 0, 0)
+      if (gen !== this.#gen) return
+      if (upload) {
+        const total = bodySize(this.#body)
+        this.#uploadTotal = total
+        this.#dispatch(this.upload, 'loadstart', 0, total)
+        if (gen !== this.#gen) return
+        this.#skipUploadLoadstart = true
+      }
+      this.#arm()
+    }
+
+    /** The gate opened: send natively, with what is left of the app's timeout. */
+    #sendHeld(body: Body | undefined): void {
+      const deadline = this.#deadline()
+      if (deadline !== 0 && clock() >= deadline) {
+        this.#expire()
+        return
+      }
+      this.#disarm()
+      this.#mode = GUARD
+      this.#uploadTotal = -1
+      this.#untrack = engine.track()
+      this.#sentAt = clock()
+      this.#offset = this.#sentAt - this.#appSentAt
+      this.#inFlight = true
+      this.#nativeTimeout()
+      super.send(body)
     }
 
     override abort(): void {
       this.#stopTracking()
       const mode = this.#mode
-      if (mode === PASS || mode === RELEASE) {
+      // Released events past readyState 4 (a load listener aborting) end natively: nothing to stop.
+      if (mode === PASS || mode === UNSENT || (mode === RELEASE && this.#visible === 4)) {
         super.abort()
         return
       }
       this.#gen++
+      this.#disarm()
       if (mode === GUARD) {
         this.#mode = PASS
         super.abort()
@@ -267,24 +449,30 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       const replayDone = this.#replayDone
       this.#replayDone = null
       const visible = mode === SYNTH ? 4 : this.#visible
+      const upload = this.#uploadTotal >= 0
+      this.#uploadTotal = -1
       this.#mode = QUIET
       super.abort()
+      this.#inFlight = false
       this.#uncover()
       this.#held = this.#states = null
       this.#synthetic = null
       this.#mode = PASS
       replayDone?.(new DOMException('The request was aborted', 'AbortError'))
       // A request the app still sees as in flight ends the native way: readystatechange(4), abort, loadend.
-      if (mode !== SYNTH && visible < 4)
+      if (mode !== SYNTH && visible < 4) {
+        const gen = this.#gen
         this.#emit(
-          [
-            ['readystatechange', 4],
-            ['abort', 4],
-            ['loadend', 4],
-          ],
+          [['readystatechange', 4], ...(upload ? UPLOAD_END('abort') : []), ['abort', 4], ['loadend', 4]],
           0,
           false,
         )
+        if (gen !== this.#gen) return
+      }
+      if (super.readyState !== 0) {
+        this.#mode = UNSENT
+        Object.defineProperty(this, 'readyState', { configurable: true, get: () => 0 })
+      }
     }
 
     #stopTracking(): void {
@@ -294,6 +482,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
 
     #reset(): void {
       this.#stopTracking()
+      this.#disarm()
       this.#gen++
       this.#controller?.abort()
       this.#controller = null
@@ -306,6 +495,25 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       this.#ended = null
       this.#replayDone = null
       this.#body = null
+      this.#inFlight = false
+      this.#visible = 1
+      this.#appSentAt = 0
+      this.#skipLoadstart = this.#skipUploadLoadstart = false
+      this.#uploadTotal = -1
+      if (this.#offset !== 0) {
+        this.#offset = 0
+        this.#nativeTimeout()
+      }
+    }
+
+    /** Back to the app's `json` after a switch (needs OPENED: called right after the native open()). */
+    #restoreJson(): void {
+      this.#json = null
+      try {
+        super.responseType = 'json'
+      } catch {
+        // A synchronous open() refuses it: so it does natively with 'json'.
+      }
     }
 
     #cover(): void {
@@ -314,6 +522,59 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
 
     #uncover(): void {
       for (const key of COVERED) delete (this as Record<string, unknown>)[key]
+    }
+
+    #deadline(): number {
+      return this.#timeout > 0 && this.#appSentAt > 0 ? this.#appSentAt + this.#timeout : 0
+    }
+
+    /** The native timeout of the request in flight, counted from the app's send(). */
+    #nativeTimeout(): void {
+      if (!hasNativeTimeout) return
+      const ms =
+        this.#timeout && this.#offset ? Math.max(1, Math.ceil(this.#timeout - this.#offset)) : this.#timeout
+      Reflect.set(timeoutOwner!, 'timeout', ms, this)
+    }
+
+    /** While no native request runs for it, the SDK itself times the request out at the app's deadline. */
+    #arm(): void {
+      this.#disarm()
+      const deadline = this.#deadline()
+      if (deadline === 0 || this.#inFlight) return
+      this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - clock()))
+    }
+
+    #disarm(): void {
+      if (this.#timer === undefined) return
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
+
+    /**
+     * The app's timeout ran out while the SDK held the request: end it as natively (readystatechange 4,
+     * timeout, loadend; status 0) and drop everything still pending for it (gate, verdict, queue, replay).
+     */
+    #expire(): void {
+      this.#timer = undefined
+      const mode = this.#mode
+      if (this.#inFlight || (mode !== GATE && mode !== HOLD && mode !== REPLAY)) return
+      this.#gen++
+      this.#stopTracking()
+      this.#controller?.abort()
+      const replayDone = this.#replayDone
+      this.#replayDone = null
+      const upload = this.#uploadTotal >= 0
+      this.#uploadTotal = -1
+      this.#held = this.#states = null
+      this.#synthetic = null
+      this.#uncover()
+      this.#cover()
+      replayDone?.(new DOMException('The request timed out', 'TimeoutError'))
+      this.#emit(
+        [['readystatechange', 4], ...(upload ? UPLOAD_END('timeout') : []), ['timeout', 4], ['loadend', 4]],
+        0,
+        true,
+      )
     }
 
     #facts(): RequestFacts {
@@ -335,36 +596,68 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         location: this.getResponseHeader('location'),
       }
       if (withBody && needsPeek(snapshot.status, snapshot.contentType)) {
-        const type = this.responseType
+        const type = super.responseType
+        const response: unknown = type === '' || type === 'text' ? null : super.response
         if (type === '' || type === 'text') snapshot.bodyPeek = this.responseText.slice(0, PEEK_BYTES)
-        else if (type === 'blob' && this.response) this.#peekBlob = this.response as Blob
-        else if (type === 'arraybuffer' && this.response) {
+        else if (type === 'blob' && response) this.#peekBlob = response as Blob
+        else if (type === 'arraybuffer' && response instanceof ArrayBuffer) {
           snapshot.bodyPeek = new TextDecoder().decode(
-            new Uint8Array(this.response, 0, Math.min(PEEK_BYTES, this.response.byteLength)),
+            new Uint8Array(response, 0, Math.min(PEEK_BYTES, response.byteLength)),
           )
+        } else if (type === 'document' && response) {
+          // The parsed page: its title and form keep the sign-in markers.
+          const root = (response as Document).documentElement
+          if (root) snapshot.bodyPeek = root.outerHTML.slice(0, PEEK_BYTES)
         }
       }
       if (covered) this.#cover()
       return snapshot
     }
 
+    /**
+     * A `json` request answered with a page that must be read: natively its `response` is null and its text
+     * unreadable, so the native type becomes `arraybuffer` (allowed at HEADERS_RECEIVED) and the app's
+     * `response` is parsed from those bytes.
+     */
+    #readableBody(status: number, contentType: string | null): void {
+      if (super.responseType !== 'json' || !needsPeek(status, contentType)) return
+      try {
+        super.responseType = 'arraybuffer'
+        this.#json = {}
+      } catch {
+        // An engine that refuses it (happy-dom) keeps the native json: judged without the body.
+      }
+    }
+
     #onEvent(event: Event): void {
+      const type = event.type
+      if (type === 'loadend') this.#inFlight = false
       // Headers received (readystatechange 2), or the request ended without them.
-      if (this.#untrack && event.type !== 'loadstart' && event.type !== 'progress') this.#stopTracking()
+      if (this.#untrack && type !== 'loadstart' && type !== 'progress') this.#stopTracking()
       const mode = this.#mode
-      if (mode === PASS || mode === RELEASE) return
-      if (mode === QUIET || mode === SYNTH) {
+      if (mode === PASS || mode === RELEASE || mode === GATE) return
+      if (mode === QUIET || mode === SYNTH || mode === UNSENT) {
         event.stopImmediatePropagation()
         return
       }
-      const type = event.type
       if (mode === GUARD) {
+        if (type === 'loadstart') {
+          if (this.#skipLoadstart) {
+            this.#skipLoadstart = false
+            event.stopImmediatePropagation()
+          }
+          return
+        }
         if (type === 'readystatechange') {
-          const state = this.readyState
+          const state = super.readyState
           if (state < 2) return
-          if (state === 2 && engine.clearsEarly(this.#snapshot(false), this.#facts())) {
-            this.#mode = PASS
-            return
+          if (state === 2) {
+            const snapshot = this.#snapshot(false)
+            if (engine.clearsEarly(snapshot, this.#facts())) {
+              this.#mode = PASS
+              return
+            }
+            this.#readableBody(snapshot.status, snapshot.contentType)
           }
           if (state === 3) return
         } else if (type !== 'error' && type !== 'load' && type !== 'loadend' && type !== 'timeout') return
@@ -375,11 +668,16 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         this.#cover()
       }
       event.stopImmediatePropagation()
-      if (
-        mode === REPLAY &&
-        (type === 'loadstart' || (type === 'readystatechange' && this.#nativeState() === 1))
-      )
-        return
+      if (mode === REPLAY) {
+        if (type === 'loadstart') return
+        if (type === 'readystatechange') {
+          const state = this.#nativeState()
+          if (state === 1) return
+          if (state === 2) {
+            this.#readableBody(super.status, super.getResponseHeader('content-type'))
+          }
+        }
+      }
       this.#held!.push(event)
       this.#states!.push(this.#nativeState())
       if (type === 'error' || type === 'timeout' || type === 'load') this.#ended = type
@@ -387,10 +685,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     }
 
     #nativeState(): number {
-      this.#uncover()
-      const state = this.readyState
-      this.#cover()
-      return state
+      return super.readyState
     }
 
     #decide(): void {
@@ -401,6 +696,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         else this.#release()
         return
       }
+      this.#arm()
       this.#peekBlob = null
       const snapshot = ended === 'error' ? networkErrorSnapshot(this.#url) : this.#snapshot(true)
       const gen = this.#gen
@@ -449,7 +745,10 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
           sentAt: this.#sentAt,
           signal: this.#controller.signal,
           notReplayable: null,
-          replay: () => this.#replay(),
+          replay: () =>
+            gen === this.#gen
+              ? this.#replay()
+              : Promise.reject(new DOMException('The request was aborted', 'AbortError')),
         })
         .then(
           () => {
@@ -461,10 +760,14 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         )
     }
 
-    /** Re-open and re-send this same object; its events stay held until the replay is judged. */
+    /**
+     * Re-open and re-send this same object; its events stay held until the replay is judged, and its
+     * upload events are dropped (the app saw the first round's).
+     */
     #replay(): Promise<void> {
       return new Promise<void>((resolve, reject) => {
         this.#replayDone = (error) => (error ? reject(error) : resolve())
+        this.#disarm()
         this.#mode = REPLAY
         this.#held = []
         this.#states = []
@@ -472,10 +775,16 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         this.#uncover()
         try {
           ;(super.open as (...a: unknown[]) => void)(...this.#openArgs!)
+          if (this.#json) this.#restoreJson()
           for (const [name, value] of this.#headers!) super.setRequestHeader(name, value)
           this.#cover()
+          this.#sentAt = clock()
+          this.#offset = this.#sentAt - this.#appSentAt
+          this.#nativeTimeout()
+          this.#inFlight = true
           super.send(this.#body)
         } catch (error) {
+          this.#inFlight = false
           this.#cover()
           this.#replayDone = null
           reject(error)
@@ -484,6 +793,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     }
 
     #release(): void {
+      this.#disarm()
       const held = this.#held ?? []
       const states = this.#states ?? []
       this.#held = this.#states = null
@@ -505,20 +815,30 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       }
     }
 
-    #error(reason: 'circuit-open', cause: unknown): AuthRequiredError {
-      return new AuthRequiredError({ reason, url: this.#url, method: this.#method, cause })
-    }
-
     /** The lost session could not be saved: complete as a 401 with the native event sequence. */
     #complete(error: AuthRequiredError): void {
+      this.#disarm()
       this.#held = this.#states = null
-      this.#synthetic = { body: authRequiredBody(error.reason) }
+      this.#visible = 1
+      const body = authRequiredBody(error.reason)
+      this.#synthetic = { body, reason: error.reason }
       engine.guarded.set(this, error)
       this.#uncover()
       this.#cover()
-      const length = this.#synthetic.body.length
+      // An upload the SDK started at the gate was, as far as the app knows, sent in full before the answer.
+      const total = this.#uploadTotal
+      this.#uploadTotal = -1
+      const upload: [string, number, number?][] =
+        total >= 0
+          ? [
+              ['upload.progress', 1, total],
+              ['upload.load', 1, total],
+              ['upload.loadend', 1, total],
+            ]
+          : []
       this.#emit(
         [
+          ...upload,
           ['readystatechange', 2],
           ['readystatechange', 3],
           ['progress', 3],
@@ -526,30 +846,41 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
           ['load', 4],
           ['loadend', 4],
         ],
-        length,
+        body.length,
         true,
       )
     }
 
-    /** Dispatch SDK-made events with the given app-visible readyStates; `synthetic` keeps the 401 covers. */
-    #emit(sequence: [string, number][], length: number, synthetic: boolean): void {
+    /** Dispatch one SDK-made progress event (the app's listeners run; ours let it through). */
+    #dispatch(target: EventTarget, type: string, loaded: number, total: number): void {
+      target.dispatchEvent(new ProgressEvent(type, { lengthComputable: total > 0, loaded, total }))
+    }
+
+    /**
+     * Dispatch SDK-made events under the covers with the given app-visible readyStates (`upload.*` on the
+     * upload object, with its own size where given); `final` keeps the covers (synthetic 401 or timeout).
+     */
+    #emit(sequence: [string, number, number?][], length: number, final: boolean): void {
       const gen = this.#gen
-      if (!synthetic) Object.defineProperty(this, 'readyState', XMLHttpRequest.#covers.readyState!)
+      // Status 0 and no response while an abort's events run, whatever the engine's native object says.
+      if (!final) this.#cover()
       this.#mode = RELEASE
       try {
-        for (const [type, state] of sequence) {
+        for (const [type, state, size] of sequence) {
           if (gen !== this.#gen) break
+          if (type.startsWith('upload.')) {
+            const n = size ?? 0
+            this.#dispatch(this.upload, type.slice(7), n, n)
+            continue
+          }
           this.#visible = state
-          this.dispatchEvent(
-            type === 'readystatechange'
-              ? new Event(type)
-              : new ProgressEvent(type, { lengthComputable: length > 0, loaded: length, total: length }),
-          )
+          if (type === 'readystatechange') this.dispatchEvent(new Event(type))
+          else this.#dispatch(this, type, length, length)
         }
       } finally {
         if (gen === this.#gen) {
-          if (!synthetic) delete (this as Record<string, unknown>).readyState
-          this.#mode = synthetic ? SYNTH : PASS
+          if (!final) this.#uncover()
+          this.#mode = final ? SYNTH : PASS
         }
       }
     }

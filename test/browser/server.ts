@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
-import { OAUTH2_SIGN_IN_PAGE } from '../helpers/fixtures'
+import { OAUTH2_FORBIDDEN_PAGE, OAUTH2_SIGN_IN_PAGE } from '../helpers/fixtures'
 
 /** The built IIFE under test (`npm run build`). */
 export const BUNDLE = resolve(import.meta.dirname, '../../dist/ajax-reauth.global.js')
@@ -31,6 +31,7 @@ export const startServer = async (): Promise<TestServer> => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
+      if (path.startsWith('/held/')) return held(req, res, url, Buffer.concat(chunks))
       switch (path) {
         case '/':
           return send(
@@ -87,4 +88,51 @@ export const startServer = async (): Promise<TestServer> => {
     seen,
     close: () => new Promise<void>((r) => server.close(() => r())),
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// /held/*: endpoints of xhr-held.test.ts (requests held by the SDK: timeouts, replayed uploads, json/document
+// sign-in pages). A proxy of its own under the prefix /held/oauth2 (profile `oauth2Proxy({ prefix })`), with
+// a cookie session: /held/login signs in, /held/oauth2/auth is the probe (202 or 401, delayed on demand).
+
+const heldState = { probeDelayMs: 0 }
+
+const later = (ms: number, fn: () => void): void => {
+  if (ms > 0) setTimeout(fn, ms)
+  else fn()
+}
+
+const held = (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer) => {
+  const path = url.pathname
+  const signedIn = /(^|;\s*)held=1(;|$)/.test(req.headers.cookie ?? '')
+  const ms = Number(url.searchParams.get('ms') ?? 0)
+  const json = (status: number, value: unknown) =>
+    send(res, status, 'application/json', JSON.stringify(value))
+  switch (path) {
+    case '/held/control':
+      heldState.probeDelayMs = Number(url.searchParams.get('probeDelay') ?? 0)
+      return json(200, heldState)
+    case '/held/oauth2/auth':
+      return later(heldState.probeDelayMs, () =>
+        send(res, signedIn ? 202 : 401, 'text/plain', signedIn ? 'Accepted' : 'Unauthorized'),
+      )
+    case '/held/login':
+      res.setHeader('set-cookie', 'held=1; Path=/; SameSite=Lax')
+      return json(200, { signedIn: true })
+    case '/held/slow':
+      return later(ms, () => json(200, { slow: ms }))
+    case '/held/drop':
+      // No answer at all: the XHR fails with a network error, which the session probe must confirm.
+      req.socket.destroy()
+      return
+    case '/held/sign-in-page':
+      return send(res, 403, 'text/html; charset=utf-8', OAUTH2_SIGN_IN_PAGE)
+    case '/held/forbidden-page':
+      return send(res, 403, 'text/html; charset=utf-8', OAUTH2_FORBIDDEN_PAGE)
+  }
+  if (!path.startsWith('/held/api/')) return send(res, 404, 'text/plain', 'not found')
+  // The proxy's Ajax answer to a lost session; the upstream's answers once signed in.
+  if (!signedIn) return json(401, {})
+  if (path === '/held/api/upload') return json(200, { received: body.length })
+  return later(ms, () => json(200, { ok: true, path }))
 }
