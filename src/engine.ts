@@ -184,6 +184,11 @@ export const createEngine = (deps: {
 
   /** Did the proxy (not the upstream, not the network) answer this ambiguous signal? */
   const confirm = async (reason: AuthSignal['reason'], sentAt: number | undefined): Promise<boolean> => {
+    if (reason === 'network-error' && sentAt !== undefined && coordinator.gated) {
+      // The session is known lost and its re-login is under way: no probe per straggler of the burst.
+      await coordinator.settled()
+      if (sentAt < coordinator.lastSuccessAt()) return true
+    }
     const result = await probe()
     if (result !== 'signed-in') return result === 'signed-out'
     if (reason !== 'network-error' || sentAt === undefined) return false

@@ -433,7 +433,7 @@ describe('coordinator: properties', () => {
       ),
       { numRuns: 40 },
     )
-  })
+  }, 30_000)
 })
 
 describe('coordinator: requests sent before the last success', () => {
