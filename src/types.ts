@@ -27,6 +27,11 @@ export interface ResponseSnapshot {
   location?: string | null
   /** The first few KB of the body, read only for in-scope `text/html` responses. */
   bodyPeek?: string
+  /**
+   * The reason an SDK's synthetic 401 carries (`X-Ajax-Reauth`), set by an outer layer that sees one:
+   * that request was judged already, and its answer is final.
+   */
+  authRequired?: AuthReason | null
 }
 
 /** What `classify()` needs to know of the request. */

@@ -1,7 +1,7 @@
 import { clock } from '../clock'
 import { needsPeek, PEEK_BYTES } from '../detect'
 import { type Engine, networkErrorSnapshot } from '../engine'
-import { AuthRequiredError, authRequiredBody, isAuthRequiredError } from '../errors'
+import { AuthRequiredError, authRequiredBody, authRequiredHeaders, isAuthRequiredError } from '../errors'
 import type { applyPatch } from '../patch'
 import type { RequestFacts, ResponseSnapshot } from '../types'
 
@@ -105,7 +105,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     #ended: 'load' | 'error' | 'timeout' | null = null
     /** The readyState the app sees while covered. */
     #visible = 1
-    #synthetic: { body: string; response?: unknown } | null = null
+    #synthetic: { body: string; reason: AuthRequiredError['reason']; response?: unknown } | null = null
     #controller: AbortController | null = null
     #replayDone: ((error: unknown) => void) | null = null
     /** When (`clock()`) the native send went out. */
@@ -168,14 +168,23 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         configurable: true,
         writable: true,
         value(this: XMLHttpRequest, name: string) {
-          return this.#synthetic && String(name).toLowerCase() === 'content-type' ? 'application/json' : null
+          const n = String(name).toLowerCase()
+          return (
+            (this.#synthetic && authRequiredHeaders(this.#synthetic.reason).find(([h]) => h === n)?.[1]) ??
+            null
+          )
         },
       },
       getAllResponseHeaders: {
         configurable: true,
         writable: true,
         value(this: XMLHttpRequest) {
-          return this.#synthetic ? 'content-type: application/json\r\n' : ''
+          const s = this.#synthetic
+          return s
+            ? authRequiredHeaders(s.reason)
+                .map(([h, v]) => `${h}: ${v}\r\n`)
+                .join('')
+            : ''
         },
       },
     }
@@ -512,7 +521,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     /** The lost session could not be saved: complete as a 401 with the native event sequence. */
     #complete(error: AuthRequiredError): void {
       this.#held = this.#states = null
-      this.#synthetic = { body: authRequiredBody(error.reason) }
+      this.#synthetic = { body: authRequiredBody(error.reason), reason: error.reason }
       engine.guarded.set(this, error)
       this.#uncover()
       this.#cover()
