@@ -157,7 +157,9 @@ describe.each(CLIENT_NAMES)('%s', (client) => {
       const before = callbacks()
 
       e.stack.proxy.expireSession()
+      const t0 = performance.now()
       const single = await run(client, path)
+      const singleMs = Math.round(performance.now() - t0)
       expect(single).toMatchObject({ ok: true, data: healthyData(client) })
       const afterSingle = await events()
 
@@ -166,6 +168,7 @@ describe.each(CLIENT_NAMES)('%s', (client) => {
       const all = await events()
       report(`clients-${client}-${mode.split(' ')[0]}`, {
         single: single.ok,
+        singleMs,
         burst: many.filter((s) => s.ok).length,
         relogins: callbacks() - before,
         reasons: all.filter((x) => x.type === 'reauth:required').map((x) => x.reason),
@@ -203,10 +206,12 @@ function surfaced(client: ClientName, row: Row): string {
   const c = row.cannot
   if (!c) return 'not run'
   const { seen } = c
-  const parts = [
-    seen.error === 'status' ? 'resolves a `Response`' : `\`${seen.error}\``,
-    `status ${seen.status}`,
-  ]
+  const shape: Record<string, string> = {
+    status: '`fetch` resolves a `Response`',
+    error: '`fail` callback (`textStatus` `error`)',
+    response: 'rejects with its response object',
+  }
+  const parts = [shape[seen.error ?? ''] ?? `\`${seen.error}\``, `status ${seen.status}`]
   if (seen.data && typeof seen.data === 'object' && 'error' in seen.data) parts.push('JSON body parsed')
   if (seen.data && typeof seen.data === 'object' && 'body' in seen.data) parts.push('JSON body as text')
   if (seen.reason) parts.push(`\`authRequiredReason()\` → \`${seen.reason}\``)
