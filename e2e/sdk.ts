@@ -38,7 +38,9 @@ export type Outcome =
   | {
       ok: false
       status: number | null
+      /** 'AuthRequiredError' for the SDK's 401 through any client (`authRequiredReason()`). */
       name: string
+      clientName?: string
       reason: string | null
       message: string
       code?: string | null
@@ -156,11 +158,15 @@ export async function setupSdk(page: Page, config: SdkConfig): Promise<void> {
             return text.slice(0, 200)
           }
         }
+        // A lost session reads as the SDK's 401 through every client (ky's HTTPError, the fetch 401):
+        // these scenarios look at the SDK's outcome, `clientName` keeps the client's own error name.
+        const lostReason = (x: unknown): string | null => R.authRequiredReason(x)
         const failure = (e: any, extra: Record<string, unknown> = {}) => ({
           ok: false,
           status: e?.response?.status ?? e?.status ?? null,
-          name: String(e?.name ?? 'Error'),
-          reason: e?.reason ?? null,
+          name: lostReason(e) ? 'AuthRequiredError' : String(e?.name ?? 'Error'),
+          clientName: String(e?.name ?? 'Error'),
+          reason: e?.reason ?? lostReason(e),
           message: String(e?.message ?? e),
           code: e?.code ?? null,
           data: e?.response?.data ?? null,
@@ -183,8 +189,12 @@ export async function setupSdk(page: Page, config: SdkConfig): Promise<void> {
                 : {
                     ok: false,
                     status: r.status,
-                    name: r.type === 'opaqueredirect' ? 'opaqueredirect' : 'HttpStatus',
-                    reason: null,
+                    name: lostReason(r)
+                      ? 'AuthRequiredError'
+                      : r.type === 'opaqueredirect'
+                        ? 'opaqueredirect'
+                        : 'HttpStatus',
+                    reason: lostReason(r),
                     message: `HTTP ${r.status}`,
                     data: parse(text),
                     ms: ms(),

@@ -38,6 +38,8 @@ export const classify = (
   profile: ProxyProfile,
 ): AuthSignal | null => {
   if (!request.inScope) return null
+  // One verdict per request: the SDK's own synthetic 401, seen again through an outer layer, is final.
+  if (snapshot.authRequired) return null
   const { status, type, contentType } = snapshot
   const peek = typeof snapshot.bodyPeek === 'string' ? snapshot.bodyPeek : ''
 

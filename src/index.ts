@@ -2,7 +2,9 @@ export { createReauth, type Reauth } from './client'
 export type { ReauthState } from './coordinator'
 export { classify } from './detect'
 export {
+  AUTH_REQUIRED_HEADER,
   AuthRequiredError,
+  authRequiredReason,
   isAuthRequiredError,
   isReauthConfigError,
   isReauthError,

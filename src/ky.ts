@@ -5,8 +5,8 @@ export type { KyReauthHooks }
 
 /**
  * The ky hooks of an SDK instance (ky 1 and ky 2): headers in `beforeRequest`, detection and replay in
- * `afterResponse`; a lost session re-login cannot save rejects with `AuthRequiredError`.
- * Same object as `reauth.kyHooks`.
+ * `afterResponse`; a lost session re-login cannot save rejects with ky's own `HTTPError` for a 401
+ * (not retried; `authRequiredReason(error)` reads the reason). Same object as `reauth.kyHooks`.
  *
  * ky 1 never hands a network failure to a hook, and a redirect to the identity provider that fails
  * CORS is one. With ky 1, also give ky the SDK's fetch (`fetch: reauth.fetch`), or `install()`; ky 2

@@ -30,6 +30,11 @@ export interface ResponseSnapshot {
    * responses and 401s: the proxy's page markers and 401 fingerprints.
    */
   bodyPeek?: string
+  /**
+   * The reason an SDK's synthetic 401 carries (`X-Ajax-Reauth`), set by an outer layer that sees one:
+   * that request was judged already, and its answer is final.
+   */
+  authRequired?: AuthReason | null
 }
 
 /** What `classify()` needs to know of the request. */

@@ -5,7 +5,7 @@ import axios, { AxiosError, type AxiosInstance } from 'axios'
 import { HttpResponse, http } from 'msw'
 import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
+import { AuthRequiredError, authRequiredReason, createReauth, isAuthRequiredError, type Reauth } from '../src'
 import { axiosReauth } from '../src/axios'
 import type { ReauthRequiredEvent } from '../src/events'
 import { html, lostSessionAnswer, rejectionOf } from './helpers/answers'
@@ -269,6 +269,61 @@ describe('gate', () => {
     held.finish()
     expect((await second).data).toEqual({ ok: true, case: 'held' })
     expect((await first).data).toEqual({ ok: true, case: 'unauthorized' })
+    expect(relogins).toBe(1)
+  })
+})
+
+describe("axios's fetch adapter over the patched fetch", () => {
+  /** The network under the patched fetch: the probe and a signed-out proxy's Ajax 401. */
+  let wire: string[] = []
+  beforeEach(() => {
+    wire = []
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+      if (url.includes('/oauth2/auth')) return new Response(null, { status: signedIn ? 202 : 401 })
+      wire.push(url)
+      return signedIn
+        ? Response.json({ ok: true })
+        : new Response('{}', { status: 401, headers: { 'content-type': 'application/json' } })
+    })
+  })
+  afterEach(() => reauth?.uninstall())
+
+  it('with the interceptors: an AxiosError-shaped AuthRequiredError, data parsed, one flight', async () => {
+    make().install()
+    const instance = axios.create({ adapter: 'fetch' })
+    guard(instance)
+    const error = await fail(instance.get('/api/items'))
+    expect(isAuthRequiredError(error)).toBe(true)
+    expect(axios.isAxiosError(error)).toBe(true)
+    expect(error.reason).toBe('unauthorized')
+    expect(error.response.status).toBe(401)
+    expect(error.response.data).toEqual({ error: 'auth_required', reason: 'unauthorized' })
+    expect(authRequiredReason(error)).toBe('unauthorized')
+    expect(wire).toHaveLength(1)
+    expect(relogins).toBe(1)
+    expect(events.map((e) => e.reason)).toEqual(['unauthorized'])
+  })
+
+  it('without them: axios’s own AxiosError 401 with the parsed body and the marker, one flight', async () => {
+    make().install()
+    const error = await fail(axios.create({ adapter: 'fetch' }).get('/api/items'))
+    expect(error).toBeInstanceOf(AxiosError)
+    expect(error.response.status).toBe(401)
+    expect(error.response.data).toEqual({ error: 'auth_required', reason: 'unauthorized' })
+    expect(authRequiredReason(error)).toBe('unauthorized')
+    expect(relogins).toBe(1)
+    expect(events).toHaveLength(1)
+  })
+
+  it('the XHR adapter over the patched XHR without interceptors: the marker is in the headers', async () => {
+    make().install()
+    const error = await fail(axios.create().get('/api/unauthorized'))
+    expect(error).toBeInstanceOf(AxiosError)
+    expect(error.response.status).toBe(401)
+    expect(error.response.data).toEqual({ error: 'auth_required', reason: 'unauthorized' })
+    expect(authRequiredReason(error)).toBe('unauthorized')
+    expect(authRequiredReason(error.request)).toBe('unauthorized')
     expect(relogins).toBe(1)
   })
 })

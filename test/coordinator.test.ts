@@ -6,6 +6,7 @@ import { createReauth, type Reauth } from '../src/client'
 import { FAILURE_MEMORY_MS } from '../src/coordinator'
 import { AuthRequiredError, isAuthRequiredError, ReauthQueueFullError } from '../src/errors'
 import type { ReauthOptions } from '../src/options'
+import { lostOrValue } from './helpers/answers'
 import { ORIGIN, stubPage } from './helpers/page'
 
 let session: 'valid' | 'gone' = 'valid'
@@ -152,9 +153,9 @@ describe('coordinator: one flight, queue, replay', () => {
   it('rejects held and queued requests with AuthRequiredError when the re-login fails', async () => {
     const h = harness()
     session = 'gone'
-    const queued = h.reauth.fetch('/api/q').catch((e) => e)
+    const queued = h.reauth.fetch('/api/q').then(lostOrValue, (e) => e)
     await until(() => h.relogins === 1)
-    const held = h.reauth.fetch('/api/h').catch((e) => e)
+    const held = h.reauth.fetch('/api/h').then(lostOrValue, (e) => e)
     h.finish(false)
     const [q, g] = await Promise.all([queued, held])
     expect(q).toBeInstanceOf(AuthRequiredError)
@@ -181,14 +182,14 @@ describe('coordinator: one flight, queue, replay', () => {
 
     passes = -10
     session = 'gone'
-    const error = await reauth.fetch('/api/never').catch((e) => e)
+    const error = await reauth.fetch('/api/never').then(lostOrValue, (e) => e)
     expect(error).toBeInstanceOf(AuthRequiredError)
     expect(passes).toBe(-8)
   })
 
   it('replays at most once: a replay that fails auth again rejects and starts nothing', async () => {
     const h = harness()
-    const pending = h.reauth.fetch('/api/always401').catch((e) => e)
+    const pending = h.reauth.fetch('/api/always401').then(lostOrValue, (e) => e)
     await until(() => h.relogins === 1)
     h.finish(true)
     const error = await pending
@@ -208,7 +209,7 @@ describe('coordinator: one flight, queue, replay', () => {
     })
     const error = await h.reauth
       .fetch('/api/upload', { method: 'POST', body, duplex: 'half' } as RequestInit)
-      .catch((e) => e)
+      .then(lostOrValue, (e) => e)
     expect(error).toMatchObject({ name: 'AuthRequiredError', reason: 'unauthorized' })
     expect(String(error.cause)).toMatch(/ReadableStream/)
     await until(() => h.relogins === 1)
@@ -219,7 +220,7 @@ describe('coordinator: one flight, queue, replay', () => {
     const h = harness({ replay: 'idempotent' })
     session = 'gone'
     const get = h.reauth.fetch('/api/g').then((r) => r.status)
-    const post = h.reauth.fetch('/api/p', { method: 'POST', body: 'x' }).catch((e) => e)
+    const post = h.reauth.fetch('/api/p', { method: 'POST', body: 'x' }).then(lostOrValue, (e) => e)
     await until(() => h.relogins === 1)
     expect(await post).toBeInstanceOf(AuthRequiredError)
     h.finish(true)
@@ -227,7 +228,7 @@ describe('coordinator: one flight, queue, replay', () => {
 
     const n = harness({ replay: 'none' })
     session = 'gone'
-    expect(await n.reauth.fetch('/api/n').catch((e) => e)).toBeInstanceOf(AuthRequiredError)
+    expect(await n.reauth.fetch('/api/n').then(lostOrValue, (e) => e)).toBeInstanceOf(AuthRequiredError)
     n.finish(true)
   })
 
@@ -248,10 +249,10 @@ describe('coordinator: bounds', () => {
     const h = harness()
     session = 'gone'
     const c1 = new AbortController()
-    const queued = h.reauth.fetch('/api/q', { signal: c1.signal }).catch((e) => e)
+    const queued = h.reauth.fetch('/api/q', { signal: c1.signal }).then(lostOrValue, (e) => e)
     await until(() => h.relogins === 1)
     const c2 = new AbortController()
-    const gated = h.reauth.fetch('/api/g', { signal: c2.signal }).catch((e) => e)
+    const gated = h.reauth.fetch('/api/g', { signal: c2.signal }).then(lostOrValue, (e) => e)
     c1.abort()
     c2.abort()
     expect((await queued).name).toBe('AbortError')
@@ -267,7 +268,7 @@ describe('coordinator: bounds', () => {
       Array.from({ length: 5 }, (_, i) =>
         h.reauth
           .fetch(`/api/m${i}`)
-          .catch((e) => e)
+          .then(lostOrValue, (e) => e)
           .finally(() => settledEarly++),
       ),
     )
@@ -283,7 +284,7 @@ describe('coordinator: bounds', () => {
   it('reloginTimeoutMs: a flight that outlives it fails and rejects everything', async () => {
     const h = harness({ reloginTimeoutMs: 50 })
     session = 'gone'
-    const error = await h.reauth.fetch('/api/t').catch((e) => e)
+    const error = await h.reauth.fetch('/api/t').then(lostOrValue, (e) => e)
     expect(error).toBeInstanceOf(AuthRequiredError)
     expect(h.events).toContain('reauth:failure')
     expect(h.reauth.state).not.toBe('reauthenticating')
@@ -293,9 +294,9 @@ describe('coordinator: bounds', () => {
     const h = harness({ circuit: { failures: 1 } })
     h.reauth.install()
     session = 'gone'
-    const queued = fetch('/api/q').catch((e) => e)
+    const queued = fetch('/api/q').then(lostOrValue, (e) => e)
     await until(() => h.relogins === 1)
-    const held = fetch('/api/h').catch((e) => e)
+    const held = fetch('/api/h').then(lostOrValue, (e) => e)
     h.reauth.uninstall()
     expect(await queued).toBeInstanceOf(AuthRequiredError)
     expect(await held).toBeInstanceOf(AuthRequiredError)
@@ -310,7 +311,7 @@ describe('coordinator: circuit breaker', () => {
     const h = harness({ circuit: { failures: 2, windowMs: 60_000, cooldownMs: 30_000 } })
     session = 'gone'
     for (let i = 0; i < 2; i++) {
-      const p = h.reauth.fetch('/api/c').catch((e) => e)
+      const p = h.reauth.fetch('/api/c').then(lostOrValue, (e) => e)
       await until(() => h.relogins === i + 1)
       h.finish(false)
       expect(await p).toBeInstanceOf(AuthRequiredError)
@@ -319,7 +320,7 @@ describe('coordinator: circuit breaker', () => {
     }
     expect(h.events).toContain('circuit:open')
     expect(h.reauth.state).toBe('circuit-open')
-    const fast = await h.reauth.fetch('/api/c').catch((e) => e)
+    const fast = await h.reauth.fetch('/api/c').then(lostOrValue, (e) => e)
     expect(fast).toMatchObject({ name: 'AuthRequiredError', reason: 'circuit-open' })
     expect(h.relogins).toBe(2)
 
@@ -337,12 +338,12 @@ describe('coordinator: circuit breaker', () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const h = harness({ circuit: { failures: 1, cooldownMs: 1000 } })
     session = 'gone'
-    const p = h.reauth.fetch('/api/c').catch((e) => e)
+    const p = h.reauth.fetch('/api/c').then(lostOrValue, (e) => e)
     await until(() => h.relogins === 1)
     h.finish(false)
     await p
     vi.setSystemTime(Date.now() + 1001)
-    const trial = h.reauth.fetch('/api/c').catch((e) => e)
+    const trial = h.reauth.fetch('/api/c').then(lostOrValue, (e) => e)
     await until(() => h.relogins === 2)
     h.finish(false)
     await trial
@@ -352,12 +353,14 @@ describe('coordinator: circuit breaker', () => {
 
   it('a 431 (CSRF cookie flood) opens the circuit at once, without a re-login', async () => {
     const h = harness()
-    const error = await h.reauth.fetch('/api/cookies').catch((e) => e)
+    const error = await h.reauth.fetch('/api/cookies').then(lostOrValue, (e) => e)
     expect(error).toMatchObject({ reason: 'header-overflow' })
     expect(h.events).toContain('circuit:open')
     expect(h.relogins).toBe(0)
     session = 'gone'
-    expect(await h.reauth.fetch('/api/x').catch((e) => e)).toMatchObject({ reason: 'circuit-open' })
+    expect(await h.reauth.fetch('/api/x').then(lostOrValue, (e) => e)).toMatchObject({
+      reason: 'circuit-open',
+    })
   })
 
   it('relogin() runs a flight by hand and joins one in progress', async () => {

@@ -1,8 +1,9 @@
 import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createFetchAdapter } from '../src/adapters/fetch'
 import { createReauth, type Reauth } from '../src/client'
-import { AuthRequiredError, isAuthRequiredError, ReauthError } from '../src/errors'
+import { authRequiredReason, isAuthRequiredError, ReauthError } from '../src/errors'
 import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
 import { ORIGIN, stubPage } from './helpers/page'
 
@@ -171,27 +172,42 @@ describe('reauth.fetch: what goes to the underlying fetch', () => {
   })
 })
 
+/** What the app sees of the synthetic 401 the SDK resolves with. */
+const synthetic = async (res: Response) => ({
+  status: res.status,
+  ok: res.ok,
+  url: res.url,
+  marker: res.headers.get('x-ajax-reauth'),
+  contentType: res.headers.get('content-type'),
+  reason: authRequiredReason(res),
+  body: await res.json(),
+})
+
 describe('reauth.fetch: lost session', () => {
-  it('rejects a 401 with AuthRequiredError and its 401 JSON response', async () => {
+  it('resolves a lost session with a synthetic 401 JSON Response that carries the marker', async () => {
     session = 'gone'
     const events: string[] = []
     reauth.onReauthRequired((e) => events.push(`${e.reason} ${e.method} ${e.url}`))
-    const error = await reauth.fetch('/api/items').catch((e) => e)
-    expect(error).toBeInstanceOf(AuthRequiredError)
-    expect(error).toMatchObject({
-      reason: 'unauthorized',
+    const res = await reauth.fetch('/api/items')
+    expect(res).toBeInstanceOf(Response)
+    expect(await synthetic(res)).toEqual({
       status: 401,
-      method: 'GET',
+      ok: false,
       url: `${ORIGIN}/api/items`,
+      marker: 'unauthorized',
+      contentType: 'application/json',
+      reason: 'unauthorized',
+      body: { error: 'auth_required', reason: 'unauthorized' },
     })
-    expect(await error.response.json()).toEqual({ error: 'auth_required', reason: 'unauthorized' })
+    // Enumerating the Response shows nothing of the SDK: the brand is not enumerable.
+    expect(Object.keys(res)).toEqual([])
     expect(events).toEqual([`unauthorized GET ${ORIGIN}/api/items`])
   })
 
-  it('rejects the 403 sign-in page an app gets when it sets Accept */*', async () => {
+  it('resolves the 403 sign-in page an app gets when it sets Accept */* as a 401 login-page', async () => {
     session = 'gone'
-    const error = await reauth.fetch('/api/items', { headers: { accept: '*/*' } }).catch((e) => e)
-    expect(error).toMatchObject({ name: 'AuthRequiredError', reason: 'login-page' })
+    const res = await reauth.fetch('/api/items', { headers: { accept: '*/*' } })
+    expect(await synthetic(res)).toMatchObject({ status: 401, reason: 'login-page', marker: 'login-page' })
   })
 
   it('turns a TypeError into network-error only when the probe says signed out', async () => {
@@ -204,9 +220,8 @@ describe('reauth.fetch: lost session', () => {
     const plain = await reauth.fetch('/api/items').catch((e) => e)
     expect(plain).toBeInstanceOf(TypeError)
     session = 'gone'
-    const lost = await reauth.fetch('/api/items').catch((e) => e)
-    expect(lost).toMatchObject({ name: 'AuthRequiredError', reason: 'network-error' })
-    expect(lost.cause).toBeInstanceOf(TypeError)
+    const lost = await reauth.fetch('/api/items')
+    expect(await synthetic(lost)).toMatchObject({ status: 401, reason: 'network-error' })
   })
 
   it('an opaque redirect is a lost session only when the probe agrees', async () => {
@@ -228,14 +243,28 @@ describe('reauth.fetch: lost session', () => {
     )
     expect(await reauth.fetch('/api/x', { redirect: 'manual' })).toBe(opaque)
     session = 'gone'
-    const error = await reauth.fetch('/api/x', { redirect: 'manual' }).catch((e) => e)
-    expect(error).toMatchObject({ reason: 'opaque-redirect' })
+    const res = await reauth.fetch('/api/x', { redirect: 'manual' })
+    expect(await synthetic(res)).toMatchObject({ status: 401, reason: 'opaque-redirect' })
+  })
+
+  it('aborts and other errors still reject as before', async () => {
+    session = 'gone'
+    const controller = new AbortController()
+    controller.abort()
+    const aborted = await reauth.fetch('/api/items', { signal: controller.signal }).catch((e) => e)
+    expect(aborted.name).toBe('AbortError')
+    const bug = new RangeError('a bug under the SDK')
+    vi.stubGlobal('fetch', async () => {
+      throw bug
+    })
+    expect(await reauth.fetch('/api/items').catch((e) => e)).toBe(bug)
   })
 
   it('leaves out-of-scope 401s alone', async () => {
     server.use(http.get(`${THIRD}/private`, () => HttpResponse.json({}, { status: 401 })))
     const res = await reauth.fetch(`${THIRD}/private`)
     expect(res.status).toBe(401)
+    expect(authRequiredReason(res)).toBeNull()
   })
 
   it('unsubscribes', async () => {
@@ -243,8 +272,172 @@ describe('reauth.fetch: lost session', () => {
     const cb = vi.fn()
     const off = reauth.onReauthRequired(cb)
     off()
-    await reauth.fetch('/api/items').catch(() => {})
+    await reauth.fetch('/api/items')
     expect(cb).not.toHaveBeenCalled()
+  })
+})
+
+describe('reauth.fetch: one verdict per request', () => {
+  it('a synthetic 401 from a layer underneath (a fetch polyfill over the XHR patch) is final', async () => {
+    session = 'gone'
+    // What whatwg-fetch builds from the XHR patch's synthetic 401: status, JSON body, the marker header.
+    const below = vi.fn(
+      async () =>
+        new Response('{"error":"auth_required","reason":"unauthorized"}', {
+          status: 401,
+          headers: { 'content-type': 'application/json', 'x-ajax-reauth': 'unauthorized' },
+        }),
+    )
+    const relogin = vi.fn(failRelogin)
+    const r = createReauth({ crossTab: false, relogin })
+    const guarded = createFetchAdapter(r.engine, () => below)
+    const events: string[] = []
+    r.onReauthRequired((e) => events.push(e.reason))
+    const res = await guarded('/api/items')
+    expect(await synthetic(res)).toMatchObject({ status: 401, reason: 'unauthorized' })
+    expect(below).toHaveBeenCalledTimes(1)
+    expect(relogin).not.toHaveBeenCalled()
+    expect(events).toEqual([])
+  })
+
+  it('a genuine 401 without the marker is still judged', async () => {
+    const below = vi.fn(async () => HttpResponse.json({}, { status: 401 }))
+    const relogin = vi.fn(failRelogin)
+    const r = createReauth({ crossTab: false, relogin })
+    const res = await createFetchAdapter(r.engine, () => below)('/api/items')
+    expect(res.headers.get('x-ajax-reauth')).toBe('unauthorized')
+    expect(relogin).toHaveBeenCalledTimes(1)
+  })
+
+  it('reauth.fetch over the installed patch: one flight, one report', async () => {
+    session = 'gone'
+    const relogin = vi.fn(failRelogin)
+    const r = createReauth({ crossTab: false, relogin, circuit: { failures: 2 } }).install()
+    const events: string[] = []
+    r.onReauthRequired((e) => events.push(e.reason))
+    try {
+      // A client that captured the patched fetch and is handed to reauth.fetch's base: two layers.
+      const outer = createFetchAdapter(r.engine, () => globalThis.fetch)
+      const res = await outer('/api/items')
+      expect(res.status).toBe(401)
+      expect(relogin).toHaveBeenCalledTimes(1)
+      expect(events).toEqual(['unauthorized'])
+      expect(seen).toHaveLength(1)
+    } finally {
+      r.uninstall()
+    }
+  })
+})
+
+describe('reauth.fetch: arguments as native', () => {
+  it('odd arguments give the native (asynchronous) result and cost no probe', async () => {
+    const calls: unknown[][] = []
+    const base = vi.fn((...args: unknown[]) => {
+      calls.push(args)
+      return Promise.reject(new TypeError('native says no'))
+    })
+    const f = createFetchAdapter(reauth.engine, () => base as unknown as typeof fetch)
+    const probe = vi.spyOn(reauth.engine, 'probe')
+    const results = [
+      (f as (...a: unknown[]) => Promise<Response>)(),
+      f(null as unknown as string),
+      f(undefined as unknown as string),
+      f({
+        toString: () => {
+          throw new Error('no string')
+        },
+      } as unknown as string),
+    ]
+    for (const p of results) expect(p).toBeInstanceOf(Promise)
+    const errors = await Promise.all(results.map((p) => p.catch((e) => e)))
+    expect(errors.map((e) => e.message)).toEqual(Array(4).fill('native says no'))
+    expect(calls.map((c) => c.length)).toEqual([0, 2, 2, 2])
+    expect(calls[1]![0]).toBeNull()
+    expect(probe).not.toHaveBeenCalled()
+  })
+
+  it('a synchronous throw of the underlying fetch becomes a rejection', async () => {
+    const f = createFetchAdapter(reauth.engine, () => () => {
+      throw new TypeError('sync')
+    })
+    const p = f(null as unknown as string)
+    expect(p).toBeInstanceOf(Promise)
+    expect((await p.catch((e) => e)).message).toBe('sync')
+  })
+
+  it('fetch(location) is a request to the page, guarded like a string', async () => {
+    const res = await reauth.fetch(new URL(`${ORIGIN}/api/loc`) as unknown as Location as unknown as string)
+    expect(res.ok).toBe(true)
+    expect(seen[0]!.headers.get('x-requested-with')).toBe('XMLHttpRequest')
+  })
+
+  it('a Request from another realm keeps its headers (duck-typed, not instanceof)', async () => {
+    const native = new Request(`${ORIGIN}/api/realm`, {
+      method: 'POST',
+      body: 'from the iframe',
+      headers: { 'x-custom': 'iframe', accept: 'text/plain' },
+    })
+    // An iframe's Request: every member of a Request, another realm's prototype.
+    const foreign = new Proxy(native, {
+      getPrototypeOf: () => Object.prototype,
+      get: (target, key) => {
+        const value = Reflect.get(target, key, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    expect(foreign instanceof Request).toBe(false)
+    const base = vi.fn(async (_input: RequestInfo | URL, _init?: RequestInit) => HttpResponse.json({}))
+    await createFetchAdapter(reauth.engine, () => base)(foreign)
+    const [input, init] = base.mock.calls[0]!
+    expect(input).toBe(foreign)
+    const sent = new Headers(init?.headers)
+    expect(sent.get('x-custom')).toBe('iframe')
+    expect(sent.get('accept')).toBe('text/plain')
+    expect(sent.get('x-requested-with')).toBe('XMLHttpRequest')
+    expect(init?.method).toBeUndefined()
+  })
+
+  it('a Request whose body was already used gets the native TypeError, no probe, no re-login', async () => {
+    session = 'gone'
+    const relogin = vi.fn(failRelogin)
+    const r = createReauth({ crossTab: false, relogin })
+    const probe = vi.spyOn(r.engine, 'probe')
+    const used = new Request(`${ORIGIN}/api/used`, { method: 'POST', body: 'once' })
+    await used.text()
+    const error = await r.fetch(used).catch((e) => e)
+    expect(error).toBeInstanceOf(TypeError)
+    expect(probe).not.toHaveBeenCalled()
+    expect(relogin).not.toHaveBeenCalled()
+    expect(seen).toHaveLength(0)
+  })
+
+  it('a path-relative URL is replayed to the URL it had when the call was made', async () => {
+    server.use(
+      http.post(`${ORIGIN}/:section/api/items`, ({ request }) => {
+        seen.push({ url: request.url, headers: request.headers, method: request.method, body: '' })
+        if (session === 'gone') return HttpResponse.json({}, { status: 401 })
+        return HttpResponse.json({ ok: true, path: new URL(request.url).pathname })
+      }),
+    )
+    stubPage(`${ORIGIN}/orders/`)
+    session = 'gone'
+    let relogged: () => void = () => {}
+    const wait = new Promise<void>((r) => {
+      relogged = r
+    })
+    const r = createReauth({
+      crossTab: false,
+      relogin: async () => {
+        // A client-side route change while the re-login runs.
+        vi.stubGlobal('location', new URL(`${ORIGIN}/customers/`))
+        session = 'valid'
+        relogged()
+      },
+    })
+    const res = await r.fetch('api/items', { method: 'POST', body: 'x' })
+    await wait
+    expect(await res.json()).toEqual({ ok: true, path: '/orders/api/items' })
+    expect(seen.map((s) => new URL(s.url).pathname)).toEqual(['/orders/api/items', '/orders/api/items'])
   })
 })
 
@@ -286,8 +479,8 @@ describe('install / uninstall', () => {
     const cb = vi.fn()
     reauth.onReauthRequired(cb)
     reauth.install()
-    await reauth.fetch('/api/items').catch(() => {})
-    await fetch('/api/items').catch(() => {})
+    expect((await reauth.fetch('/api/items')).status).toBe(401)
+    expect((await fetch('/api/items')).status).toBe(401)
     // One episode (the re-login failed and nothing succeeded since): one reauth:required; two requests sent.
     expect(cb).toHaveBeenCalledTimes(1)
     expect(seen).toHaveLength(2)

@@ -3,7 +3,7 @@ import ky2, { HTTPError as HTTPError2 } from 'ky2'
 import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
+import { authRequiredReason, createReauth, type Reauth } from '../src'
 import type { ReauthRequiredEvent } from '../src/events'
 import { kyReauth } from '../src/ky'
 import { html, lostSessionAnswer, rejectionOf } from './helpers/answers'
@@ -129,16 +129,17 @@ describe.each([
   })
 
   it.each(['unauthorized', 'login-page', 'sign-in-redirect', 'header-overflow'])(
-    '%s rejects with AuthRequiredError (not HTTPError)',
+    "%s rejects with ky's own HTTPError 401 that carries the marker",
     async (reason) => {
       make()
       const error = await fail(api().get(reason))
-      expect(error).toBeInstanceOf(AuthRequiredError)
-      expect(error).not.toBeInstanceOf(HTTPErrorClass)
-      expect(error.reason).toBe(reason)
-      expect(error.status).toBe(401)
+      expect(error).toBeInstanceOf(HTTPErrorClass)
       expect(error.response.status).toBe(401)
-      expect(await error.response.json()).toEqual({ error: 'auth_required', reason })
+      expect(error.response.headers.get('x-ajax-reauth')).toBe(reason)
+      expect(authRequiredReason(error)).toBe(reason)
+      // ky 2 reads the body into `data`; ky 1 leaves it to the app.
+      const body = 'data' in error && error.data !== undefined ? error.data : await error.response.json()
+      expect(body).toEqual({ error: 'auth_required', reason })
       expect(events.map((e) => e.reason)).toEqual([reason])
     },
   )
@@ -166,7 +167,7 @@ describe.each([
   it('a lost session is not retried by ky into a second report (default retry, GET)', async () => {
     make()
     const error = await fail(api(2).get('unauthorized'))
-    expect(isAuthRequiredError(error)).toBe(true)
+    expect(authRequiredReason(error)).toBe('unauthorized')
     expect(seen).toHaveLength(1)
     expect(events).toHaveLength(1)
     expect(relogins).toBe(1)
@@ -175,11 +176,40 @@ describe.each([
   it('with the global fetch also patched, one lost session is reported once', async () => {
     make().install()
     const error = await fail(api(2).get('unauthorized'))
-    expect(isAuthRequiredError(error)).toBe(true)
+    expect(error).toBeInstanceOf(HTTPErrorClass)
+    expect(authRequiredReason(error)).toBe('unauthorized')
     expect(seen).toHaveLength(1)
     expect(events).toHaveLength(1)
     expect(relogins).toBe(1)
     signedIn = true
     expect(await api().get('ok').json()).toEqual({ ok: true, case: 'ok' })
+  })
+
+  it('install() alone: a lost session (also a network failure) is one HTTPError 401, no ky retry', async () => {
+    make().install()
+    const plain = (path: string) => kyLib.get(`${APP}/api/${path}`, { retry: { limit: 2, backoffLimit: 1 } })
+    for (const path of ['unauthorized', 'network-error']) {
+      const error = await fail(plain(path))
+      expect(error).toBeInstanceOf(HTTPErrorClass)
+      expect(error.response.status).toBe(401)
+      expect(authRequiredReason(error)).toBe(path)
+    }
+    // one request each, ky retried neither; the second loss comes right after the failed re-login, so it
+    // fails fast in the same episode: one flight, one reauth:required
+    expect(seen).toHaveLength(2)
+    expect(relogins).toBe(1)
+    expect(events.map((e) => e.reason)).toEqual(['unauthorized'])
+  })
+
+  it('with fetch: reauth.fetch (the ky 1 setup), one flight and the HTTPError 401', async () => {
+    make()
+    const error = await fail(
+      kyLib.get(`${APP}/api/network-error`, { hooks: reauth.kyHooks, fetch: reauth.fetch, retry: 2 }),
+    )
+    expect(error).toBeInstanceOf(HTTPErrorClass)
+    expect(authRequiredReason(error)).toBe('network-error')
+    expect(seen).toHaveLength(1)
+    expect(relogins).toBe(1)
+    expect(events).toHaveLength(1)
   })
 })

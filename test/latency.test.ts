@@ -5,7 +5,7 @@
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createReauth, type Reauth } from '../src/client'
-import { isAuthRequiredError } from '../src/errors'
+import { authRequiredReason } from '../src/errors'
 import type { ReauthOptions } from '../src/options'
 import { InteractionRequiredError } from '../src/relogin'
 import { ORIGIN, stubPage } from './helpers/page'
@@ -163,8 +163,8 @@ describe('failed re-logins and client retries', () => {
     const statuses: number[] = []
     // TanStack-Query-style: the call and three retries.
     for (let attempt = 0; attempt < 4; attempt++) {
-      const e = await reauth.fetch('/api/items').catch((x: unknown) => x)
-      statuses.push(isAuthRequiredError(e) ? e.status : -1)
+      const res = await reauth.fetch('/api/items')
+      statuses.push(authRequiredReason(res) === 'unauthorized' ? res.status : -1)
     }
     expect(statuses).toEqual([401, 401, 401, 401])
     expect(flights).toBe(1)
@@ -225,8 +225,9 @@ describe('failed re-logins and client retries', () => {
     const reauth = createReauth({ crossTab: false, relogin: async () => {} })
     const failures = vi.fn()
     reauth.on('reauth:failure', failures)
-    const e = await reauth.fetch('/api/items').catch((x: unknown) => x)
-    expect(isAuthRequiredError(e)).toBe(true)
+    const res = await reauth.fetch('/api/items')
+    expect(res.status).toBe(401)
+    expect(authRequiredReason(res)).toBe('unauthorized')
     expect(failures).toHaveBeenCalledTimes(1)
     expect(String(failures.mock.calls[0]![0].error.message)).toMatch(/no answer/)
   })

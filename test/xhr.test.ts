@@ -5,7 +5,6 @@ import axios from 'axios'
 import { HttpResponse, http } from 'msw'
 import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-// @ts-expect-error whatwg-fetch ships no types
 import { fetch as whatwgFetch } from 'whatwg-fetch'
 import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
 import type { ReauthRequiredEvent } from '../src/events'

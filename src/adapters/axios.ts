@@ -1,7 +1,7 @@
 import { clock } from '../clock'
 import { needsPeek, PEEK_BYTES } from '../detect'
 import { type Engine, networkErrorSnapshot } from '../engine'
-import { type AuthRequiredError, isAuthRequiredError } from '../errors'
+import { AUTH_REQUIRED_HEADER, AuthRequiredError, authRequiredReason, isAuthRequiredError } from '../errors'
 import type { RequestFacts, ResponseSnapshot } from '../types'
 
 /**
@@ -127,19 +127,23 @@ const signalOf = ({ signal }: AxiosConfigLike): AbortSignal | null =>
 const isStream = (data: unknown): boolean =>
   typeof ReadableStream !== 'undefined' && data instanceof ReadableStream
 
-/** Turn an `AuthRequiredError` into the axios-compatible shape (idempotent). */
+/**
+ * Turn an `AuthRequiredError` into the axios-compatible shape (idempotent). `own` is the response
+ * axios itself built from the SDK's synthetic 401 (fetch adapter under a patched fetch), kept as is.
+ */
 const toAxiosError = (
   error: AuthRequiredError,
   config: AxiosConfigLike,
   request: unknown,
+  own?: AxiosAuthResponse,
 ): AxiosAuthRequiredError => {
   const e = error as unknown as AxiosAuthRequiredError
   if (e.isAxiosError === true) return e
-  const response: AxiosAuthResponse = {
+  const response: AxiosAuthResponse = own ?? {
     status: 401,
     statusText: 'Unauthorized',
     data: { error: 'auth_required', reason: error.reason },
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', [AUTH_REQUIRED_HEADER]: error.reason },
     config,
     request,
   }
@@ -226,6 +230,7 @@ export const createAxiosAdapter =
         url,
         contentType: headerGet(response.headers, 'content-type'),
         location: headerGet(response.headers, 'location'),
+        authRequired: authRequiredReason(response),
       }
       if (needsPeek(snap.status, snap.contentType)) {
         // axios has parsed a JSON body already: its text is what the profile's 401 fingerprint reads.
@@ -259,6 +264,16 @@ export const createAxiosAdapter =
           ? networkErrorSnapshot(state.facts.url)
           : null
       if (!snap) throw error
+      if (snap.authRequired) {
+        // The patched fetch under axios's fetch adapter judged and reported it: final, same shape.
+        const lost = new AuthRequiredError({
+          reason: snap.authRequired,
+          url: state.facts.url,
+          method: state.facts.method,
+          cause: error,
+        })
+        throw toAxiosError(lost, config, request, error.response)
+      }
       const lost = await engine.judge(snap, state.facts, error, state.sentAt)
       if (!lost) throw error
       return recover(lost, config, request) as Promise<never>

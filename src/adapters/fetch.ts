@@ -1,8 +1,15 @@
 import { type Engine, networkErrorSnapshot, snapshotResponse } from '../engine'
+import { AuthRequiredError, authRequiredReason, authRequiredResponse, isAuthRequiredError } from '../errors'
 import type { FetchLike } from '../probe'
+import type { ResponseSnapshot } from '../types'
 
-const urlOf = (input: RequestInfo | URL): string =>
-  typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+/** A `Request` from any realm (an iframe's fails `instanceof`), duck-typed like msw's interceptors do. */
+export const isRequestLike = (input: unknown): input is Request =>
+  typeof input === 'object' &&
+  input !== null &&
+  typeof (input as Request).url === 'string' &&
+  typeof (input as Request).clone === 'function' &&
+  'headers' in input
 
 const isPlainObject = (value: unknown): boolean => {
   if (typeof value !== 'object' || value === null) return false
@@ -13,9 +20,53 @@ const isPlainObject = (value: unknown): boolean => {
 const isStream = (body: unknown): boolean =>
   typeof ReadableStream !== 'undefined' && body instanceof ReadableStream
 
+/** The input as a URL string, as the browser would stringify it; null when that throws. */
+const urlOf = (input: unknown): string | null => {
+  if (typeof input === 'string') return input
+  if (isRequestLike(input)) return input.url
+  try {
+    return `${input as string}`
+  } catch {
+    return null
+  }
+}
+
+/** Root-relative or absolute: resolves the same wherever the page's path goes meanwhile. */
+const isStable = (url: string): boolean => url.charCodeAt(0) === 47 /* / */ || /^[a-z][a-z\d+.-]*:/i.test(url)
+
+/**
+ * The SDK's own synthetic 401 (another layer's: the XHR patch under a fetch polyfill, another copy of
+ * the SDK) is final: judged once, never a second flight.
+ */
+export const finalSnapshot = (response: Response): ResponseSnapshot | null => {
+  const reason = authRequiredReason(response)
+  if (!reason) return null
+  const { status, type, redirected, url } = response
+  const contentType = response.headers.get('content-type')
+  return { status, type, redirected, url, contentType, authRequired: reason }
+}
+
+/**
+ * What the app sees when re-login could not save a request: a 401, as a server would answer it.
+ * Anything but an `AuthRequiredError` (an abort, a bug) is rethrown as is.
+ */
+export const toAuthRequiredResponse = (error: unknown): Response => {
+  if (error instanceof AuthRequiredError) {
+    const response = authRequiredResponse(error)
+    // What a real answer to this request would say; the body and the marker say the rest.
+    Object.defineProperties(response, { url: { value: error.url }, type: { value: 'basic' } })
+    return response
+  }
+  if (isAuthRequiredError(error) && error.response) return error.response
+  throw error
+}
+
 /**
  * A fetch with the SDK in front: headers on in-scope requests, one detection pipeline, the
- * coordinator's gate, queue and replay. Out-of-scope calls go to the underlying fetch untouched.
+ * coordinator's gate, queue and replay. A lost session that re-login cannot save resolves with a
+ * synthetic `401` JSON `Response` (`X-Ajax-Reauth: <reason>`; see `authRequiredReason()`), as a
+ * server's 401 would: every client's own 401 handling runs and none retries it as a network failure.
+ * Out-of-scope calls, and arguments the SDK cannot read, go to the underlying fetch untouched.
  * `base` is looked up per call, so wrappers other libraries install later still compose.
  */
 export const createFetchAdapter = (
@@ -24,10 +75,38 @@ export const createFetchAdapter = (
 ): typeof fetch => {
   const { scope } = engine
   return function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    const url = scope.resolve(urlOf(input))
-    if (!scope.test(url)) return base()(input, init)
+    // Exactly what the app passed: the native errors of odd arguments stay native (and asynchronous).
+    const untouched = (args: number): Promise<Response> => {
+      try {
+        return args === 0 ? (base() as () => Promise<Response>)() : base()(input, init)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    // biome-ignore lint/complexity/noArguments: `fetch()` and `fetch(undefined)` differ natively; rest parameters would change `fetch.length`
+    if (arguments.length === 0 || input == null) return untouched(arguments.length)
+    const raw = urlOf(input)
+    if (raw === null) return untouched(1)
+    const url = scope.resolve(raw)
+    if (!scope.test(url)) return untouched(1)
 
-    const request = typeof Request !== 'undefined' && input instanceof Request ? input : null
+    const request = isRequestLike(input) ? input : null
+    // Sent as is, this gets the native TypeError: it never went out, so it is no lost session.
+    if (request?.bodyUsed && init?.body == null) return untouched(1)
+    try {
+      return guard(input, init, url, request)
+    } catch {
+      // Headers or init that the SDK cannot read: the native call reports them its own way.
+      return untouched(1)
+    }
+  }
+
+  function guard(
+    input: RequestInfo | URL,
+    init: RequestInit | undefined,
+    url: string,
+    request: Request | null,
+  ): Promise<Response> {
     const method = (init?.method ?? request?.method ?? 'GET').toUpperCase()
     const own = init?.headers
     let headers: HeadersInit | undefined
@@ -51,7 +130,11 @@ export const createFetchAdapter = (
         }
       }
     } else {
-      const merged = new Headers(own ?? request?.headers)
+      // Another realm's Headers is read as the sequence of pairs it is (Node's Headers drops it otherwise).
+      const from =
+        own ??
+        (request && !(request instanceof Request) ? [...(request as Request).headers] : request?.headers)
+      const merged = new Headers(from)
       const additions = engine.headersToAdd((name) => merged.has(name))
       for (const [name, value] of additions) merged.set(name, value)
       if (additions.length) headers = merged
@@ -61,21 +144,25 @@ export const createFetchAdapter = (
 
     // A Request's body can be read once: a spare copy, taken before the first send, serves the replay.
     const spare = request && request.body !== null && !request.bodyUsed ? request.clone() : null
+    // A path-relative URL is resolved once, now: a client-side route change must not move the replay.
+    const first: RequestInfo | URL = request || (typeof input === 'string' && isStable(input)) ? input : url
     let sent = false
 
-    return engine.run<Response>({
-      facts: { url, method, accept, inScope: true },
-      signal: init?.signal ?? request?.signal,
-      notReplayable: isStream(init?.body)
-        ? 'the request body is a ReadableStream, which cannot be sent twice'
-        : null,
-      send: () => {
-        const target = sent && spare ? spare : input
-        sent = true
-        return base()(target, nextInit)
-      },
-      inspect: (response) => snapshotResponse(response, true),
-      inspectError: (error) => (error instanceof TypeError ? networkErrorSnapshot(url) : null),
-    })
+    return engine
+      .run<Response>({
+        facts: { url, method, accept, inScope: true },
+        signal: init?.signal ?? request?.signal,
+        notReplayable: isStream(init?.body)
+          ? 'the request body is a ReadableStream, which cannot be sent twice'
+          : null,
+        send: () => {
+          const target = !sent ? first : request ? (spare ?? request) : url
+          sent = true
+          return base()(target, nextInit)
+        },
+        inspect: (response) => finalSnapshot(response) ?? snapshotResponse(response, true),
+        inspectError: (error) => (error instanceof TypeError ? networkErrorSnapshot(url) : null),
+      })
+      .catch(toAuthRequiredResponse)
   }
 }

@@ -3,6 +3,7 @@ import { type Engine, networkErrorSnapshot, snapshotResponse } from '../engine'
 import { isAuthRequiredError } from '../errors'
 import type { FetchLike } from '../probe'
 import type { RequestFacts } from '../types'
+import { finalSnapshot, toAuthRequiredResponse } from './fetch'
 
 /** ky 2 passes hooks one state object; ky 1 passes positional arguments. Both are accepted. */
 interface KyState {
@@ -38,8 +39,10 @@ const factsOf = (engine: Engine, request: Request): RequestFacts | null => {
 
 /**
  * Build ky hooks that put the SDK in front of every in-scope ky request: headers in `beforeRequest`,
- * detection and replay in `afterResponse`, and a lost session that re-login cannot save rejects with
- * `AuthRequiredError` (not ky's `HTTPError`).
+ * detection and replay in `afterResponse`. A lost session that re-login cannot save becomes the
+ * synthetic 401 `Response`, so ky throws its own `HTTPError` (status 401, `authRequiredReason()` reads
+ * it) and does not retry it. ky 2 hands network failures to `beforeError` only: a lost session found
+ * there rejects with `AuthRequiredError`.
  *
  * @example
  * const api = ky.create({ hooks: createKyHooks(reauth.engine) })
@@ -71,7 +74,11 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     if (!response) return undefined
     const facts = factsOf(engine, request)
     if (!facts) return undefined
-    const error = await engine.judge(await snapshotResponse(response, true), facts)
+    // The patched fetch (or `fetch: reauth.fetch`) already judged this request: its 401 is final.
+    const error = await engine.judge(
+      finalSnapshot(response) ?? (await snapshotResponse(response, true)),
+      facts,
+    )
     if (!error) return undefined
     // An unread copy for the replay; ky 2 without retries hands the hook the request it already sent,
     // whose body is spent: rebuild it from the options' body.
@@ -81,21 +88,23 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
       : body != null && !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream)
         ? new Request(request, { body })
         : null
-    return engine.recover<Response>(error, {
-      method: facts.method,
-      sentAt: sent.get(request),
-      signal: request.signal,
-      notReplayable: spare ? null : 'the request body was a stream that has already been sent',
-      replay: () =>
-        engine.run<Response>({
-          facts,
-          isReplay: true,
-          signal: request.signal,
-          send: () => fetchFor(options)((spare ?? request).clone()),
-          inspect: (r) => snapshotResponse(r, true),
-          inspectError: (e) => (e instanceof TypeError ? networkErrorSnapshot(facts.url) : null),
-        }),
-    })
+    return engine
+      .recover<Response>(error, {
+        method: facts.method,
+        sentAt: sent.get(request),
+        signal: request.signal,
+        notReplayable: spare ? null : 'the request body was a stream that has already been sent',
+        replay: () =>
+          engine.run<Response>({
+            facts,
+            isReplay: true,
+            signal: request.signal,
+            send: () => fetchFor(options)((spare ?? request).clone()),
+            inspect: (r) => snapshotResponse(r, true),
+            inspectError: (e) => (e instanceof TypeError ? networkErrorSnapshot(facts.url) : null),
+          }),
+      })
+      .catch(toAuthRequiredResponse)
   }
 
   // ky 1 retries any error a hook throws for GET; an AuthRequiredError must end the request instead.

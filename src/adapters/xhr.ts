@@ -1,7 +1,7 @@
 import { clock } from '../clock'
 import { needsPeek, PEEK_BYTES } from '../detect'
 import { type Engine, networkErrorSnapshot } from '../engine'
-import { type AuthRequiredError, authRequiredBody, isAuthRequiredError } from '../errors'
+import { type AuthRequiredError, authRequiredBody, authRequiredHeaders, isAuthRequiredError } from '../errors'
 import type { applyPatch } from '../patch'
 import type { AuthReason, RequestFacts, ResponseSnapshot } from '../types'
 
@@ -12,7 +12,6 @@ type Body = Document | XMLHttpRequestBodyInit | null
  * XHR (whatwg-fetch) hands it on in its `Response`, so the fetch layer knows the request was judged.
  * (Same value as the clients' constant in errors.ts.)
  */
-const REAUTH_HEADER = 'x-ajax-reauth'
 
 /** Native path: out of scope, synchronous, or cleared at HEADERS_RECEIVED. */
 const PASS = 0
@@ -240,10 +239,11 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         configurable: true,
         writable: true,
         value(this: XMLHttpRequest, name: string) {
-          const s = this.#synthetic
-          if (!s) return null
-          const key = String(name).toLowerCase()
-          return key === 'content-type' ? 'application/json' : key === REAUTH_HEADER ? s.reason : null
+          const n = String(name).toLowerCase()
+          return (
+            (this.#synthetic && authRequiredHeaders(this.#synthetic.reason).find(([h]) => h === n)?.[1]) ??
+            null
+          )
         },
       },
       getAllResponseHeaders: {
@@ -251,7 +251,11 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         writable: true,
         value(this: XMLHttpRequest) {
           const s = this.#synthetic
-          return s ? `content-type: application/json\r\n${REAUTH_HEADER}: ${s.reason}\r\n` : ''
+          return s
+            ? authRequiredHeaders(s.reason)
+                .map(([h, v]) => `${h}: ${v}\r\n`)
+                .join('')
+            : ''
         },
       },
     }

@@ -39,3 +39,12 @@ export const rejectionOf = (p: Promise<unknown>): Promise<Record<string, any>> =
     },
     (e: unknown) => e as Record<string, any>,
   )
+
+/**
+ * The `AuthRequiredError` behind the SDK's synthetic 401 `Response` (its brand), or the value itself:
+ * `p.then(lostOrValue, (e) => e)` gives a test what `p.catch((e) => e)` gave while fetch rejected.
+ */
+export const lostOrValue = (value: unknown): unknown =>
+  (typeof value === 'object' && value !== null
+    ? (value as Record<symbol, unknown>)[Symbol.for('ajax-reauth.auth-required')]
+    : undefined) ?? value

@@ -1,0 +1,269 @@
+/**
+ * The client matrix (issue #12): every popular HTTP client, bundled at its pinned version, in real
+ * Chromium against the test proxy and the real provider, with `reauth.install()` (plus the client's
+ * own SDK setup where it has one). Per client: a healthy session looks exactly as without the SDK;
+ * a lost session is recovered silently in every proxy mode (one call, then a burst of 20; one re-login
+ * each); a lost session re-login cannot save shows the client's own 401 idiom, after one flight.
+ * The table in docs/clients.md is generated from this run (UPDATE_CLIENTS_DOC=1 writes it).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clientsBundle } from './clients/bundle.js'
+import type { Seen } from './clients/entry.js'
+import { CLIENT_NAMES, type ClientName, SETUP } from './clients/names.js'
+import { setupE2E, signIn } from './harness.js'
+import { report } from './report.js'
+import { REPO_ROOT } from './server/upstream.js'
+
+const e = setupE2E()
+const ITEMS = {
+  items: [
+    { id: 1, name: 'one' },
+    { id: 2, name: 'two' },
+  ],
+  user: 'alice@example.com',
+}
+const GRAPHQL = '/api/graphql'
+const BURST = 20
+
+const dataPath = (client: ClientName): string => (client === 'graphql-request' ? GRAPHQL : '/api/items')
+const healthyData = (client: ClientName): unknown =>
+  client === 'graphql-request' ? { items: ITEMS.items } : ITEMS
+
+interface Recorded {
+  type: string
+  reason?: string
+}
+
+/** Sign in, load the clients, and (unless `sdk` is false) create and install the SDK. */
+async function open(client: ClientName, base: string, sdk = true): Promise<void> {
+  await signIn(e.page, base)
+  await e.page.addScriptTag({ content: await clientsBundle() })
+  if (client === 'whatwg-fetch polyfill') await e.page.evaluate(() => (window as any).__matrix.polyfill())
+  if (sdk) await install()
+}
+
+function install(options: Record<string, unknown> = {}): Promise<void> {
+  return e.page.evaluate((o) => (window as any).__matrix.install(o), options)
+}
+
+function run(client: ClientName, url: string): Promise<Seen> {
+  return e.page.evaluate(({ client, url }) => (window as any).__matrix.run(client, url), { client, url })
+}
+
+function burst(client: ClientName, url: string): Promise<Seen[]> {
+  return e.page.evaluate(({ client, url, count }) => (window as any).__matrix.burst(client, url, count), {
+    client,
+    url,
+    count: BURST,
+  })
+}
+
+function events(): Promise<Recorded[]> {
+  return e.page.evaluate(() => (window as any).__matrix.events() as Recorded[])
+}
+
+const count = (list: Recorded[], type: string): number => list.filter((x) => x.type === type).length
+const signInStarts = (): number => e.stack.proxy.behaviour.counters.signInStarts
+/** Completed sign-ins (the proxy's callback); nginx's error_page sends every lost request to /oauth2/start. */
+const callbacks = (): number => e.stack.proxy.behaviour.counters.callbacks
+
+/** Header names whose values differ between two requests the upstream saw. */
+function headerDiff(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const names = new Set([...Object.keys(a), ...Object.keys(b)])
+  return [...names].filter((n) => JSON.stringify(a[n]) !== JSON.stringify(b[n])).sort()
+}
+
+const MODES = [
+  'default (401 / 403 sign-in page)',
+  'skip-provider-button (302 to the provider)',
+  'nginx front',
+] as const
+type Mode = (typeof MODES)[number]
+
+function baseFor(mode: Mode): string {
+  if (mode !== 'nginx front') return e.stack.appUrl
+  const url = e.stack.nginxUrl
+  if (!url) throw new Error('nginx is not running (missing /usr/sbin/nginx)')
+  return url
+}
+
+interface Row {
+  healthy?: boolean
+  recovered: Partial<Record<Mode, boolean>>
+  cannot?: { seen: Seen; flights: number; ok: boolean }
+}
+const results = new Map<ClientName, Row>(CLIENT_NAMES.map((c) => [c, { recovered: {} }]))
+
+/** The client's own 401 idiom, asserted per client on what it surfaced. */
+function expectIdiom(client: ClientName, seen: Seen): void {
+  const body = { error: 'auth_required', reason: seen.reason }
+  expect(seen.ok).toBe(false)
+  expect(seen.status).toBe(401)
+  expect(seen.reason).not.toBeNull()
+  // graphql-request keeps a body that is not GraphQL as text
+  if (client === 'graphql-request') expect(JSON.parse((seen.data as { body: string }).body)).toEqual(body)
+  else expect(seen.data).toEqual(body)
+  if (client.startsWith('jquery')) expect(seen.idiom).toEqual({ textStatus: 'error', responseJSON: true })
+  else if (client === 'superagent') expect(seen.idiom).toEqual({ errStatus: 401 })
+  else if (client.startsWith('axios'))
+    expect(seen.idiom).toMatchObject({
+      isAxiosError: true,
+      code: 'ERR_BAD_REQUEST',
+      authRequiredError: client.endsWith('reauth.axios()'),
+    })
+  else if (client === 'ofetch')
+    expect([seen.error, seen.idiom]).toEqual(['FetchError', { onResponseError: 1, requests: 1 }])
+  else if (client === 'wretch') expect(seen.idiom).toEqual({ unauthorizedCatcher: 1, sameError: true })
+  else if (client.startsWith('ky')) expect([seen.error, seen.idiom]).toEqual(['HTTPError', { retries: 0 }])
+  else if (client === 'graphql-request') expect(seen.idiom).toEqual({ clientError: true })
+  else if (client === 'tanstack query-core') expect(seen.idiom).toEqual({ attempts: 4 })
+}
+
+beforeAll(() => {
+  e.stack.upstream.routes.set(GRAPHQL, async () => ({
+    type: 'application/json; charset=utf-8',
+    body: JSON.stringify({ data: { items: ITEMS.items } }),
+  }))
+})
+
+describe.each(CLIENT_NAMES)('%s', (client) => {
+  it('healthy session: what the app sees is identical to native; only Accept / X-Requested-With differ', async () => {
+    await open(client, e.stack.appUrl, false)
+    const path = dataPath(client)
+    const native = [await run(client, path), await run(client, '/api/missing')]
+    await install()
+    const guarded = [await run(client, path), await run(client, '/api/missing')]
+    expect(native[0]).toMatchObject({ ok: true, data: healthyData(client) })
+    expect(native[1]).toMatchObject({ ok: false, status: 404 })
+    expect(guarded).toEqual(native)
+    const seen = e.stack.upstream.requests.filter((r) => r.path === path)
+    expect(seen).toHaveLength(2)
+    const diff = headerDiff(seen[0]!.headers, seen[1]!.headers)
+    expect(diff.filter((n) => n !== 'accept' && n !== 'x-requested-with')).toEqual([])
+    expect(seen[1]!.headers['x-requested-with']).toBe('XMLHttpRequest')
+    expect(await events()).toEqual([])
+    results.get(client)!.healthy = true
+  })
+
+  it.each(MODES)(
+    'lost session, %s: one call, then a burst of 20, silently recovered; one re-login each',
+    async (mode) => {
+      if (mode.startsWith('skip')) e.stack.proxy.set({ skipProviderButton: true })
+      const base = baseFor(mode)
+      await open(client, base)
+      const path = dataPath(client)
+      const before = callbacks()
+
+      e.stack.proxy.expireSession()
+      const t0 = performance.now()
+      const single = await run(client, path)
+      const singleMs = Math.round(performance.now() - t0)
+      expect(single).toMatchObject({ ok: true, data: healthyData(client) })
+      const afterSingle = await events()
+
+      e.stack.proxy.expireSession()
+      const many = await burst(client, path)
+      const all = await events()
+      report(`clients-${client}-${mode.split(' ')[0]}`, {
+        single: single.ok,
+        singleMs,
+        burst: many.filter((s) => s.ok).length,
+        relogins: callbacks() - before,
+        reasons: all.filter((x) => x.type === 'reauth:required').map((x) => x.reason),
+      })
+      expect(many.filter((s) => !s.ok)).toEqual([])
+      expect(count(afterSingle, 'reauth:start')).toBe(1)
+      expect(count(all, 'reauth:start')).toBe(2)
+      expect(count(all, 'reauth:success')).toBe(2)
+      expect(callbacks() - before).toBe(2)
+      results.get(client)!.recovered[mode] = true
+    },
+  )
+
+  it("re-login impossible (provider session ended): the client's own 401 idiom, one flight", async () => {
+    await open(client, e.stack.appUrl)
+    const before = signInStarts()
+    e.stack.proxy.expireSession()
+    e.stack.idp.endSessions()
+    const seen = await run(client, dataPath(client))
+    const ev = await events()
+    const flights = count(ev, 'reauth:start')
+    const row = results.get(client)!
+    row.cannot = { seen, flights, ok: false }
+    report(`clients-${client}-cannot`, { seen, flights, relogins: signInStarts() - before })
+    expectIdiom(client, seen)
+    expect(count(ev, 'reauth:interaction-required')).toBe(flights)
+    expect(flights).toBe(1)
+    expect(signInStarts() - before).toBe(1)
+    row.cannot.ok = true
+  })
+})
+
+/** One line of what the app sees when re-login cannot save the request. */
+function surfaced(client: ClientName, row: Row): string {
+  const c = row.cannot
+  if (!c) return 'not run'
+  const { seen } = c
+  const shape: Record<string, string> = {
+    status: '`fetch` resolves a `Response`',
+    error: '`fail` callback (`textStatus` `error`)',
+    response: 'rejects with its response object',
+  }
+  const parts = [shape[seen.error ?? ''] ?? `\`${seen.error}\``, `status ${seen.status}`]
+  if (seen.data && typeof seen.data === 'object' && 'error' in seen.data) parts.push('JSON body parsed')
+  if (seen.data && typeof seen.data === 'object' && 'body' in seen.data) parts.push('JSON body as text')
+  if (seen.reason) parts.push(`\`authRequiredReason()\` → \`${seen.reason}\``)
+  const i = seen.idiom
+  if (client.startsWith('jquery') && i.responseJSON) parts.push('`responseJSON`')
+  if (i.clientError) parts.push('`ClientError`')
+  if (i.authRequiredError) parts.push('also an `AuthRequiredError` (`isAuthRequiredError`)')
+  if (i.onResponseError) parts.push('`onResponseError` ran')
+  if (i.unauthorizedCatcher) parts.push('`.unauthorized()` ran')
+  if (typeof i.retries === 'number') parts.push(`${i.retries} ky retries`)
+  if (typeof i.attempts === 'number') parts.push(`${i.attempts} query attempts`)
+  parts.push(`${c.flights} re-login flight${c.flights === 1 ? '' : 's'}`)
+  return `${c.ok ? '' : '✗ '}${parts.join(', ')}`
+}
+
+function table(): string {
+  const lines = [
+    '# HTTP clients',
+    '',
+    'Generated by `e2e/clients.e2e.ts` (real Chromium, the test proxy and a real OpenID provider; each',
+    'client bundled at the version in `package.json`). "Recovers silently": a lost session in that proxy',
+    'mode is re-established in a hidden iframe and the call (and a burst of 20 calls) gets its data, with',
+    'one re-login each. "When it cannot": the provider session has ended too, so the iframe cannot sign',
+    'in (`reauth:interaction-required`); this is what the app gets.',
+    '',
+    '| client | healthy session as native | recovers silently | what the app sees when it cannot | setup needed |',
+    '| --- | --- | --- | --- | --- |',
+  ]
+  for (const client of CLIENT_NAMES) {
+    const row = results.get(client)!
+    const modes = MODES.map((m) => `${row.recovered[m] ? '✓' : '✗'} ${m.split(' (')[0]}`).join(', ')
+    lines.push(
+      `| ${client} | ${row.healthy ? '✓' : '✗'} | ${modes} | ${surfaced(client, row)} | ${SETUP[client]} |`,
+    )
+  }
+  return `${lines.join('\n')}\n`
+}
+
+afterAll(() => {
+  const out = join(REPO_ROOT, 'e2e/.output')
+  if (!existsSync(out)) mkdirSync(out, { recursive: true })
+  writeFileSync(join(out, 'clients.md'), table())
+})
+
+describe('docs/clients.md', () => {
+  it('matches this run (UPDATE_CLIENTS_DOC=1 rewrites it)', () => {
+    const file = join(REPO_ROOT, 'docs/clients.md')
+    const now = table()
+    if (process.env.UPDATE_CLIENTS_DOC) {
+      mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true })
+      writeFileSync(file, now)
+    }
+    expect(existsSync(file) ? readFileSync(file, 'utf8') : '').toBe(now)
+  })
+})

@@ -1,0 +1,357 @@
+/**
+ * The browser half of the client matrix (bundled by esbuild into one IIFE, see `bundle.ts`): every
+ * client at its pinned version, and one driver per matrix cell that makes a request the client's own
+ * way and returns what the app sees as plain data. The SDK itself is the page's `window.AjaxReauth`.
+ */
+import { QueryClient, QueryObserver } from '@tanstack/query-core'
+import axios from 'axios'
+import { ClientError, GraphQLClient } from 'graphql-request'
+import jquery3 from 'jquery'
+import jquery4 from 'jquery4'
+import ky1 from 'ky'
+import ky2 from 'ky2'
+import { ofetch } from 'ofetch'
+import redaxios from 'redaxios'
+import superagent from 'superagent'
+import { fetch as polyfillFetch } from 'whatwg-fetch'
+import wretch from 'wretch'
+import type { ClientName } from './names'
+
+type Reauth = {
+  axios(instance: unknown): () => void
+  kyHooks: unknown
+  install(): Reauth
+  on(type: string, handler: (e: any) => void): () => void
+}
+type SdkGlobal = {
+  createReauth(options?: Record<string, unknown>): Reauth
+  authRequiredReason(x: unknown): string | null
+}
+
+/** What the app saw of one call, through one client. */
+export interface Seen {
+  ok: boolean
+  status: number | null
+  /** The body as the client exposes it (parsed where the client parses JSON). */
+  data: unknown
+  /** The client's error class or kind, null on success. */
+  error: string | null
+  /** `authRequiredReason()` of whatever the client handed over. */
+  reason: string | null
+  /** Client-specific observations: which 401 hook or catcher ran, the retries. */
+  idiom: Record<string, unknown>
+}
+
+export interface Context {
+  reauth: Reauth | null
+}
+
+const sdk = (): SdkGlobal => (window as unknown as { AjaxReauth: SdkGlobal }).AjaxReauth
+const reasonOf = (x: unknown): string | null => sdk().authRequiredReason(x)
+const nameOf = (e: unknown): string =>
+  String((e as { name?: unknown })?.name ?? (e as { constructor?: { name?: string } })?.constructor?.name)
+
+type Jq = JqLike
+const viaJquery =
+  ($: Jq, json: boolean) =>
+  (url: string): Promise<Seen> =>
+    new Promise((resolve) => {
+      const request = json ? $.ajax({ url, dataType: 'json' }) : $.get(url)
+      request.then(
+        (data: unknown, _text: string, jq: JqXhrLike) =>
+          resolve({ ok: true, status: jq.status, data, error: null, reason: reasonOf(jq), idiom: {} }),
+        (jq: JqXhrLike, text: string) =>
+          resolve({
+            ok: false,
+            status: jq.status,
+            data: jq.responseJSON ?? jq.responseText?.slice(0, 200) ?? null,
+            error: text,
+            reason: reasonOf(jq),
+            idiom: { textStatus: text, responseJSON: jq.responseJSON !== undefined },
+          }),
+      )
+    })
+
+const viaSuperagent = async (url: string): Promise<Seen> => {
+  try {
+    const res = await superagent.get(url)
+    return { ok: true, status: res.status, data: res.body, error: null, reason: reasonOf(res), idiom: {} }
+  } catch (e) {
+    const err = e as { status?: number; response?: { body?: unknown; text?: string } }
+    return {
+      ok: false,
+      status: err.status ?? null,
+      data: err.response?.body ?? null,
+      error: nameOf(e),
+      reason: reasonOf(e),
+      idiom: { errStatus: err.status ?? null },
+    }
+  }
+}
+
+const viaAxios =
+  (adapter: 'xhr' | 'fetch', interceptors: boolean) =>
+  async (url: string, ctx: Context): Promise<Seen> => {
+    const instance = axios.create({ adapter })
+    if (interceptors) ctx.reauth?.axios(instance)
+    try {
+      const res = await instance.get(url)
+      return { ok: true, status: res.status, data: res.data, error: null, reason: null, idiom: {} }
+    } catch (e) {
+      const err = e as { code?: string; response?: { status: number; data: unknown } }
+      return {
+        ok: false,
+        status: err.response?.status ?? null,
+        data: err.response?.data ?? null,
+        error: nameOf(e),
+        reason: reasonOf(e),
+        idiom: {
+          isAxiosError: axios.isAxiosError(e),
+          code: err.code ?? null,
+          authRequiredError: nameOf(e) === 'AuthRequiredError',
+        },
+      }
+    }
+  }
+
+const viaOfetch = async (url: string): Promise<Seen> => {
+  let onResponseError = 0
+  let requests = 0
+  try {
+    const data = await ofetch(url, {
+      onRequest: () => void requests++,
+      onResponseError: () => void onResponseError++,
+    })
+    return { ok: true, status: 200, data, error: null, reason: null, idiom: { requests } }
+  } catch (e) {
+    const err = e as { status?: number; data?: unknown }
+    return {
+      ok: false,
+      status: err.status ?? null,
+      data: err.data ?? null,
+      error: nameOf(e),
+      reason: reasonOf(e),
+      idiom: { onResponseError, requests },
+    }
+  }
+}
+
+const viaWretch = async (url: string): Promise<Seen> => {
+  let unauthorized = 0
+  let caught: unknown = null
+  try {
+    const data = await wretch(url)
+      .get()
+      .unauthorized((error) => {
+        unauthorized++
+        caught = error
+        throw error
+      })
+      .json()
+    return { ok: true, status: 200, data, error: null, reason: null, idiom: {} }
+  } catch (e) {
+    const err = e as { status?: number; json?: unknown; text?: string }
+    return {
+      ok: false,
+      status: err.status ?? null,
+      data: err.json ?? err.text?.slice(0, 200) ?? null,
+      error: nameOf(e),
+      reason: reasonOf(e),
+      idiom: { unauthorizedCatcher: unauthorized, sameError: caught === e },
+    }
+  }
+}
+
+const viaRedaxios = async (url: string): Promise<Seen> => {
+  try {
+    const res = await redaxios.get(url)
+    return { ok: true, status: res.status, data: res.data, error: null, reason: null, idiom: {} }
+  } catch (e) {
+    const res = e as { status?: number; data?: unknown }
+    return {
+      ok: false,
+      status: res.status ?? null,
+      data: res.data ?? null,
+      error: e instanceof Error ? nameOf(e) : 'response',
+      reason: reasonOf(e),
+      idiom: {},
+    }
+  }
+}
+
+const viaKy =
+  (lib: typeof ky1, hooks: boolean) =>
+  async (url: string, ctx: Context): Promise<Seen> => {
+    let retries = 0
+    const client = lib.create({
+      retry: { limit: 2, backoffLimit: 50 },
+      ...(hooks && ctx.reauth ? { hooks: ctx.reauth.kyHooks as object } : {}),
+    })
+    try {
+      const data = await client.get(url, { hooks: { beforeRetry: [() => void retries++] } }).json()
+      return { ok: true, status: 200, data, error: null, reason: null, idiom: { retries } }
+    } catch (e) {
+      const err = e as { response?: Response; data?: unknown }
+      let data: unknown = err.data ?? null
+      if (data === null && err.response && !err.response.bodyUsed)
+        data = await err.response.json().catch(() => null)
+      return {
+        ok: false,
+        status: err.response?.status ?? null,
+        data,
+        error: nameOf(e),
+        reason: reasonOf(e),
+        idiom: { retries },
+      }
+    }
+  }
+
+/** `url` is the GraphQL endpoint. */
+const viaGraphql = async (url: string): Promise<Seen> => {
+  try {
+    const data = await new GraphQLClient(new URL(url, location.href).href).request('{ items { id name } }')
+    return { ok: true, status: 200, data, error: null, reason: null, idiom: {} }
+  } catch (e) {
+    const err = e as { response?: { status?: number; error?: unknown; reason?: unknown } }
+    const { status, ...body } = err.response ?? {}
+    delete (body as { headers?: unknown }).headers
+    return {
+      ok: false,
+      status: status ?? null,
+      data: Object.keys(body).length ? body : null,
+      error: nameOf(e),
+      reason: reasonOf(e),
+      idiom: { clientError: e instanceof ClientError },
+    }
+  }
+}
+
+/** Plain `fetch`: the polyfill cell puts whatwg-fetch (over XHR) there before the SDK is installed. */
+const viaFetch = async (url: string): Promise<Seen> => {
+  try {
+    const res = await fetch(url)
+    const text = await res.text()
+    let data: unknown = text.slice(0, 200)
+    try {
+      data = JSON.parse(text)
+    } catch {}
+    return {
+      ok: res.ok,
+      status: res.status,
+      data,
+      error: res.ok ? null : 'status',
+      reason: reasonOf(res),
+      idiom: {},
+    }
+  } catch (e) {
+    return { ok: false, status: null, data: null, error: nameOf(e), reason: reasonOf(e), idiom: {} }
+  }
+}
+
+/**
+ * A consumer in the style of TanStack Query: a query observer with the default retries (3, any
+ * error), the retry delay shortened; the query function throws on a non-2xx answer, as apps do.
+ */
+const viaTanstack = (url: string): Promise<Seen> => {
+  const client = new QueryClient({ defaultOptions: { queries: { retryDelay: 20 } } })
+  let attempts = 0
+  const observer = new QueryObserver(client, {
+    queryKey: ['matrix', url, Math.random()],
+    queryFn: async () => {
+      attempts++
+      const res = await fetch(url)
+      if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status, response: res })
+      return res.json()
+    },
+  })
+  return new Promise((resolve) => {
+    const stop = observer.subscribe((result) => {
+      if (result.status === 'pending') return
+      stop()
+      client.clear()
+      if (result.status === 'success') {
+        resolve({ ok: true, status: 200, data: result.data, error: null, reason: null, idiom: { attempts } })
+        return
+      }
+      const err = result.error as { status?: number; response?: Response; name?: string }
+      const done = (data: unknown) =>
+        resolve({
+          ok: false,
+          status: err.status ?? null,
+          data,
+          error: nameOf(err),
+          reason: reasonOf(err),
+          idiom: { attempts },
+        })
+      if (err.response)
+        err.response
+          .clone()
+          .json()
+          .then(done, () => done(null))
+      else done(null)
+    })
+  })
+}
+
+const CLIENTS: Record<ClientName, (url: string, ctx: Context) => Promise<Seen>> = {
+  'jquery3 $.ajax json': viaJquery(jquery3, true),
+  'jquery3 $.get': viaJquery(jquery3, false),
+  'jquery4 $.ajax json': viaJquery(jquery4, true),
+  'jquery4 $.get': viaJquery(jquery4, false),
+  superagent: viaSuperagent,
+  'axios xhr': viaAxios('xhr', false),
+  'axios xhr + reauth.axios()': viaAxios('xhr', true),
+  'axios fetch': viaAxios('fetch', false),
+  'axios fetch + reauth.axios()': viaAxios('fetch', true),
+  ofetch: viaOfetch,
+  wretch: viaWretch,
+  redaxios: viaRedaxios,
+  'ky 1': viaKy(ky1, false),
+  'ky 1 + kyHooks': viaKy(ky1, true),
+  'ky 2': viaKy(ky2 as unknown as typeof ky1, false),
+  'ky 2 + kyHooks': viaKy(ky2 as unknown as typeof ky1, true),
+  'graphql-request': viaGraphql,
+  'whatwg-fetch polyfill': viaFetch,
+  'tanstack query-core': viaTanstack,
+}
+
+interface Recorded {
+  type: string
+  reason?: string
+}
+
+const state: { reauth: Reauth | null; events: Recorded[] } = { reauth: null, events: [] }
+
+const matrix = {
+  /** Put the whatwg-fetch polyfill in place of the native fetch (before the SDK, like an old app). */
+  polyfill() {
+    ;(window as unknown as { fetch: unknown }).fetch = polyfillFetch
+  },
+  /** `createReauth(options).install()`, every event recorded. */
+  install(options: Record<string, unknown>) {
+    const reauth = sdk().createReauth(options).install()
+    for (const type of [
+      'reauth:required',
+      'reauth:start',
+      'reauth:success',
+      'reauth:failure',
+      'reauth:interaction-required',
+      'circuit:open',
+    ])
+      reauth.on(type, (e: { reason?: string }) =>
+        state.events.push({ type, ...(e?.reason ? { reason: e.reason } : {}) }),
+      )
+    state.reauth = reauth
+  },
+  events: () => state.events,
+  run: (client: ClientName, url: string): Promise<Seen> => CLIENTS[client](url, { reauth: state.reauth }),
+  /** `count` calls started in the same task. */
+  burst: (client: ClientName, url: string, count: number): Promise<Seen[]> =>
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        CLIENTS[client](`${url}${url.includes('?') ? '&' : '?'}n=${i}`, { reauth: state.reauth }),
+      ),
+    ),
+}
+
+;(window as unknown as { __matrix: typeof matrix }).__matrix = matrix

@@ -1,0 +1,47 @@
+/** The cells of the client matrix, in table order (the browser drivers are in `entry.ts`). */
+export const CLIENT_NAMES = [
+  'jquery3 $.ajax json',
+  'jquery3 $.get',
+  'jquery4 $.ajax json',
+  'jquery4 $.get',
+  'superagent',
+  'axios xhr',
+  'axios xhr + reauth.axios()',
+  'axios fetch',
+  'axios fetch + reauth.axios()',
+  'ofetch',
+  'wretch',
+  'redaxios',
+  'ky 1',
+  'ky 1 + kyHooks',
+  'ky 2',
+  'ky 2 + kyHooks',
+  'graphql-request',
+  'whatwg-fetch polyfill',
+  'tanstack query-core',
+] as const
+
+export type ClientName = (typeof CLIENT_NAMES)[number]
+
+/** What the app does besides `reauth.install()`, per cell. */
+export const SETUP: Record<ClientName, string> = {
+  'jquery3 $.ajax json': '`install()`',
+  'jquery3 $.get': '`install()`',
+  'jquery4 $.ajax json': '`install()`',
+  'jquery4 $.get': '`install()`',
+  superagent: '`install()`',
+  'axios xhr': '`install()`',
+  'axios xhr + reauth.axios()': '`install()` + `reauth.axios(instance)`',
+  'axios fetch': "`install()` (`adapter: 'fetch'`)",
+  'axios fetch + reauth.axios()': "`install()` + `reauth.axios(instance)` (`adapter: 'fetch'`)",
+  ofetch: '`install()`',
+  wretch: '`install()`',
+  redaxios: '`install()`',
+  'ky 1': '`install()`',
+  'ky 1 + kyHooks': '`install()` + `hooks: reauth.kyHooks`',
+  'ky 2': '`install()`',
+  'ky 2 + kyHooks': '`install()` + `hooks: reauth.kyHooks`',
+  'graphql-request': '`install()`',
+  'whatwg-fetch polyfill': '`install()` after the polyfill (it patches the XHR under it)',
+  'tanstack query-core': '`install()`',
+}
