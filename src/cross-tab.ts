@@ -15,7 +15,11 @@ export interface CrossTabMessage extends RemoteOutcome {
   channel: string
   /** Unique per message: the same message arriving by two transports counts once. */
   id: string
-  /** `Date.now()` when the outcome happened; only outcomes after a flight began settle it. */
+  /**
+   * `clock()` when the outcome happened; only outcomes after a flight began settle it. The receiver
+   * ignores one dated more than `MAX_SKEW_MS` after its own clock, and counts a smaller skew as "when
+   * it arrived".
+   */
   at: number
 }
 
@@ -31,8 +35,6 @@ export interface CrossTab {
     lead: (signal: AbortSignal) => Promise<void>,
     signal: AbortSignal,
   ): Promise<{ leader: boolean; generation: number }>
-  /** Announce a success that happened outside `flight()` (a manual popup login). */
-  announceSuccess(): void
   /** Subscribe to other tabs' outcomes. Returns the unsubscribe function. */
   onRemote(cb: (msg: RemoteOutcome) => void): () => void
   /** When (`clock()` time) the last re-login this tab knows of, in any tab, succeeded; -Infinity if none. */
@@ -88,6 +90,15 @@ const LEASE_POLL_MS = 400
  * and the next waiter must hear the outcome before it could take the lock and log in again.
  */
 const HOLD_AFTER_OUTCOME_MS = 150
+/**
+ * How far a message's `at` may lie ahead of the receiver's clock. `clock()` is epoch time in every tab,
+ * so tabs agree to within a millisecond or so, but not exactly: each tab's clock is fixed at its
+ * navigation (`performance.timeOrigin`) and then runs on the monotonic clock, so a wall-clock step
+ * (NTP) or a suspended machine makes tabs loaded at different times drift apart. A message dated
+ * further ahead is a forgery or a broken clock: believing it would make this tab take every flight
+ * for answered until that time.
+ */
+export const MAX_SKEW_MS = 2000
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const randomId = (): string =>
@@ -120,20 +131,24 @@ const globalEnv = (): CrossTabEnv => {
   }
 }
 
-const isMessage = (data: unknown, channel: string): data is CrossTabMessage => {
+/** The SDK's own message for this channel, dated no later than `latest` (the receiver's clock + skew). */
+const isMessage = (data: unknown, channel: string, latest: number): data is CrossTabMessage => {
   if (typeof data !== 'object' || data === null) return false
   const m = data as Record<string, unknown>
   return (
     m.source === 'ajax-reauth' &&
     m.v === 1 &&
     (m.kind === 'success' || m.kind === 'failure') &&
-    typeof m.generation === 'number' &&
     Number.isSafeInteger(m.generation) &&
-    m.generation > 0 &&
+    (m.generation as number) > 0 &&
+    (m.generation as number) <= latest &&
     m.channel === channel &&
     typeof m.id === 'string' &&
+    m.id.length > 0 &&
+    m.id.length <= 64 &&
     typeof m.at === 'number' &&
-    Number.isFinite(m.at)
+    m.at >= 0 &&
+    m.at <= latest
   )
 }
 
@@ -192,11 +207,14 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
   }
 
   const receive = (data: unknown, origin?: string): void => {
-    if (disposed || !isMessage(data, channel)) return
+    const now = env.now()
+    if (disposed || !isMessage(data, channel, now + MAX_SKEW_MS)) return
     if (origin && origin !== opts.origin) return
-    if (!note(data)) return
-    for (const w of [...waiters]) w(data)
-    for (const cb of [...remotes]) cb({ kind: data.kind, generation: data.generation })
+    // A sender whose clock runs a little ahead: its outcome happened by the time it arrived here.
+    const msg: CrossTabMessage = { ...data, at: Math.min(data.at, now) }
+    if (!note(msg)) return
+    for (const w of [...waiters]) w(msg)
+    for (const cb of [...remotes]) cb({ kind: msg.kind, generation: msg.generation })
   }
 
   /**
@@ -264,9 +282,15 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
   }
 
   // --- localStorage lease, where Web Locks is missing -------------------------------------------
+  /** The lease, unless it is malformed or runs out later than any tab could have set (a skewed clock). */
   const readLease = (s: StorageLike): Lease | null => {
     const v = readJson(s, leaseKey) as Partial<Lease> | null
-    return v && typeof v.owner === 'string' && typeof v.expires === 'number' ? (v as Lease) : null
+    return v &&
+      typeof v.owner === 'string' &&
+      typeof v.expires === 'number' &&
+      v.expires <= env.now() + LEASE_MS + MAX_SKEW_MS
+      ? (v as Lease)
+      : null
   }
   const writeLease = (s: StorageLike, owner: string): void => {
     try {
@@ -430,9 +454,6 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
 
   return {
     flight,
-    announceSuccess: () => {
-      if (!disposed) publish('success')
-    },
     onRemote: (cb) => {
       remotes.add(cb)
       return () => {
