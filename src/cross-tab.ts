@@ -1,5 +1,6 @@
 import { clock } from './clock'
 import { ReauthError } from './errors'
+import { joinOrStart, lastSharedSuccess } from './flights'
 
 /** An outcome as other tabs see it. */
 export interface RemoteOutcome {
@@ -27,7 +28,8 @@ export interface CrossTabMessage extends RemoteOutcome {
 export interface CrossTab {
   /**
    * Run `lead` in this tab if it wins the browser-wide lock; otherwise wait for the winning tab's
-   * outcome without running anything. Resolves on success, rejects with the leader's error or a
+   * outcome without running anything. A flight another copy of the SDK on this page has in progress
+   * for the same origin and profile is joined (`leader: false`) instead. Resolves on success, rejects with the leader's error or a
    * `ReauthError` saying another tab's re-login failed. Aborting `signal` rejects at once with its reason
    * and gives up the lock (or lease).
    */
@@ -37,7 +39,10 @@ export interface CrossTab {
   ): Promise<{ leader: boolean; generation: number }>
   /** Subscribe to other tabs' outcomes. Returns the unsubscribe function. */
   onRemote(cb: (msg: RemoteOutcome) => void): () => void
-  /** When (`clock()` time) the last re-login this tab knows of, in any tab, succeeded; -Infinity if none. */
+  /**
+   * When (`clock()` time) the last re-login this tab knows of, in any tab or any copy of the SDK on this
+   * page, succeeded; -Infinity if none.
+   */
   lastSuccessAt(): number
   /** Close the channel, remove listeners, reject flights still waiting. */
   dispose(): void
@@ -66,6 +71,8 @@ export interface CrossTabEnv {
   /** Where `storage` and `pagehide` events arrive (the window). */
   target: EventTargetLike | undefined
   now: () => number
+  /** The page's global object: every copy of the SDK on it shares one flight (see `joinOrStart`). */
+  page: object
 }
 
 export interface CrossTabOptions {
@@ -128,6 +135,7 @@ const globalEnv = (): CrossTabEnv => {
     // Sub-millisecond and comparable across tabs: a flight that starts in the same millisecond as the
     // previous success must not be taken for one that success already answered.
     now: clock,
+    page: globalThis,
   }
 }
 
@@ -329,7 +337,7 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
     }
   }
 
-  const flight: CrossTab['flight'] = (lead, signal) => {
+  const ownFlight: CrossTab['flight'] = (lead, signal) => {
     if (!active || disposed) {
       return Promise.resolve()
         .then(() => lead(signal))
@@ -452,6 +460,15 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
     })
   }
 
+  // Another copy of the SDK on this page (or another instance) that is signing in already answers this
+  // flight too; its success also counts as this tab's.
+  const flight: CrossTab['flight'] = (lead, signal) =>
+    joinOrStart(channel, () => ownFlight(lead, signal), signal, env.page).then(({ value, joined }) => {
+      if (!joined) return value
+      generation = Math.max(generation, value.generation)
+      return { leader: false, generation: value.generation }
+    })
+
   return {
     flight,
     onRemote: (cb) => {
@@ -462,7 +479,7 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
     },
     lastSuccessAt: () => {
       readStoredOutcome()
-      return lastSuccessAt
+      return Math.max(lastSuccessAt, lastSharedSuccess(channel, env.page))
     },
     dispose: () => {
       if (disposed) return

@@ -48,6 +48,8 @@ class Browser {
       BroadcastChannel: opts.channel === false ? undefined : Channel,
       storage,
       target,
+      // Each simulated tab is its own page: copies of the SDK share a flight only within one.
+      page: target,
       ...(opts.now ? { now: opts.now } : {}),
     }
     const tab = createCrossTab({ enabled: opts.enabled ?? true, origin: ORIGIN, profileName: PROFILE, env })
