@@ -1,27 +1,28 @@
 import { clock } from './clock'
 
-/** What every copy of the SDK on the page shares, per key (`ajax-reauth:<origin>:<profile>`). */
+/** What every copy of the SDK on a page shares per key (`ajax-reauth:<origin>:<profile>`). */
 interface Shared {
   /** The re-login in progress. */
-  flights: Map<string, Promise<unknown>>
+  flight?: Promise<unknown> | undefined
   /** When (`clock()`) the last one succeeded. */
-  succeeded: Map<string, number>
+  ok?: number
 }
 
 // Versioned: a copy with another shape of this record uses another key, and the two simply do not share.
 const KEY = Symbol.for('ajax-reauth.flights.v1')
 
-const shared = (page: object): Shared => {
-  const g = page as { [KEY]?: Shared }
-  g[KEY] ??= { flights: new Map(), succeeded: new Map() }
-  return g[KEY]
+const shared = (key: string, page: object): Shared => {
+  const g = page as { [KEY]?: Record<string, Shared> }
+  g[KEY] ??= {}
+  g[KEY][key] ??= {}
+  return g[KEY][key]
 }
 
 /**
  * Join the re-login in progress for `key` in any copy of the SDK on this page (an ESM and a CJS import,
  * two bundles, two `createReauth()` instances), or start one with `start`. One loss costs one flight.
- * A joiner gets the starter's value or error; aborting `signal` stops only this caller's wait.
- * `page` is the global object the copies share (tests pass one per simulated tab).
+ * A joiner gets the starter's value or error; aborting `signal` ends only this caller's wait. `page` is
+ * the global object the copies share (tests pass one per simulated tab).
  *
  * @example
  * const { value, joined } = await joinOrStart(channel, () => runFlight(signal), signal)
@@ -32,34 +33,25 @@ export const joinOrStart = <T>(
   signal?: AbortSignal,
   page: object = globalThis,
 ): Promise<{ value: T; joined: boolean }> => {
-  const { flights, succeeded } = shared(page)
-  const current = flights.get(key) as Promise<T> | undefined
+  const entry = shared(key, page)
+  const current = entry.flight as Promise<T> | undefined
   if (current) {
-    if (!signal) return current.then((value) => ({ value, joined: true }))
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason)
-      if (signal.aborted) return onAbort()
-      signal.addEventListener('abort', onAbort, { once: true })
-      current
-        .then((value) => resolve({ value, joined: true }), reject)
-        .finally(() => signal.removeEventListener('abort', onAbort))
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal?.aborted) reject(signal.reason)
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true })
     })
+    return Promise.race([current, aborted]).then((value) => ({ value, joined: true }))
   }
-  let promise: Promise<T>
-  try {
-    promise = start()
-  } catch (error) {
-    promise = Promise.reject(error)
-  }
-  flights.set(key, promise)
-  // Registered before any joiner's: the flight is gone from the map when they hear its outcome.
+  const promise = new Promise<T>((resolve) => resolve(start()))
+  entry.flight = promise
+  // Registered before any joiner's: the flight is over for them when they hear its outcome.
   promise.then(
     () => {
-      if (flights.get(key) === promise) flights.delete(key)
-      succeeded.set(key, Math.max(succeeded.get(key) ?? Number.NEGATIVE_INFINITY, clock()))
+      if (entry.flight === promise) entry.flight = undefined
+      entry.ok = clock()
     },
     () => {
-      if (flights.get(key) === promise) flights.delete(key)
+      if (entry.flight === promise) entry.flight = undefined
     },
   )
   return promise.then((value) => ({ value, joined: false }))
@@ -73,4 +65,4 @@ export const joinOrStart = <T>(
  * if (sentAt < lastSharedSuccess(channel)) replay()
  */
 export const lastSharedSuccess = (key: string, page: object = globalThis): number =>
-  shared(page).succeeded.get(key) ?? Number.NEGATIVE_INFINITY
+  shared(key, page).ok ?? Number.NEGATIVE_INFINITY
