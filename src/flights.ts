@@ -66,3 +66,19 @@ export const joinOrStart = <T>(
  */
 export const lastSharedSuccess = (key: string, page: object = globalThis): number =>
   shared(key, page).ok ?? Number.NEGATIVE_INFINITY
+
+const GUARDED = Symbol.for('ajax-reauth.guarded.v1')
+
+/**
+ * Requests an inner patch already judged (the XHR patch) → the error it completed them with, or null,
+ * shared by every copy of the SDK on the page: another copy's axios adapter over this copy's patched
+ * XMLHttpRequest then sees the verdict and does not judge (and re-login for) the same loss again.
+ *
+ * @example
+ * const guarded = sharedGuarded() // engine.guarded
+ */
+export const sharedGuarded = <V>(page: object = globalThis): WeakMap<object, V> => {
+  const g = page as { [GUARDED]?: WeakMap<object, V> }
+  g[GUARDED] ??= new WeakMap()
+  return g[GUARDED]
+}

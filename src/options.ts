@@ -217,22 +217,23 @@ const got = (path: string, expected: string, value: unknown): Issue => ({
 })
 
 const issuesOf = (issue: z.core.$ZodIssue, input: unknown): Issue[] => {
-  let value = input
-  let r: Rule | Record<string, Rule> | undefined = rules as never
+  // zod reports a nested issue only under objects it has checked, along keys the rules know.
+  let value = input as any
+  let r = rules as any
   for (const key of issue.path) {
-    value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined
-    r = r && !isRule(r) ? (r as Record<PropertyKey, Rule>)[key] : undefined
+    value = value[key]
+    r = r[key]
   }
   const path = issue.path.join('.')
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({
       path: path ? `${path}.${key}` : key,
-      message: `unknown option, got ${show((value as Record<string, unknown>)[key])}`,
+      message: `unknown option, got ${show(value[key])}`,
     }))
   }
   if (!path) return [got('options', 'an object', value)]
-  if (!r || !isRule(r)) return [got(path, `an object { ${Object.keys(r ?? {}).join('?, ')}? }`, value)]
-  const { item } = r
+  if (!isRule(r)) return [got(path, `an object { ${Object.keys(r).join('?, ')}? }`, value)]
+  const { item } = r as Rule
   if (item && Array.isArray(value)) {
     return value.flatMap((v, i) => (item.test(v) ? [] : [got(`${path}[${i}]`, item.expected, v)]))
   }

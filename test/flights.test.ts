@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { joinOrStart, lastSharedSuccess } from '../src/flights'
+import { joinOrStart, lastSharedSuccess, sharedGuarded } from '../src/flights'
 
 const deferred = <T = void>() => {
   let resolve!: (v: T) => void
@@ -106,5 +106,18 @@ describe('joinOrStart', () => {
     await first
     expect(copy.lastSharedSuccess('shared')).toBe(lastSharedSuccess('shared'))
     expect(Object.getOwnPropertySymbols(globalThis).map(String)).toContain('Symbol(ajax-reauth.flights.v1)')
+  })
+})
+
+describe('sharedGuarded', () => {
+  it('is one WeakMap per page, the same for every copy of the module', async () => {
+    const page = {}
+    expect(sharedGuarded(page)).toBe(sharedGuarded(page))
+    expect(sharedGuarded({})).not.toBe(sharedGuarded(page))
+    vi.resetModules()
+    const copy = await import('../src/flights')
+    const request = {}
+    sharedGuarded<Error | null>().set(request, null)
+    expect(copy.sharedGuarded().has(request)).toBe(true)
   })
 })
