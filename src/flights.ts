@@ -67,8 +67,6 @@ export const joinOrStart = <T>(
 export const lastSharedSuccess = (key: string, page: object = globalThis): number =>
   shared(key, page).ok ?? Number.NEGATIVE_INFINITY
 
-const GUARDED = Symbol.for('ajax-reauth.guarded.v1')
-
 /**
  * Requests an inner patch already judged (the XHR patch) → the error it completed them with, or null,
  * shared by every copy of the SDK on the page: another copy's axios adapter over this copy's patched
@@ -78,7 +76,8 @@ const GUARDED = Symbol.for('ajax-reauth.guarded.v1')
  * const guarded = sharedGuarded() // engine.guarded
  */
 export const sharedGuarded = <V>(page: object = globalThis): WeakMap<object, V> => {
-  const g = page as { [GUARDED]?: WeakMap<object, V> }
-  g[GUARDED] ??= new WeakMap()
-  return g[GUARDED]
+  const key = Symbol.for('ajax-reauth.guarded.v1')
+  const g = page as Record<symbol, WeakMap<object, V>>
+  g[key] ??= new WeakMap()
+  return g[key]
 }
