@@ -15,7 +15,11 @@ type Handler<K extends keyof ReauthEvents> = (event: ReauthEvents[K]) => void
 export interface Reauth {
   /** Patch `globalThis.fetch` and `XMLHttpRequest`. Idempotent. */
   install(): Reauth
-  /** Restore exactly what `install()` replaced; rejects every request held for a re-login. */
+  /**
+   * Undo `install()`; rejects every request held for a re-login. Puts back the exact property
+   * `install()` replaced, unless another library (Sentry, msw) has wrapped it since: that wrapper stays,
+   * and the SDK's layer under it, like any reference to it the app kept, passes every call straight through.
+   */
   uninstall(): Reauth
   /** Whether `install()` is in effect. */
   readonly installed: boolean
@@ -94,18 +98,32 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
         console.warn('[ajax-reauth] install() is a no-op outside a browser (no window or fetch)')
         return reauth
       }
-      const applied: (() => void)[] = []
+      // What the patches see: the engine, with nothing in scope once this install is undone. A wrapper
+      // installed on top of ours (or a reference the app kept) still calls ours: it must pass through.
+      let active = true
+      const scope = Object.create(engine.scope, {
+        test: { value: (url: string) => active && engine.scope.test(url) },
+      }) as Engine['scope']
+      const patched = Object.create(engine, { scope: { value: scope } }) as Engine
+      const applied: (() => void)[] = [
+        () => {
+          active = false
+        },
+      ]
       try {
         applied.push(
           applyPatch<typeof fetch>(globalThis, 'fetch', reauth, (native) => {
-            original = native.bind(globalThis)
-            return createFetchAdapter(engine)
+            const own = native.bind(globalThis)
+            original = own
+            // Bound to what it replaced, not looked up: after uninstall() a later wrapper may be
+            // `globalThis.fetch`, and it calls this one.
+            return createFetchAdapter(patched, () => own)
           }),
           () => {
             original = null
           },
         )
-        const restoreXhr = installXhr(engine, reauth, applyPatch)
+        const restoreXhr = installXhr(patched, reauth, applyPatch)
         if (restoreXhr) applied.push(restoreXhr)
       } catch (error) {
         for (const restore of applied.reverse()) restore()

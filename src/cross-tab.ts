@@ -1,5 +1,6 @@
 import { clock } from './clock'
 import { ReauthError } from './errors'
+import { joinOrStart, lastSharedSuccess } from './flights'
 
 /** An outcome as other tabs see it. */
 export interface RemoteOutcome {
@@ -15,7 +16,11 @@ export interface CrossTabMessage extends RemoteOutcome {
   channel: string
   /** Unique per message: the same message arriving by two transports counts once. */
   id: string
-  /** `Date.now()` when the outcome happened; only outcomes after a flight began settle it. */
+  /**
+   * `clock()` when the outcome happened; only outcomes after a flight began settle it. The receiver
+   * ignores one dated more than `MAX_SKEW_MS` after its own clock, and counts a smaller skew as "when
+   * it arrived".
+   */
   at: number
 }
 
@@ -23,7 +28,8 @@ export interface CrossTabMessage extends RemoteOutcome {
 export interface CrossTab {
   /**
    * Run `lead` in this tab if it wins the browser-wide lock; otherwise wait for the winning tab's
-   * outcome without running anything. Resolves on success, rejects with the leader's error or a
+   * outcome without running anything. A flight another copy of the SDK on this page has in progress
+   * for the same origin and profile is joined (`leader: false`) instead. Resolves on success, rejects with the leader's error or a
    * `ReauthError` saying another tab's re-login failed. Aborting `signal` rejects at once with its reason
    * and gives up the lock (or lease).
    */
@@ -31,11 +37,12 @@ export interface CrossTab {
     lead: (signal: AbortSignal) => Promise<void>,
     signal: AbortSignal,
   ): Promise<{ leader: boolean; generation: number }>
-  /** Announce a success that happened outside `flight()` (a manual popup login). */
-  announceSuccess(): void
   /** Subscribe to other tabs' outcomes. Returns the unsubscribe function. */
   onRemote(cb: (msg: RemoteOutcome) => void): () => void
-  /** When (`clock()` time) the last re-login this tab knows of, in any tab, succeeded; -Infinity if none. */
+  /**
+   * When (`clock()` time) the last re-login this tab knows of, in any tab or any copy of the SDK on this
+   * page, succeeded; -Infinity if none.
+   */
   lastSuccessAt(): number
   /** Close the channel, remove listeners, reject flights still waiting. */
   dispose(): void
@@ -64,6 +71,8 @@ export interface CrossTabEnv {
   /** Where `storage` and `pagehide` events arrive (the window). */
   target: EventTargetLike | undefined
   now: () => number
+  /** The page's global object: every copy of the SDK on it shares one flight (see `joinOrStart`). */
+  page: object
 }
 
 export interface CrossTabOptions {
@@ -88,6 +97,15 @@ const LEASE_POLL_MS = 400
  * and the next waiter must hear the outcome before it could take the lock and log in again.
  */
 const HOLD_AFTER_OUTCOME_MS = 150
+/**
+ * How far a message's `at` may lie ahead of the receiver's clock. `clock()` is epoch time in every tab,
+ * so tabs agree to within a millisecond or so, but not exactly: each tab's clock is fixed at its
+ * navigation (`performance.timeOrigin`) and then runs on the monotonic clock, so a wall-clock step
+ * (NTP) or a suspended machine makes tabs loaded at different times drift apart. A message dated
+ * further ahead is a forgery or a broken clock: believing it would make this tab take every flight
+ * for answered until that time.
+ */
+export const MAX_SKEW_MS = 2000
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const randomId = (): string =>
@@ -117,23 +135,28 @@ const globalEnv = (): CrossTabEnv => {
     // Sub-millisecond and comparable across tabs: a flight that starts in the same millisecond as the
     // previous success must not be taken for one that success already answered.
     now: clock,
+    page: globalThis,
   }
 }
 
-const isMessage = (data: unknown, channel: string): data is CrossTabMessage => {
+/** The SDK's own message for this channel, dated no later than `latest` (the receiver's clock + skew). */
+const isMessage = (data: unknown, channel: string, latest: number): data is CrossTabMessage => {
   if (typeof data !== 'object' || data === null) return false
   const m = data as Record<string, unknown>
   return (
     m.source === 'ajax-reauth' &&
     m.v === 1 &&
     (m.kind === 'success' || m.kind === 'failure') &&
-    typeof m.generation === 'number' &&
     Number.isSafeInteger(m.generation) &&
-    m.generation > 0 &&
+    (m.generation as number) > 0 &&
+    (m.generation as number) <= latest &&
     m.channel === channel &&
     typeof m.id === 'string' &&
+    m.id.length > 0 &&
+    m.id.length <= 64 &&
     typeof m.at === 'number' &&
-    Number.isFinite(m.at)
+    m.at >= 0 &&
+    m.at <= latest
   )
 }
 
@@ -192,11 +215,14 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
   }
 
   const receive = (data: unknown, origin?: string): void => {
-    if (disposed || !isMessage(data, channel)) return
+    const now = env.now()
+    if (disposed || !isMessage(data, channel, now + MAX_SKEW_MS)) return
     if (origin && origin !== opts.origin) return
-    if (!note(data)) return
-    for (const w of [...waiters]) w(data)
-    for (const cb of [...remotes]) cb({ kind: data.kind, generation: data.generation })
+    // A sender whose clock runs a little ahead: its outcome happened by the time it arrived here.
+    const msg: CrossTabMessage = { ...data, at: Math.min(data.at, now) }
+    if (!note(msg)) return
+    for (const w of [...waiters]) w(msg)
+    for (const cb of [...remotes]) cb({ kind: msg.kind, generation: msg.generation })
   }
 
   /**
@@ -264,9 +290,15 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
   }
 
   // --- localStorage lease, where Web Locks is missing -------------------------------------------
+  /** The lease, unless it is malformed or runs out later than any tab could have set (a skewed clock). */
   const readLease = (s: StorageLike): Lease | null => {
     const v = readJson(s, leaseKey) as Partial<Lease> | null
-    return v && typeof v.owner === 'string' && typeof v.expires === 'number' ? (v as Lease) : null
+    return v &&
+      typeof v.owner === 'string' &&
+      typeof v.expires === 'number' &&
+      v.expires <= env.now() + LEASE_MS + MAX_SKEW_MS
+      ? (v as Lease)
+      : null
   }
   const writeLease = (s: StorageLike, owner: string): void => {
     try {
@@ -305,7 +337,7 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
     }
   }
 
-  const flight: CrossTab['flight'] = (lead, signal) => {
+  const ownFlight: CrossTab['flight'] = (lead, signal) => {
     if (!active || disposed) {
       return Promise.resolve()
         .then(() => lead(signal))
@@ -428,11 +460,17 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
     })
   }
 
+  // Another copy of the SDK on this page (or another instance) that is signing in already answers this
+  // flight too; its success also counts as this tab's.
+  const flight: CrossTab['flight'] = (lead, signal) =>
+    joinOrStart(channel, () => ownFlight(lead, signal), signal, env.page).then(({ value, joined }) => {
+      if (!joined) return value
+      generation = Math.max(generation, value.generation)
+      return { leader: false, generation: value.generation }
+    })
+
   return {
     flight,
-    announceSuccess: () => {
-      if (!disposed) publish('success')
-    },
     onRemote: (cb) => {
       remotes.add(cb)
       return () => {
@@ -441,7 +479,7 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
     },
     lastSuccessAt: () => {
       readStoredOutcome()
-      return lastSuccessAt
+      return Math.max(lastSuccessAt, lastSharedSuccess(channel, env.page))
     },
     dispose: () => {
       if (disposed) return

@@ -40,4 +40,37 @@ export type ReauthEvents = {
 
 export type ReauthEmitter = Emitter<ReauthEvents>
 
-export const createEmitter = (): ReauthEmitter => mitt<ReauthEvents>()
+/** An app listener's exception goes where uncaught errors go (console, `window.onerror`), later. */
+const report = (error: unknown): void => {
+  const g = globalThis as { reportError?: (error: unknown) => void }
+  if (typeof g.reportError === 'function') g.reportError(error)
+  else
+    setTimeout(() => {
+      throw error
+    })
+}
+
+/**
+ * mitt's typed emitter, except that `emit` calls each listener in isolation: one that throws neither
+ * stops the others nor reaches the SDK (a throwing `reauth:success` listener must not fail the flight).
+ * Its exception is reported asynchronously instead.
+ *
+ * @example
+ * const emitter = createEmitter()
+ * emitter.on('reauth:success', ({ durationMs }) => console.log(durationMs))
+ */
+export const createEmitter = (): ReauthEmitter => {
+  const emitter = mitt<ReauthEvents>()
+  const call = (handler: (...args: any[]) => void, ...args: unknown[]): void => {
+    try {
+      handler(...args)
+    } catch (error) {
+      report(error)
+    }
+  }
+  emitter.emit = (type: keyof ReauthEvents, event?: unknown) => {
+    for (const handler of [...(emitter.all.get(type) ?? [])]) call(handler, event)
+    for (const handler of [...(emitter.all.get('*') ?? [])]) call(handler, type, event)
+  }
+  return emitter
+}

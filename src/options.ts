@@ -3,7 +3,11 @@ import { ReauthConfigError } from './errors'
 import { type BuiltinProfileName, builtinProfiles } from './profiles'
 import type { ProxyProfile } from './types'
 
-/** A string matches a URL as a prefix of its path (`/api/`) or of the whole URL (`https://api.example.com/`). */
+/**
+ * A string matches a URL as a prefix of its path (`/api/`) or of the whole URL (`https://api.example.com/`):
+ * it starts with `/` or is an absolute http(s) URL. A RegExp is tested against the whole URL; its `g`
+ * and `y` flags are dropped (they make `test()` stateful, so its answer would flip from call to call).
+ */
 export type UrlPattern = string | RegExp
 
 /** Context handed to a custom re-login function. */
@@ -33,14 +37,17 @@ export interface ReauthOptions {
   proxy?: BuiltinProfileName | ProxyProfile
   /**
    * Which requests the SDK touches. Out-of-scope requests go through byte for byte.
-   * `origins` lists allowed origins (`'same-origin'` is the page's own); `include`/`exclude` match
-   * URL prefixes (strings) or RegExps. The profile's own endpoints (`/oauth2/*`) are always out of scope.
+   * `origins` lists allowed origins: `'same-origin'` (the page's own) or `scheme://host[:port]` (http or
+   * https, no path). `include`/`exclude` match URL prefixes (strings starting with `/`, or absolute
+   * http(s) URLs) or RegExps (`g`/`y` flags dropped, see `UrlPattern`). The profile's own endpoints
+   * (`/oauth2/*`) are always out of scope.
    * @default { origins: ['same-origin'], include: [], exclude: [] }
    * @example createReauth({ scope: { origins: ['same-origin', 'https://api.example.com'], exclude: ['/public/'] } })
    */
   scope?: { origins?: string[]; include?: UrlPattern[]; exclude?: UrlPattern[] }
   /**
-   * Headers added to in-scope requests unless the app set them. `false` disables one.
+   * Headers added to in-scope requests unless the app set them. `false` disables one. A value must be
+   * one `Headers` takes as it is: Latin-1, no CR/LF or other control character, no surrounding spaces.
    * @default { accept: 'application/json', requestedWith: 'XMLHttpRequest' }
    */
   headers?: { accept?: string | false; requestedWith?: string | false }
@@ -50,7 +57,7 @@ export interface ReauthOptions {
    * @example createReauth({ relogin: async ({ url, signal }) => { await openMyDialog(url, signal) } })
    */
   relogin?: ReloginStrategy
-  /** A re-login that takes longer fails. @default 10000 */
+  /** A re-login that takes longer fails. An integer from 1 to 2³¹−1 (what `setTimeout` takes). @default 10000 */
   reloginTimeoutMs?: number
   /**
    * Which requests that failed with a lost session are sent again after a re-login.
@@ -58,10 +65,14 @@ export interface ReauthOptions {
    * @default 'all'
    */
   replay?: 'all' | 'idempotent' | 'none'
-  /** At most this many requests wait for one re-login; more reject with `ReauthQueueFullError`. @default 200 */
+  /**
+   * At most this many requests wait for one re-login; more reject with `ReauthQueueFullError`.
+   * An integer from 0 to 2³¹−1. @default 200
+   */
   maxQueue?: number
   /**
    * `failures` failed re-logins within `windowMs` open the circuit: no re-login for `cooldownMs`.
+   * Integers up to 2³¹−1; `failures` ≥ 1, the durations (ms) ≥ 0.
    * @default { failures: 3, windowMs: 60000, cooldownMs: 30000 }
    */
   circuit?: { failures?: number; windowMs?: number; cooldownMs?: number }
@@ -90,116 +101,172 @@ export interface NormalizedOptions {
 }
 
 // Only strictObject/optional/custom from zod/mini: every other schema kind adds 0.1–0.7 KB min+gz to
-// the bundle, and the messages come from `expected` below anyway.
-const is = <T>(check: (v: unknown) => boolean) => z.optional(z.custom<T>(check))
+// the bundle, and the messages come from the rules below anyway.
+
+/** The largest delay `setTimeout` takes; a larger one overflows and fires after 1 ms. */
+const MAX_INT = 2 ** 31 - 1
+
+/** One option: what it expects (in the words of the error message) and the check. */
+interface Rule {
+  expected: string
+  test: (v: unknown) => boolean
+  /** For an array option: the rule of one element, reported with its index. */
+  item?: Rule
+}
+type Group = 'scope' | 'headers' | 'circuit'
+/**
+ * One rule per option. The compiler rejects a table that misses an option of `ReauthOptions` or has
+ * one it does not know: a new option cannot be added without its check and its message.
+ */
+type Rules = { [K in Exclude<keyof ReauthOptions, Group>]-?: Rule } & {
+  [K in Group]-?: { [J in keyof NonNullable<ReauthOptions[K]>]-?: Rule }
+}
+
+const rule = (expected: string, test: (v: unknown) => boolean): Rule => ({ expected, test })
 const isFn = (v: unknown): boolean => typeof v === 'function'
-const oneOf =
-  (...values: unknown[]) =>
-  (v: unknown): boolean =>
-    values.includes(v)
-const isInt =
-  (min: number) =>
-  (v: unknown): boolean =>
-    Number.isInteger(v) && (v as number) >= min
-const isHeader = (v: unknown): boolean => v === false || (typeof v === 'string' && v.length > 0)
-const arrayOf =
-  (check: (v: unknown) => boolean) =>
-  (v: unknown): boolean =>
-    Array.isArray(v) && v.every(check)
-const isPattern = (v: unknown): boolean => typeof v === 'string' || v instanceof RegExp
+const isString = (v: unknown): v is string => typeof v === 'string'
+const oneOf = (...values: string[]): Rule =>
+  rule(values.map((v) => `'${v}'`).join(' | '), (v) => values.includes(v as string))
+const int = (min: number): Rule =>
+  rule(
+    `an integer from ${min} to ${MAX_INT}`,
+    (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= MAX_INT,
+  )
+const list = (item: Rule): Rule => ({
+  expected: `an array of ${item.expected}`,
+  test: (v) => Array.isArray(v) && v.every(item.test),
+  item,
+})
+const parses = (v: string): boolean => {
+  try {
+    new URL(v)
+    return true
+  } catch {
+    return false
+  }
+}
+// What `Headers` takes unchanged: Latin-1, no control character but an inner tab, no surrounding space.
+const header = rule(
+  'false or a header value (Latin-1, no control characters, no surrounding spaces)',
+  (v) => v === false || (isString(v) && /^[!-~\x80-\xff](?:[\t -~\x80-\xff]*[!-~\x80-\xff])?$/.test(v)),
+)
+const origin = rule(
+  "'same-origin' or an origin http(s)://host[:port]",
+  (v) => v === 'same-origin' || (isString(v) && /^https?:\/\/[^\s/\\?#@]+\/?$/i.test(v) && parses(v)),
+)
+const pattern = rule(
+  "a path starting with '/', an http(s) URL or a RegExp",
+  (v) =>
+    v instanceof RegExp ||
+    (isString(v) && (/^\/(?![/\\])/.test(v) || (/^https?:\/\/[^\s/\\?#]/i.test(v) && parses(v)))),
+)
 const isProfile = (v: unknown): boolean => {
   const p = v as Record<string, unknown> | null
   return (
     typeof p === 'object' &&
     p !== null &&
-    typeof p.name === 'string' &&
-    arrayOf((x) => typeof x === 'string')(p.ownPaths) &&
+    isString(p.name) &&
+    Array.isArray(p.ownPaths) &&
+    p.ownPaths.every(isString) &&
     ['isSignInUrl', 'isSignInPage', 'isForbiddenPage', 'reloginUrl'].every((k) => isFn(p[k])) &&
     (p.probe === null || (typeof p.probe === 'object' && isFn((p.probe as { read?: unknown }).read)))
   )
 }
 const names = Object.keys(builtinProfiles)
+const strategies = oneOf('iframe', 'popup', 'redirect')
 
-const schema = z.strictObject({
-  proxy: is<BuiltinProfileName | ProxyProfile>((v) => names.includes(v as string) || isProfile(v)),
-  scope: z.optional(
-    z.strictObject({
-      origins: is<string[]>(arrayOf((v) => typeof v === 'string')),
-      include: is<UrlPattern[]>(arrayOf(isPattern)),
-      exclude: is<UrlPattern[]>(arrayOf(isPattern)),
-    }),
+const rules: Rules = {
+  proxy: rule(
+    `${names.map((n) => `'${n}'`).join(' | ')} | a profile object`,
+    (v) => names.includes(v as string) || isProfile(v),
   ),
-  headers: z.optional(
-    z.strictObject({ accept: is<string | false>(isHeader), requestedWith: is<string | false>(isHeader) }),
-  ),
-  relogin: is<ReloginStrategy>((v) => isFn(v) || oneOf('iframe', 'popup', 'redirect')(v)),
-  reloginTimeoutMs: is<number>(isInt(1)),
-  replay: is<NormalizedOptions['replay']>(oneOf('all', 'idempotent', 'none')),
-  maxQueue: is<number>(isInt(0)),
-  circuit: z.optional(
-    z.strictObject({
-      failures: is<number>(isInt(1)),
-      windowMs: is<number>(isInt(0)),
-      cooldownMs: is<number>(isInt(0)),
-    }),
-  ),
-  crossTab: is<boolean>((v) => typeof v === 'boolean'),
-  callbackPath: is<string>((v) => typeof v === 'string' && /^\/(?![/\\])/.test(v)),
+  scope: { origins: list(origin), include: list(pattern), exclude: list(pattern) },
+  headers: { accept: header, requestedWith: header },
+  relogin: rule(`${strategies.expected} | function`, (v) => isFn(v) || strategies.test(v)),
+  reloginTimeoutMs: int(1),
+  replay: oneOf('all', 'idempotent', 'none'),
+  maxQueue: int(0),
+  circuit: { failures: int(1), windowMs: int(0), cooldownMs: int(0) },
+  crossTab: rule('a boolean', (v) => typeof v === 'boolean'),
+  callbackPath: rule("a same-origin path starting with '/'", (v) => isString(v) && /^\/(?![/\\])/.test(v)),
+}
+
+const isRule = (r: Rule | Record<string, Rule>): r is Rule => typeof r.test === 'function'
+const shape = (group: Record<string, Rule | Record<string, Rule>>): z.ZodMiniType =>
+  z.strictObject(
+    Object.fromEntries(
+      Object.entries(group).map(([key, r]) => [
+        key,
+        z.optional(isRule(r) ? z.custom(r.test) : shape(r as Record<string, Rule>)),
+      ]),
+    ),
+  )
+const schema = shape(rules as unknown as Record<string, Rule | Record<string, Rule>>)
+
+/** The value as the app wrote it: `NaN`, `'a\r\nb'`, `[42]`, `10n`, never JSON's `null` for NaN. */
+const show = (value: unknown): string => {
+  if (isString(value)) return `'${JSON.stringify(value).slice(1, -1).replace(/\\"/g, '"')}'`
+  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`
+  if (typeof value === 'bigint') return `${value}n`
+  if (isFn(value)) return 'function'
+  try {
+    if (value && typeof value === 'object' && !(value instanceof RegExp)) return JSON.stringify(value)
+  } catch {}
+  return String(value)
+}
+
+type Issue = { path: string; message: string }
+const got = (path: string, expected: string, value: unknown): Issue => ({
+  path,
+  message: `expected ${expected}, got ${show(value)}`,
 })
 
-/** What each field expects, in the words of the error message. */
-const expected: Record<string, string> = {
-  proxy: `${names.map((n) => `'${n}'`).join(' | ')} | a profile object`,
-  relogin: `'iframe' | 'popup' | 'redirect' | function`,
-  replay: `'all' | 'idempotent' | 'none'`,
-  reloginTimeoutMs: 'an integer ≥ 1',
-  maxQueue: 'an integer ≥ 0',
-  'circuit.failures': 'an integer ≥ 1',
-  'circuit.windowMs': 'an integer ≥ 0',
-  'circuit.cooldownMs': 'an integer ≥ 0',
-  'headers.accept': 'a non-empty string | false',
-  'headers.requestedWith': 'a non-empty string | false',
-  'scope.origins': "an array of origins or 'same-origin'",
-  'scope.include': 'an array of strings or RegExps',
-  'scope.exclude': 'an array of strings or RegExps',
-  crossTab: 'a boolean',
-  callbackPath: "a same-origin path starting with '/'",
-}
-
-const show = (value: unknown): string => {
-  if (typeof value === 'function') return 'function'
-  if (typeof value === 'string') return `'${value}'`
-  if (value instanceof RegExp) return String(value)
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
+const issuesOf = (issue: z.core.$ZodIssue, input: unknown): Issue[] => {
+  // zod reports a nested issue only under objects it has checked, along keys the rules know.
+  let value = input as any
+  let r = rules as any
+  for (const key of issue.path) {
+    value = value[key]
+    r = r[key]
   }
+  const path = issue.path.join('.')
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({
+      path: path ? `${path}.${key}` : key,
+      message: `unknown option, got ${show(value[key])}`,
+    }))
+  }
+  if (!path) return [got('options', 'an object', value)]
+  if (!isRule(r)) return [got(path, `an object { ${Object.keys(r).join('?, ')}? }`, value)]
+  const { item } = r as Rule
+  if (item && Array.isArray(value)) {
+    return value.flatMap((v, i) => (item.test(v) ? [] : [got(`${path}[${i}]`, item.expected, v)]))
+  }
+  return [got(path, r.expected, value)]
 }
 
-const at = (root: unknown, path: readonly PropertyKey[]): unknown =>
-  path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as any)[k] : undefined), root)
+/** The form scope.ts compares with: `new URL()`'s, and a RegExp whose `test()` keeps no state. */
+const canonical = (p: UrlPattern): UrlPattern =>
+  p instanceof RegExp
+    ? new RegExp(p.source, p.flags.replace(/[gy]/g, ''))
+    : p[0] === '/'
+      ? p
+      : new URL(p).href
 
 /**
- * Validate and apply defaults. Throws `ReauthConfigError` naming each bad field, what it expects and
- * what it got.
+ * Validate and apply defaults. Throws `ReauthConfigError` naming each bad field (down to the array
+ * element), what it expects and what it got.
+ *
+ * @example
+ * normalizeOptions({ reloginTimeoutMs: Number.NaN })
+ * // ReauthConfigError: reloginTimeoutMs: expected an integer from 1 to 2147483647 (ms), got NaN
  */
 export const normalizeOptions = (input: unknown = {}): NormalizedOptions => {
   const result = z.safeParse(schema, input ?? {})
   if (!result.success) {
-    throw new ReauthConfigError(
-      result.error.issues.map((issue) => {
-        const keys = issue.code === 'unrecognized_keys' ? issue.keys : []
-        const path = issue.path.join('.') || (keys.length ? '' : 'options')
-        if (keys.length) {
-          return { path: [path, keys[0]].filter(Boolean).join('.'), message: 'unknown option' }
-        }
-        const expect = expected[path] ?? issue.message
-        return { path, message: `expected ${expect}, got ${show(at(input, issue.path))}` }
-      }),
-    )
+    throw new ReauthConfigError(result.error.issues.flatMap((issue) => issuesOf(issue, input)))
   }
-  const o = result.data
+  const o = result.data as ReauthOptions
   return {
     // zod copies objects; a custom profile keeps its identity (and its prototype, if a class).
     profile:
@@ -207,9 +274,11 @@ export const normalizeOptions = (input: unknown = {}): NormalizedOptions => {
         ? (input as { proxy: ProxyProfile }).proxy
         : builtinProfiles[o.proxy ?? 'oauth2-proxy'],
     scope: {
-      origins: o.scope?.origins ?? ['same-origin'],
-      include: o.scope?.include ?? [],
-      exclude: o.scope?.exclude ?? [],
+      origins: (o.scope?.origins ?? ['same-origin']).map((v) =>
+        v === 'same-origin' ? v : new URL(v).origin,
+      ),
+      include: (o.scope?.include ?? []).map(canonical),
+      exclude: (o.scope?.exclude ?? []).map(canonical),
     },
     headers: {
       accept: o.headers?.accept ?? 'application/json',

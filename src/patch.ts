@@ -39,8 +39,10 @@ export const isWrapper = (value: unknown): boolean =>
 
 /**
  * Replace `target[key]` with `make(original)`. Refuses a second patch of the same property by any
- * SDK instance. Returns a restore function that puts back the exact original property descriptor;
- * calling it twice is safe.
+ * SDK instance. Returns a restore function that unwraps only this layer: it puts back the exact
+ * original property descriptor while `target[key]` is still the replacement, and leaves a wrapper
+ * installed on top of it since (Sentry's, msw's) in place. That wrapper still calls the replacement,
+ * so the caller must make the replacement a pass-through once restored. Calling it twice is safe.
  */
 export const applyPatch = <T>(
   target: object,
@@ -74,6 +76,7 @@ export const applyPatch = <T>(
   return () => {
     if (byKey.get(key) !== record) return
     byKey.delete(key)
+    if (Object.getOwnPropertyDescriptor(target, key)?.value !== replacement) return
     if (descriptor) Object.defineProperty(target, key, descriptor)
     else delete (target as Record<PropertyKey, unknown>)[key]
   }

@@ -48,6 +48,8 @@ class Browser {
       BroadcastChannel: opts.channel === false ? undefined : Channel,
       storage,
       target,
+      // Each simulated tab is its own page: copies of the SDK share a flight only within one.
+      page: target,
       ...(opts.now ? { now: opts.now } : {}),
     }
     const tab = createCrossTab({ enabled: opts.enabled ?? true, origin: ORIGIN, profileName: PROFILE, env })
@@ -188,11 +190,11 @@ describe.each([
     const seenB = vi.fn()
     a.onRemote(seenA)
     const off = b.onRemote(seenB)
-    a.announceSuccess()
+    await a.flight(async () => {}, new AbortController().signal)
     await vi.waitFor(() => expect(seenB).toHaveBeenCalledTimes(1))
     expect(seenB.mock.calls[0]![0]).toMatchObject({ kind: 'success', generation: expect.any(Number) })
     off()
-    a.announceSuccess()
+    await a.flight(async () => {}, new AbortController().signal)
     await sleep(30)
     expect(seenB).toHaveBeenCalledTimes(1)
     expect(seenA).not.toHaveBeenCalled()
@@ -290,7 +292,9 @@ describe('leader loss and abort', () => {
   it('a tab that gets the lock after a success it heard of does nothing', async () => {
     const browser = new Browser()
     const started = 1_000_000
-    const b = track(browser.tab({ now: () => started })).tab
+    let t = started
+    // Time goes on while b waits for the lock.
+    const b = track(browser.tab({ now: () => t++ })).tab
     // A success that happened after b's flight began is already in storage when b is granted the lock,
     // before the broadcast could arrive.
     const lead = vi.fn(async () => {})
@@ -423,5 +427,125 @@ describe('disabled', () => {
     expect(first.leader && second.leader).toBe(true)
     expect(second.generation).toBeGreaterThan(first.generation)
     expect(lead).toHaveBeenCalledTimes(2)
+  })
+})
+
+describe("messages dated by the sender's clock", () => {
+  const message = (at: number, over: Record<string, unknown> = {}) => ({
+    source: 'ajax-reauth',
+    v: 1,
+    kind: 'success',
+    generation: Math.floor(at),
+    channel: CHANNEL,
+    id: Math.random().toString(36),
+    at,
+    ...over,
+  })
+
+  it.each([
+    ['broadcast', 'channel'],
+    ['stored outcome', 'storage'],
+  ] as const)(
+    'a %s dated in the future is ignored: later flights still sign in',
+    async (_label, transport) => {
+      const browser = new Browser()
+      const tab = track(browser.tab()).tab
+      const seen = vi.fn()
+      tab.onRemote(seen)
+      const forged = message(Date.now() + 3_600_000)
+      if (transport === 'channel') browser.inject(forged)
+      else browser.store.set(`${CHANNEL}:msg`, JSON.stringify(forged))
+      await sleep(20)
+      expect(tab.lastSuccessAt()).toBe(Number.NEGATIVE_INFINITY)
+      expect(seen).not.toHaveBeenCalled()
+      const lead = vi.fn(async () => {})
+      await expect(tab.flight(lead, new AbortController().signal)).resolves.toMatchObject({ leader: true })
+      expect(lead).toHaveBeenCalledTimes(1)
+    },
+  )
+
+  it('a waiting flight is not settled by a future-dated success; a current one settles it', async () => {
+    const browser = new Browser()
+    const a = track(browser.tab()).tab
+    const b = track(browser.tab()).tab
+    let releaseA!: () => void
+    const aFlight = a.flight(() => new Promise<void>((r) => (releaseA = r)), new AbortController().signal)
+    await vi.waitFor(() => expect(releaseA).toBeDefined())
+    const settled = vi.fn()
+    b.flight(async () => {}, new AbortController().signal).then(settled, settled)
+    browser.inject(message(Date.now() + 60_000))
+    await sleep(30)
+    expect(settled).not.toHaveBeenCalled()
+    browser.inject(message(Date.now() + 1))
+    await vi.waitFor(() => expect(settled).toHaveBeenCalledWith(expect.objectContaining({ leader: false })))
+    releaseA()
+    await aFlight
+  })
+
+  it('a small skew is tolerated, but never dated later than its arrival', async () => {
+    const browser = new Browser()
+    const tab = track(browser.tab()).tab
+    const seen = vi.fn()
+    tab.onRemote(seen)
+    const before = Date.now()
+    browser.inject(message(before + 500))
+    await vi.waitFor(() => expect(seen).toHaveBeenCalledTimes(1))
+    // Counted as "succeeded by the time it arrived": a flight that starts now is not taken as answered.
+    expect(tab.lastSuccessAt()).toBeLessThanOrEqual(Date.now())
+    expect(tab.lastSuccessAt()).toBeGreaterThanOrEqual(before)
+    const lead = vi.fn(async () => {})
+    await tab.flight(lead, new AbortController().signal)
+    expect(lead).toHaveBeenCalledTimes(1)
+  })
+
+  it.each([
+    ['a generation far ahead of the clock', { generation: Date.now() + 3_600_000 }],
+    ['a huge id', { id: 'x'.repeat(10_000) }],
+    ['an empty id', { id: '' }],
+    ['a negative at', { at: -1 }],
+  ])('ignores %s', async (_label, over) => {
+    const browser = new Browser()
+    const tab = track(browser.tab()).tab
+    const seen = vi.fn()
+    tab.onRemote(seen)
+    browser.inject(message(Date.now(), over))
+    await sleep(20)
+    expect(seen).not.toHaveBeenCalled()
+  })
+
+  it('lease: a lease dated far in the future does not block every tab forever', async () => {
+    const browser = new Browser()
+    const b = track(browser.tab({ locks: false })).tab
+    browser.store.set(
+      `${CHANNEL}:lease`,
+      JSON.stringify({ owner: 'skewed', expires: Date.now() + 3_600_000 }),
+    )
+    const lead = vi.fn(async () => {})
+    await expect(b.flight(lead, new AbortController().signal)).resolves.toMatchObject({ leader: true })
+    expect(lead).toHaveBeenCalledTimes(1)
+  })
+
+  it('end to end: a forged future success does not make relogin() resolve without signing in', async () => {
+    const { createReauth } = await import('../src/client')
+    const { stubPage } = await import('./helpers/page')
+    stubPage(`${ORIGIN}/app/`)
+    // The session probe answers "signed in" after each re-login.
+    vi.stubGlobal('fetch', async () => new Response(null, { status: 202 }))
+    const relogin = vi.fn(async () => {})
+    const reauth = createReauth({ relogin, crossTab: true })
+    // Node's own BroadcastChannel, as any script of the origin could post.
+    const forger = new BroadcastChannel(CHANNEL)
+    try {
+      await reauth.relogin() // opens the channel
+      relogin.mockClear()
+      forger.postMessage(message(Date.now() + 3_600_000))
+      await sleep(30)
+      await reauth.relogin()
+      expect(relogin).toHaveBeenCalledTimes(1)
+    } finally {
+      forger.close()
+      reauth.uninstall()
+      vi.unstubAllGlobals()
+    }
   })
 })

@@ -24,6 +24,41 @@ describe('applyPatch', () => {
     expect(target.fn).toBe(original)
   })
 
+  it('unwraps only its own layer: a wrapper installed on top stays, and still calls through', () => {
+    const target: Record<string, unknown> = { fn: () => 'native' }
+    const restore = applyPatch<() => string>(target, 'fn', {}, (real) => () => `sdk ${real()}`)
+    const sdk = target.fn as () => string
+    const later = () => `later ${sdk()}`
+    target.fn = later
+    restore()
+    expect(target.fn).toBe(later)
+    expect(later()).toBe('later sdk native')
+    restore()
+    expect(target.fn).toBe(later)
+  })
+
+  it('leaves an accessor another library defined on top in place', () => {
+    const target: Record<string, unknown> = { fn: () => 1 }
+    const restore = applyPatch(target, 'fn', {}, (real) => real)
+    const later = () => 2
+    Object.defineProperty(target, 'fn', { configurable: true, get: () => later })
+    restore()
+    expect(target.fn).toBe(later)
+  })
+
+  it('a new patch after a restore under a later wrapper wraps that wrapper', () => {
+    const target: Record<string, unknown> = { fn: () => 'native' }
+    const owner = {}
+    const restore = applyPatch<() => string>(target, 'fn', owner, (real) => () => `a ${real()}`)
+    const a = target.fn as () => string
+    target.fn = () => `later ${a()}`
+    restore()
+    const again = applyPatch<() => string>(target, 'fn', owner, (real) => () => `b ${real()}`)
+    expect((target.fn as () => string)()).toBe('b later a native')
+    again()
+    expect((target.fn as () => string)()).toBe('later a native')
+  })
+
   it('removes a property that was not there', () => {
     const target: Record<string, unknown> = {}
     const restore = applyPatch(target, 'missing', {}, () => () => 1)

@@ -13,4 +13,6 @@ export const stubPage = (href = `${ORIGIN}/app/`): void => {
   vi.stubGlobal('addEventListener', events.addEventListener.bind(events))
   vi.stubGlobal('removeEventListener', events.removeEventListener.bind(events))
   vi.stubGlobal('dispatchEvent', events.dispatchEvent.bind(events))
+  // A new page: no re-login of an earlier test's SDK instances is in progress on it (src/flights.ts).
+  delete (globalThis as Record<symbol, unknown>)[Symbol.for('ajax-reauth.flights.v1')]
 }
