@@ -3,6 +3,7 @@ import type { Coordinator } from './coordinator'
 import { classify, needsPeek, PEEK_BYTES } from './detect'
 import { AuthRequiredError } from './errors'
 import type { ReauthEmitter } from './events'
+import { sharedGuarded } from './flights'
 import type { NormalizedOptions } from './options'
 import { unwrap } from './patch'
 import { createSessionProbe, type FetchLike, type SessionProbe } from './probe'
@@ -189,7 +190,10 @@ export const createEngine = (deps: {
       await coordinator.settled()
       if (sentAt < coordinator.lastSuccessAt()) return true
     }
-    const result = await probe()
+    let result = await probe()
+    // Behind a burst, the probe can sit in the browser's queue of six connections per host until it times
+    // out; by then the queue has moved. Ask once more before calling the failure unproven.
+    if (result === 'unknown' && reason === 'network-error') result = await probe()
     if (result !== 'signed-in') return result === 'signed-out'
     if (reason !== 'network-error' || sentAt === undefined) return false
     // A redirect to the identity provider fails CORS only once the provider has answered: with a slow
@@ -333,5 +337,5 @@ export const createEngine = (deps: {
       replay: () => run({ ...req, isReplay: true }),
     })
 
-  return { ...base, coordinator, recover, guarded: new WeakMap(), run }
+  return { ...base, coordinator, recover, guarded: sharedGuarded<AuthRequiredError | null>(), run }
 }

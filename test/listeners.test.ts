@@ -2,7 +2,7 @@ import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createReauth } from '../src/client'
-import { isAuthRequiredError } from '../src/errors'
+import { authRequiredReason } from '../src/errors'
 import { createEmitter, type ReauthEvents } from '../src/events'
 import { ORIGIN, stubPage } from './helpers/page'
 
@@ -96,9 +96,10 @@ describe('an app listener cannot change an outcome', () => {
     })
     try {
       session = 'gone'
-      const error = await reauth.fetch('/api/items').catch((e: unknown) => e)
-      expect(isAuthRequiredError(error)).toBe(true)
-      expect(error).not.toBe(boom)
+      // fetch resolves the SDK's own 401 (not the app's error)
+      const res = await reauth.fetch('/api/items')
+      expect(res.status).toBe(401)
+      expect(authRequiredReason(res)).toBe('unauthorized')
       expect(reported).toEqual([boom])
     } finally {
       reauth.uninstall()

@@ -92,6 +92,8 @@ interface State {
   facts: RequestFacts
   /** When (`clock()`) the request interceptor let it go. */
   sentAt?: number
+  /** Ends its count as a request on the wire (`engine.track`): a re-login waits for it to land. */
+  untrack?: () => void
   replay?: true
 }
 
@@ -198,7 +200,9 @@ export const createAxiosAdapter =
           throw isAuthRequiredError(error) ? toAxiosError(error, config, undefined) : error
         })
       }
-      ;(config[KEY] as State).sentAt = clock()
+      const sent = config[KEY] as State
+      sent.sentAt = clock()
+      sent.untrack = engine.track()
       return config
     }
 
@@ -244,14 +248,16 @@ export const createAxiosAdapter =
 
     const onResponse = async (response: AxiosResponseLike): Promise<AxiosResponseLike> => {
       const state = stateOf(response.config)
+      state?.untrack?.()
       if (!state?.facts || (response.request && engine.guarded.has(response.request))) return response
-      const error = await engine.judge(snapshot(response, state.facts), state.facts)
+      const error = await engine.judge(snapshot(response, state.facts), state.facts, undefined, state.sentAt)
       return error ? recover(error, response.config, response.request) : response
     }
 
     const onError = async (error: any): Promise<never> => {
       const config = error?.config as AxiosConfigLike | undefined
       const state = stateOf(config)
+      state?.untrack?.()
       if (!state?.facts || !config || isAuthRequiredError(error)) throw error
       const request = error.request
       // Already judged and reported by an inner patch: the XHR patch, or a patched fetch (axios's fetch adapter).
