@@ -462,7 +462,8 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     },
 
     settled() {
-      return flight ? flight.promise.then(noop, noop) : Promise.resolve()
+      // Without a flight here, another tab's may be restoring the session this request found dead.
+      return flight ? flight.promise.then(noop, noop) : tabs().remoteSettled(options.reloginTimeoutMs)
     },
 
     lastSuccessAt,

@@ -44,6 +44,11 @@ export interface CrossTab {
    * page, succeeded; -Infinity if none.
    */
   lastSuccessAt(): number
+  /**
+   * Resolves when no other tab is running a re-login: at once if none holds the lock (or lease), else at its
+   * outcome, or after `maxMs`. A tab without a flight of its own learns of one this way.
+   */
+  remoteSettled(maxMs: number): Promise<void>
   /** Close the channel, remove listeners, reject flights still waiting. */
   dispose(): void
 }
@@ -56,6 +61,7 @@ interface EventTargetLike {
 type StorageLike = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>
 interface LockManagerLike {
   request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>
+  query?(): Promise<{ held?: { name?: string }[] }>
 }
 interface ChannelLike {
   postMessage(message: unknown): void
@@ -476,6 +482,26 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
       return () => {
         remotes.delete(cb)
       }
+    },
+    remoteSettled: async (maxMs) => {
+      if (!active || disposed) return
+      let busy = false
+      try {
+        if (useLocks) busy = !!(await env.locks!.query?.())?.held?.some((l) => l.name === channel)
+        else if (storage) busy = (readLease(storage)?.expires ?? 0) > env.now()
+      } catch {
+        busy = false
+      }
+      if (!busy) return
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer)
+          waiters.delete(done)
+          resolve()
+        }
+        const timer = setTimeout(done, maxMs)
+        waiters.add(done)
+      })
     },
     lastSuccessAt: () => {
       readStoredOutcome()

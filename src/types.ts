@@ -98,12 +98,6 @@ export interface ProxyProfile {
    * confirmed.
    */
   isOwnUnauthorized?(res: { contentType: string | null; body: string; location: string | null }): boolean
-  /**
-   * Does the proxy need `X-Requested-With` to answer Ajax with a 401? oauth2-proxy reads only `Accept`
-   * (CORS-safelisted), so it goes without the header and a same-origin request that the upstream redirects to
-   * a CORS-enabled third party needs no preflight. @default true
-   */
-  readsRequestedWith?: boolean
   /** Session probe: a same-origin path sent with `redirect: 'manual'`. Null when the proxy has none. */
   probe: { path: string; read(res: { status: number; type: string }): ProbeResult } | null
   /** URL that starts a (silent where possible) re-login and lands on `returnTo`. */

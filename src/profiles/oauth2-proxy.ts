@@ -25,8 +25,6 @@ export const oauth2Proxy = ({ prefix = '/oauth2' }: OAuth2ProxyProfileOptions = 
     // `{}` since 7.2 (#1375), an empty body before; an upstream's 401 says something.
     isOwnUnauthorized: ({ contentType, body }) =>
       (isJson(contentType) && /^\s*\{\s*\}\s*$/.test(body)) || (!contentType && body.trim() === ''),
-    // isAjax() reads Accept only: no X-Requested-With, so no preflight where the upstream redirects.
-    readsRequestedWith: false,
     probe: {
       path: `${prefix}/auth`,
       read: ({ status, type }): ProbeResult => {
