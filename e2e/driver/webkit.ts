@@ -262,8 +262,12 @@ return r`
   }
   async close(): Promise<void> {
     if (this.#closed) return
-    await this.#run((d) => d.close())
-    this.ctx.session.current = null
+    await this.#run(async (d) => {
+      await d.close()
+      // WebDriver has no current window after closing it: go back to the context's blank window.
+      await d.switchTo().window(this.ctx.home)
+      this.ctx.session.current = this.ctx.home
+    })
     this.ctx.forget(this)
     this.markClosed()
   }
@@ -288,7 +292,7 @@ class WebKitContext implements BrowserContext {
   lastActive: WebKitPage | null = null
   constructor(
     readonly session: Session,
-    home: string,
+    readonly home: string,
   ) {
     // The session's first window stays open and blank: closing a session's last window ends it.
     this.#known.add(home)
@@ -307,7 +311,9 @@ class WebKitContext implements BrowserContext {
     for (const [h, p] of this.#pages) {
       if (!handles.includes(h)) {
         this.forget(p)
-        if (this.session.current === h) this.session.current = null
+        if (this.session.current === h) {
+          await this.session.run(this.home, async () => undefined).catch(() => undefined)
+        }
         p.markClosed()
       }
     }
@@ -329,7 +335,9 @@ class WebKitContext implements BrowserContext {
   }
   async newPage(): Promise<Page> {
     const handle = await this.session.run(null, async (d) => {
-      await d.switchTo().newWindow('tab')
+      // A window, not a tab: MiniBrowser blocks window.open from a tab that is not the visible one,
+      // even in a click handler.
+      await d.switchTo().newWindow('window')
       const h = await d.getWindowHandle()
       this.#known.add(h)
       this.session.current = h
