@@ -464,7 +464,7 @@ describe('raw: silent re-login in an iframe (what the SDK will automate)', () =>
     e.stack.idp.endSessions()
     const landed = await reloginInIframe()
     expect(landed).toBe('cross-origin')
-    const frame = e.page.frames().find((f) => f.url().startsWith(`${e.stack.idpUrl}/interaction/`))
+    const frame = (await e.page.frames()).find((f) => f.url().startsWith(`${e.stack.idpUrl}/interaction/`))
     expect(frame).toBeDefined()
     expect(await viaFetch(e.page, '/api/items')).toMatchObject({ status: 403 })
     // a human click on the form completes it

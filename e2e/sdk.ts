@@ -2,7 +2,7 @@
  * The "with the SDK" half: set the built SDK (`window.AjaxReauth`) up in a page of the e2e app and
  * make requests through one adapter. Everything the page sees is returned as plain data.
  */
-import type { Page } from 'playwright-core'
+import type { Page } from './driver/types.js'
 
 export type Adapter = 'fetch' | 'xhr' | 'axios' | 'ky'
 export const ADAPTERS: Adapter[] = ['fetch', 'xhr', 'axios', 'ky']
@@ -311,8 +311,8 @@ export function startCalls(
 
 /**
  * Wait for a started call (at most `limitMs`); `'pending'` when it has not settled by then.
- * `noGesture`: wait through a CDP evaluate without user activation (Playwright's own evaluate is a
- * user gesture, which would let a popup strategy open its window).
+ * `noGesture`: wait through an evaluate without user activation (Chromium's and Firefox's own
+ * evaluate is a user gesture, which would let a popup strategy open its window).
  */
 export async function awaitCall(
   page: Page,
@@ -321,18 +321,9 @@ export async function awaitCall(
   noGesture = false,
 ): Promise<Outcome | 'pending'> {
   if (noGesture) {
-    const cdp = await page.context().newCDPSession(page)
-    try {
-      const r = await cdp.send('Runtime.evaluate', {
-        expression: `Promise.race([window.__calls[${id}].promise, new Promise((r) => setTimeout(() => r('pending'), ${limitMs}))])`,
-        awaitPromise: true,
-        returnByValue: true,
-        userGesture: false,
-      })
-      return r.result.value as Outcome | 'pending'
-    } finally {
-      await cdp.detach().catch(() => undefined)
-    }
+    return page.evaluateWithoutGesture<Outcome | 'pending'>(
+      `Promise.race([window.__calls[${id}].promise, new Promise((r) => setTimeout(() => r('pending'), ${limitMs})))])`,
+    )
   }
   return page.evaluate(
     async ({ id, limitMs }) => {

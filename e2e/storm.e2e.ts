@@ -4,8 +4,9 @@
  * CSRF cookie minted. Without it (same proxy settings, CSRF cookie per request): cookies pile up
  * until the Cookie header is refused (431).
  */
-import type { Page } from 'playwright-core'
+
 import { expect, it } from 'vitest'
+import type { Page } from './driver/types.js'
 import { CSRF_PER_REQUEST, cookieNames, setupE2E, signIn } from './harness.js'
 import { report } from './report.js'
 import { countOf, events, setupSdk } from './sdk.js'

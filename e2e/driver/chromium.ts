@@ -103,7 +103,7 @@ class ChromiumPage implements Page {
   waitForTimeout(ms: number): Promise<void> {
     return this.raw.waitForTimeout(ms)
   }
-  async addScriptTag(options: { content?: string; url?: string }): Promise<void> {
+  async addScriptTag(options: { content?: string; url?: string; type?: string }): Promise<void> {
     await this.raw.addScriptTag(options)
   }
   click(selector: string): Promise<void> {

@@ -93,7 +93,7 @@ class FirefoxPage implements Page {
   waitForTimeout(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms))
   }
-  async addScriptTag(options: { content?: string; url?: string }): Promise<void> {
+  async addScriptTag(options: { content?: string; url?: string; type?: string }): Promise<void> {
     await this.raw.addScriptTag(options)
   }
   click(selector: string): Promise<void> {

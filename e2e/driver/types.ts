@@ -62,7 +62,7 @@ export interface Page {
   /** Waits for `document.readyState === 'complete'`. */
   waitForLoadState(): Promise<void>
   waitForTimeout(ms: number): Promise<void>
-  addScriptTag(options: { content?: string; url?: string }): Promise<void>
+  addScriptTag(options: { content?: string; url?: string; type?: string }): Promise<void>
   /** A real (trusted) click on the first element matching `selector`: a user gesture. */
   click(selector: string): Promise<void>
   /** Child frames and the main frame. */

@@ -24,8 +24,11 @@ import type {
 } from './types.js'
 
 export const WEBKIT_DRIVER_PATH = process.env.WEBKIT_DRIVER_PATH || '/usr/bin/WebKitWebDriver'
+const MINIBROWSER = ['x86_64', 'aarch64', 'i386', 'arm']
+  .map((a) => `/usr/lib/${a}-linux-gnu/webkit2gtk-4.1/MiniBrowser`)
+  .concat('/usr/lib/arm-linux-gnueabihf/webkit2gtk-4.1/MiniBrowser')
 export const WEBKIT_BROWSER_PATH =
-  process.env.WEBKIT_BROWSER_PATH || '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser'
+  process.env.WEBKIT_BROWSER_PATH || MINIBROWSER.find((p) => existsSync(p)) || MINIBROWSER[0]!
 export const XVFB_PATH = process.env.XVFB_PATH || '/usr/bin/Xvfb'
 
 const freePort = (): Promise<number> =>
@@ -182,11 +185,12 @@ return r`
   waitForTimeout(ms: number): Promise<void> {
     return sleep(ms)
   }
-  async addScriptTag(options: { content?: string; url?: string }): Promise<void> {
+  async addScriptTag(options: { content?: string; url?: string; type?: string }): Promise<void> {
     await this.evaluate(
-      (o: { content?: string; url?: string }) =>
+      (o: { content?: string; url?: string; type?: string }) =>
         new Promise<void>((resolve, reject) => {
           const s = document.createElement('script')
+          if (o.type) s.type = o.type
           if (o.url) {
             s.src = o.url
             s.onload = () => resolve()
