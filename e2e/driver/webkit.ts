@@ -31,6 +31,17 @@ export const WEBKIT_BROWSER_PATH =
   process.env.WEBKIT_BROWSER_PATH || MINIBROWSER.find((p) => existsSync(p)) || MINIBROWSER[0]!
 export const XVFB_PATH = process.env.XVFB_PATH || '/usr/bin/Xvfb'
 
+// Children die with the test process, also when it is killed between a launch and its close().
+const children = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const c of children) c.kill()
+})
+const track = (c: ChildProcess): ChildProcess => {
+  children.add(c)
+  c.once('exit', () => children.delete(c))
+  return c
+}
+
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const s = net.createServer()
@@ -44,9 +55,11 @@ const freePort = (): Promise<number> =>
 
 /** Starts Xvfb on a free display number (it picks it: `-displayfd`). */
 async function startXvfb(): Promise<{ display: string; proc: ChildProcess }> {
-  const proc = spawn(XVFB_PATH, ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], {
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-  })
+  const proc = track(
+    spawn(XVFB_PATH, ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], {
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    }),
+  )
   const display = await new Promise<string>((resolve, reject) => {
     proc.once('error', reject)
     proc.once('exit', (code) => reject(new Error(`Xvfb exited (${code})`)))
@@ -421,10 +434,12 @@ class WebKitContext implements BrowserContext {
 
 async function startSession(display: string): Promise<{ session: Session; home: string }> {
   const port = await freePort()
-  const proc = spawn(WEBKIT_DRIVER_PATH, [`--port=${port}`], {
-    stdio: 'ignore',
-    env: { ...process.env, DISPLAY: display },
-  })
+  const proc = track(
+    spawn(WEBKIT_DRIVER_PATH, [`--port=${port}`], {
+      stdio: 'ignore',
+      env: { ...process.env, DISPLAY: display },
+    }),
+  )
   const end = Date.now() + 10_000
   for (;;) {
     const up = await fetch(`http://127.0.0.1:${port}/status`).then(
