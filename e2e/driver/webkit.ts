@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import { Builder, By, type WebDriver } from 'selenium-webdriver'
 import {
@@ -233,7 +234,8 @@ return r`
       const count = (await d.findElements(By.css('iframe'))).length
       for (let i = 0; i < count; i++) {
         await d.switchTo().frame(i)
-        list.push(await d.getCurrentUrl())
+        // Get Current URL answers for the top-level page: ask the frame's document instead.
+        list.push(String(await d.executeScript('return location.href')))
         await d.switchTo().defaultContent()
       }
       return list
@@ -310,6 +312,7 @@ class WebKitContext implements BrowserContext {
   constructor(
     readonly session: Session,
     readonly home: string,
+    readonly jarPort: number,
   ) {
     // The session's first window stays open and blank: closing a session's last window ends it.
     this.#known.add(home)
@@ -365,16 +368,34 @@ class WebKitContext implements BrowserContext {
   pages(): Page[] {
     return [...this.#pages.values()]
   }
+  /**
+   * WebDriver reads and writes the cookies of the current document only: the context's blank window
+   * is sent to a blank page on the cookie's host (the browser's own tiny server; cookies ignore
+   * ports), so the whole jar of a host is reachable whatever the test's pages show.
+   */
+  #onHost<T>(host: string, op: (d: WebDriver) => Promise<T>): Promise<T> {
+    return this.session.run(this.home, async (d) => {
+      const target = `http://${host}:${this.jarPort}/`
+      if ((await d.getCurrentUrl()) !== target) await d.get(target)
+      return op(d)
+    })
+  }
   async cookies(urls?: string | string[]): Promise<Cookie[]> {
+    const list = urls === undefined ? undefined : typeof urls === 'string' ? [urls] : urls
+    const hosts = new Set<string>(list ? list.map((u) => new URL(u).hostname) : ['localhost', '127.0.0.1'])
+    if (!list) {
+      for (const p of this.#pages.values()) {
+        if (p.url().startsWith('http')) hosts.add(new URL(p.url()).hostname)
+      }
+    }
     const seen = new Map<string, Cookie>()
-    for (const p of this.#pages.values()) {
-      if (!p.url().startsWith('http')) continue
-      const list = await this.session.run(p.handle, (d) => d.manage().getCookies()).catch(() => [])
-      for (const c of list) {
+    for (const host of hosts) {
+      const got = await this.#onHost(host, (d) => d.manage().getCookies())
+      for (const c of got) {
         const cookie: Cookie = {
           name: c.name,
           value: c.value,
-          domain: c.domain ?? new URL(p.url()).hostname,
+          domain: c.domain ?? host,
           path: c.path ?? '/',
           ...(typeof c.expiry === 'number' ? { expires: c.expiry } : {}),
           httpOnly: c.httpOnly ?? false,
@@ -385,22 +406,11 @@ class WebKitContext implements BrowserContext {
       }
     }
     const all = [...seen.values()]
-    if (urls === undefined) return all
-    const list = typeof urls === 'string' ? [urls] : urls
-    return all.filter((c) => list.some((u) => cookiesFor([c], u).length > 0))
+    return list ? all.filter((c) => list.some((u) => cookiesFor([c], u).length > 0)) : all
   }
   async addCookies(cookies: Cookie[]): Promise<void> {
     for (const c of cookies) {
-      // WebDriver sets cookies for the current document only: use a page on the cookie's host.
-      const page = [...this.#pages.values()].find((p) => {
-        try {
-          return new URL(p.url()).hostname === c.domain.replace(/^\./, '')
-        } catch {
-          return false
-        }
-      })
-      if (!page) throw new Error(`webkit: no open page on ${c.domain} to set cookie ${c.name} from`)
-      await this.session.run(page.handle, async (d) => {
+      await this.#onHost(c.domain.replace(/^\./, ''), async (d) => {
         if (c.expires !== undefined && c.expires > 0 && c.expires * 1000 <= Date.now()) {
           await d.manage().deleteCookie(c.name)
           return
@@ -472,13 +482,16 @@ class WebKitBrowser implements Browser {
   // A session is started ahead of need: the next newContext() is then instant.
   #next: Promise<{ session: Session; home: string }> | null = null
   readonly #contexts = new Set<WebKitContext>()
-  constructor(readonly xvfb: { display: string; proc: ChildProcess }) {}
+  constructor(
+    readonly xvfb: { display: string; proc: ChildProcess },
+    readonly jar: http.Server,
+  ) {}
   async newContext(): Promise<BrowserContext> {
     const next = this.#next ?? startSession(this.xvfb.display)
     this.#next = startSession(this.xvfb.display)
     this.#next.catch(() => undefined)
     const { session, home } = await next
-    const ctx = new WebKitContext(session, home)
+    const ctx = new WebKitContext(session, home, (this.jar.address() as net.AddressInfo).port)
     this.#contexts.add(ctx)
     return ctx
   }
@@ -493,6 +506,8 @@ class WebKitBrowser implements Browser {
       next.session.proc.kill()
     }
     this.xvfb.proc.kill()
+    this.jar.closeAllConnections()
+    await new Promise<void>((r) => this.jar.close(() => r()))
   }
 }
 
@@ -501,5 +516,11 @@ export async function launchWebKitDriver(): Promise<Browser> {
   for (const p of [WEBKIT_DRIVER_PATH, WEBKIT_BROWSER_PATH, XVFB_PATH]) {
     if (!existsSync(p)) throw new Error(`webkit: ${p} is missing`)
   }
-  return new WebKitBrowser(await startXvfb())
+  const jar = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' })
+    res.end('<!doctype html><title>cookie jar</title>')
+  })
+  // '::' also accepts IPv4: the page answers as localhost and as 127.0.0.1.
+  await new Promise<void>((r) => jar.listen(0, '::', () => r()))
+  return new WebKitBrowser(await startXvfb(), jar)
 }
