@@ -1,13 +1,22 @@
 import { defineConfig } from 'vitest/config'
+import { selectedBrowsers } from './e2e/driver/index.js'
 
-// Real Chromium (playwright-core) against the built IIFE: `npm run build` first.
+// Real browsers against the built IIFE: `npm run build` first. One project per browser
+// (BROWSERS=chromium,firefox,webkit, default all three); the project name prefixes every test name.
 export default defineConfig({
   test: {
-    include: ['test/browser/**/*.test.ts'],
     environment: 'node',
-    // Each file drives its own Chromium: one at a time on a 2-core machine.
+    // Each file drives its own browser: one at a time on a 2-core machine.
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: selectedBrowsers().map((name) => ({
+      extends: true as const,
+      test: {
+        name,
+        include: ['test/browser/**/*.test.ts'],
+        env: { TEST_BROWSER: name },
+      },
+    })),
   },
 })

@@ -1,8 +1,14 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
-import { launchChromium } from './server/browser.js'
+import { currentBrowser } from './driver/index.js'
+import type { Browser, BrowserContext, BrowserName, Page } from './driver/types.js'
+import { launch } from './server/browser.js'
 import type { Stack, StackOptions } from './server/stack.js'
 import { startStack } from './server/stack.js'
+
+export type { Browser, BrowserContext, BrowserName, Page } from './driver/types.js'
+
+/** The browser this test process drives (the vitest project's `TEST_BROWSER`, default chromium). */
+export const BROWSER: BrowserName = currentBrowser()
 
 export interface E2E {
   stack: Stack
@@ -12,14 +18,15 @@ export interface E2E {
 }
 
 /**
- * One stack and one Chromium per test file, a fresh browser context per test, every switch
- * reset before each test. Servers and browser are closed in `afterAll`, also after failures.
+ * One stack and one browser per test file (the vitest project's browser: chromium, firefox or
+ * webkit, see `vitest.e2e.config.ts`), a fresh browser context per test, every switch reset before
+ * each test. Servers and browser are closed in `afterAll`, also after failures.
  */
 export function setupE2E(options: StackOptions = {}): E2E {
   const state: Partial<E2E> = {}
   beforeAll(async () => {
     state.stack = await startStack(options)
-    state.browser = await launchChromium()
+    state.browser = await launch(BROWSER)
   })
   afterAll(async () => {
     await state.browser?.close().catch(() => undefined)

@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core'
+import type { Page } from './driver/types.js'
 
 /** What a page saw of a `fetch()`. */
 export type FetchOutcome =

@@ -3,7 +3,7 @@
  * oauth2-proxy ends. Each scenario proves the bug the SDK exists to fix.
  */
 import { describe, expect, it } from 'vitest'
-import { CSRF_PER_REQUEST, cookieNames, setupE2E, signIn } from './harness.js'
+import { BROWSER, CSRF_PER_REQUEST, cookieNames, setupE2E, signIn } from './harness.js'
 import { signInMarkers, viaAxios, viaFetch, viaFetchParallel, viaKy, viaXhr } from './probes.js'
 import { report } from './report.js'
 
@@ -276,8 +276,14 @@ describe('raw: CSRF cookie flood (csrfPerRequest)', () => {
       csrfCookiesMinted: c.csrfCookiesMinted,
       csrfCookiesCleared: c.csrfCookiesCleared,
     })
-    expect(afterBurst).toBeGreaterThan(20)
-    expect(next).toMatchObject({ ok: true, status: 431 })
+    if (BROWSER === 'webkit') {
+      // WebKit sends a burst's later requests with the cookies the earlier ones stored: the limit
+      // trims part of the pile (11 of 60 stored here, no 431), yet still more than limit + 1.
+      expect(afterBurst).toBeGreaterThan(6)
+    } else {
+      expect(afterBurst).toBeGreaterThan(20)
+      expect(next).toMatchObject({ ok: true, status: 431 })
+    }
   })
 })
 
@@ -464,7 +470,7 @@ describe('raw: silent re-login in an iframe (what the SDK will automate)', () =>
     e.stack.idp.endSessions()
     const landed = await reloginInIframe()
     expect(landed).toBe('cross-origin')
-    const frame = e.page.frames().find((f) => f.url().startsWith(`${e.stack.idpUrl}/interaction/`))
+    const frame = (await e.page.frames()).find((f) => f.url().startsWith(`${e.stack.idpUrl}/interaction/`))
     expect(frame).toBeDefined()
     expect(await viaFetch(e.page, '/api/items')).toMatchObject({ status: 403 })
     // a human click on the form completes it

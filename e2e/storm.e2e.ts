@@ -4,9 +4,10 @@
  * CSRF cookie minted. Without it (same proxy settings, CSRF cookie per request): cookies pile up
  * until the Cookie header is refused (431).
  */
-import type { Page } from 'playwright-core'
+
 import { expect, it } from 'vitest'
-import { CSRF_PER_REQUEST, cookieNames, setupE2E, signIn } from './harness.js'
+import type { Page } from './driver/types.js'
+import { BROWSER, CSRF_PER_REQUEST, cookieNames, setupE2E, signIn } from './harness.js'
 import { report } from './report.js'
 import { countOf, events, setupSdk } from './sdk.js'
 
@@ -205,13 +206,25 @@ it(`nginx front + csrfPerRequest (the proxy mints a CSRF cookie per request befo
     nextRequest: next,
     events: perTab.map((ev) => tally(ev.map((x) => (x.reason ? `${x.type}(${x.reason})` : x.type)))),
   })
-  // every request already reached /oauth2/start through nginx's 302: 300 CSRF cookies, none from the SDK
-  expect(d.signInStarts).toBe(TABS * PER_TAB)
+  // every request already reached /oauth2/start through nginx's 302: 300 CSRF cookies, none from the SDK.
+  // Firefox and WebKit send the later requests with the cookies already stored: most get nginx's 400
+  // before /oauth2/start (46 and 22 of 300 reached it here).
+  if (BROWSER === 'chromium') expect(d.signInStarts).toBe(TABS * PER_TAB)
+  else expect(d.signInStarts).toBeGreaterThan(0)
+  expect(d.signInStarts).toBeLessThanOrEqual(TABS * PER_TAB)
   // one re-login attempt for the whole browser (the leader's), the other tabs hear its outcome
   // (a tab whose session probe itself got nginx's 400 cannot confirm the loss: it passes the TypeError on)
   for (const ev of perTab) expect(countOf(ev, 'reauth:start')).toBeLessThanOrEqual(1)
   const attempts = perTab.flatMap((ev) => ev.filter((x) => x.type === 'reauth:interaction-required'))
-  expect(attempts.length).toBeGreaterThanOrEqual(1)
-  expect(attempts.length).toBeLessThanOrEqual(TABS)
+  if (BROWSER === 'chromium') {
+    expect(attempts.length).toBeGreaterThanOrEqual(1)
+    expect(attempts.length).toBeLessThanOrEqual(TABS)
+  } else {
+    // Firefox, WebKit: most requests got nginx's 400 themselves (header-overflow: no re-login, the
+    // circuit opens); a tab whose requests reached /oauth2/start tries once and fails.
+    for (const ev of perTab) {
+      expect(countOf(ev, 'circuit:open') + countOf(ev, 'reauth:failure')).toBeGreaterThanOrEqual(1)
+    }
+  }
   expect(outcomes.flat()).toHaveLength(TABS * PER_TAB)
 })

@@ -1,21 +1,9 @@
-import type { Browser } from 'playwright-core'
-import { chromium } from 'playwright-core'
+import { launchBrowser } from '../driver/index.js'
+import type { Browser, BrowserName } from '../driver/types.js'
 
-export const CHROMIUM_PATH = '/usr/bin/chromium'
+export { CHROMIUM_PATH, launchPlaywrightChromium as launchChromium } from '../driver/chromium.js'
 
-/** Debian's Chromium, headless. Never downloads a browser. One per test file; a fresh context per test. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  })
+/** One browser behind the driver interface (`e2e/driver/`). One per test file; a fresh context per test. */
+export function launch(name: BrowserName): Promise<Browser> {
+  return launchBrowser(name)
 }

@@ -1,5 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { currentBrowser } from '../../e2e/driver/index'
+import type { Browser, BrowserContext, Page } from '../../e2e/driver/types'
 import { bundleInternals, launch, type PageGlobals, type Stack, startStack } from './reauth-harness'
 
 let browser: Browser
@@ -26,13 +27,8 @@ const openTabs = async (n: number, withoutLocks: boolean): Promise<Page[]> => {
   const pages: Page[] = []
   for (let i = 0; i < n; i++) {
     const p = await context.newPage()
-    if (withoutLocks) {
-      // Where Web Locks is missing (an insecure http origin): the localStorage lease takes over.
-      await p.addInitScript(() => {
-        delete (Navigator.prototype as { locks?: unknown }).locks
-      })
-    }
-    await p.goto(`${stack.app}/app`)
+    // Where Web Locks is missing (an insecure http origin): the localStorage lease takes over.
+    await p.goto(`${stack.app}/app${withoutLocks ? '?nolocks' : ''}`)
     expect(await p.evaluate(() => 'locks' in navigator)).toBe(!withoutLocks)
     pages.push(p)
   }
@@ -47,7 +43,7 @@ interface FlightResult {
 describe.each([
   ['Web Locks', false],
   ['localStorage lease (navigator.locks deleted)', true],
-])('cross-tab in Chromium: %s', (_label, withoutLocks) => {
+])(`cross-tab in ${currentBrowser()}: %s`, (_label, withoutLocks) => {
   it('3 tabs × 30 concurrent flights → lead runs exactly once', async () => {
     const pages = await openTabs(3, withoutLocks)
     const startAt = Date.now() + 700

@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import type { Browser } from 'playwright-core'
-import { launchChromium } from '../../e2e/server/browser'
+import { currentBrowser } from '../../e2e/driver/index'
+import type { Browser } from '../../e2e/driver/types'
+import { launch as launchNamed } from '../../e2e/server/browser'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -26,8 +27,8 @@ export const bundleInternals = async (): Promise<string> => {
   return out.outputFiles[0]!.text
 }
 
-/** Debian's Chromium, headless, the same flags as the e2e suite. */
-export const launch = (): Promise<Browser> => launchChromium()
+/** The browser of this vitest project (`TEST_BROWSER`), through the driver interface. */
+export const launch = (): Promise<Browser> => launchNamed(currentBrowser())
 
 const html = (body: string, headers: Record<string, string> = {}) => ({ status: 200, body, headers })
 
@@ -54,8 +55,25 @@ export const startStack = async (bundle: string): Promise<Stack> => {
   let leads = 0
   let appOrigin = ''
   let providerOrigin = ''
+  // `?nolocks`: Web Locks removed before any script runs (an insecure origin has none), so the
+  // localStorage lease takes over. `?autorun=popup`: the page itself starts the popup strategy at
+  // load, outside any user gesture (no driver evaluate involved).
+  const NO_LOCKS = '<script>delete Navigator.prototype.locks</script>'
+  const AUTORUN_POPUP = `<script>addEventListener('load', () => {
+  window.__result = R.popupStrategy({
+    signal: AbortSignal.timeout(5000),
+    error: new Error('x'),
+    url: location.origin + '/oauth2/start?mode=silent&rd=%2Flanding',
+    returnTo: '/landing',
+    isLanding: () => true,
+  }).then(
+    () => ({ outcome: 'ok' }),
+    (e) => ({ outcome: e.reason, active: navigator.userActivation ? navigator.userActivation.isActive : null }),
+  )
+})</script>`
+  let head = ''
   const page = (title: string, extra = '') =>
-    `<!doctype html><html><head><title>${title}</title><script src="/reauth.js"></script></head><body><button id="go">go</button>${extra}</body></html>`
+    `<!doctype html><html><head><title>${title}</title>${head}<script src="/reauth.js"></script></head><body><button id="go">go</button>${extra}</body></html>`
 
   const app = await listen('localhost', (req, res) => {
     const url = new URL(req.url ?? '/', appOrigin)
@@ -75,6 +93,7 @@ export const startStack = async (bundle: string): Promise<Stack> => {
       })
       res.end(body)
     }
+    head = `${url.searchParams.has('nolocks') ? NO_LOCKS : ''}${url.searchParams.get('autorun') === 'popup' ? AUTORUN_POPUP : ''}`
     const rd = url.searchParams.get('rd') ?? '/'
     const safeRd = rd.startsWith('/') && !rd.startsWith('//') && !rd.startsWith('/\\') ? rd : '/'
     switch (url.pathname) {

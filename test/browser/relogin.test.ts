@@ -1,5 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { currentBrowser } from '../../e2e/driver/index'
+import type { Browser, BrowserContext, Page } from '../../e2e/driver/types'
 import { bundleInternals, launch, type PageGlobals, type Stack, startStack } from './reauth-harness'
 
 let browser: Browser
@@ -78,7 +79,9 @@ const runIframe = (
     { mode, opts },
   ) as Promise<Outcome>
 
-describe('iframe strategy in Chromium', () => {
+const BROWSER = currentBrowser()
+
+describe(`iframe strategy in ${BROWSER}`, () => {
   it('silent success: /oauth2/start → provider 302 → /oauth2/callback 302 → same-origin landing', async () => {
     const r = await runIframe('silent')
     expect(r).toMatchObject({ ok: true, framesLeft: 0 })
@@ -165,7 +168,7 @@ describe('iframe strategy in Chromium', () => {
   })
 })
 
-describe('popup strategy in Chromium', () => {
+describe(`popup strategy in ${BROWSER}`, () => {
   /** Arms a click handler that starts the popup strategy; the result lands in `window.__result`. */
   const armPopup = (mode: string) =>
     page.evaluate((mode) => {
@@ -207,26 +210,12 @@ describe('popup strategy in Chromium', () => {
   })
 
   it("without a user gesture → 'no-user-gesture' and no window is opened", async () => {
-    // page.evaluate() runs with a user gesture; a script the page runs on its own at load has none.
+    // page.evaluate() runs with a user gesture in Chromium and Firefox; a script the page runs on its
+    // own at load has none (`?autorun=popup`, see reauth-harness.ts).
     const fresh = await context.newPage()
     let opened = 0
     fresh.on('popup', () => opened++)
-    await fresh.addInitScript(() => {
-      addEventListener('load', () => {
-        const { R } = globalThis as PageGlobals
-        ;(window as unknown as { __result?: Promise<unknown> }).__result = R.popupStrategy({
-          signal: AbortSignal.timeout(5_000),
-          error: new Error('x'),
-          url: `${location.origin}/oauth2/start?mode=silent&rd=%2Flanding`,
-          returnTo: '/landing',
-          isLanding: () => true,
-        }).then(
-          () => ({ outcome: 'ok' }),
-          (e: { reason?: string }) => ({ outcome: e.reason, active: navigator.userActivation.isActive }),
-        )
-      })
-    })
-    await fresh.goto(`${stack.app}/app`)
+    await fresh.goto(`${stack.app}/app?autorun=popup`)
     const r = await fresh.evaluate(() => (window as unknown as { __result?: Promise<unknown> }).__result)
     expect(r).toEqual({ outcome: 'no-user-gesture', active: false })
     await fresh.waitForTimeout(200)

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../../e2e/server/browser'
+import { currentBrowser } from '../../e2e/driver/index'
+import type { Browser, BrowserContext, Page } from '../../e2e/driver/types'
+import { launch } from '../../e2e/server/browser'
 import { BUNDLE, startServer, type TestServer } from './server'
 
 // The same XHR scenarios, run in real Chromium against the native XMLHttpRequest and against the one
@@ -35,11 +36,16 @@ interface Result {
 
 let server: TestServer
 let browser: Browser
+// One context for every page: nothing here depends on cookies or storage (and a WebKit context is a
+// WebDriver session of its own).
+let context: BrowserContext
+const BROWSER = currentBrowser()
 
 beforeAll(async () => {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first`)
   server = await startServer()
-  browser = await launchChromium()
+  browser = await launch(BROWSER)
+  context = await browser.newContext()
 })
 afterAll(async () => {
   await browser?.close()
@@ -48,7 +54,7 @@ afterAll(async () => {
 
 /** A fresh page, either untouched (`native`) or with `AjaxReauth.createReauth().install()`. */
 const open = async (mode: 'native' | 'patched'): Promise<Page> => {
-  const page = await browser.newPage()
+  const page = await context.newPage()
   await page.goto(`${server.origin}/`)
   await page.addScriptTag({ content: 'window.__NativeXHR = XMLHttpRequest' })
   await page.addScriptTag({ url: '/ajax-reauth.global.js' })
