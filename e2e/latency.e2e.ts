@@ -25,9 +25,10 @@
  * request that did not get its data, when it was sent and settled, what the proxy answered it, whether
  * the SDK reported or replayed it, and what the last session probe before its end said.
  */
-import type { Page } from 'playwright-core'
+
 import { afterAll, describe, expect, it } from 'vitest'
 import type { OAuth2ProxyOptions } from '../src/testing/behaviour/index.js'
+import type { Page } from './driver/types.js'
 import { setupE2E, signIn } from './harness.js'
 import { report } from './report.js'
 import type { Adapter, CallInit, Outcome } from './sdk.js'

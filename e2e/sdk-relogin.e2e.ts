@@ -94,6 +94,10 @@ describe('provider session ended', () => {
     const starts = () => e.stack.proxy.behaviour.counters.signInStarts
     const before = starts()
     expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ reason: 'unauthorized' })
+    // Right after a failed re-login a loss fails fast without a flight (min(10 s, cooldownMs)).
+    expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ reason: 'unauthorized' })
+    expect(starts() - before).toBe(1)
+    await new Promise((r) => setTimeout(r, 1_600))
     expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ reason: 'unauthorized' })
     await waitForEvent(e.page, 'circuit:open')
     expect(await sdkState(e.page)).toBe('circuit-open')
@@ -182,8 +186,8 @@ describe('nothing hangs', () => {
       e.context.pages().filter((p) => p.url().includes('/oauth2/') || p.url().startsWith(e.stack.idpUrl)),
     ).toEqual([])
     const ev = await events(e.page)
+    // start() without a gesture rejects at once and starts no flight: no second event, no loop
     expect(ev.filter((x) => x.type === 'reauth:interaction-required').map((x) => x.reason)).toEqual([
-      'no-user-gesture',
       'no-user-gesture',
     ])
   })
@@ -198,7 +202,16 @@ describe('nothing hangs', () => {
         { url: '/api/items?q=1' },
         { url: '/api/items?q=2', init: { abortable: true } },
       ])) as [number, number]
-      await waitForEvent(e.page, 'reauth:required', 2, 10_000)
+      // reauth:required fires once per episode: wait until the proxy answered both, then for the verdicts
+      await waitForEvent(e.page, 'reauth:required', 1, 10_000)
+      for (let i = 0; i < 100; i++) {
+        const answered = e.stack.proxy.requests.filter(
+          (q) => /^\/api\/items\?q=[12]$/.test(q.path) && q.answeredAt !== null,
+        )
+        if (answered.length >= 2) break
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      await new Promise((r) => setTimeout(r, 200))
       expect(await sdkState(e.page)).toBe('reauthenticating')
       const gated = await startCall(e.page, adapter, '/api/items?g=1', { abortable: true })
       const gatedKept = await startCall(e.page, adapter, '/api/items?g=2')

@@ -8,6 +8,7 @@ import {
   createStrategy,
   InteractionRequiredError,
   isInteractionRequiredError,
+  openPopup,
   prepareRelogin,
   type Strategy,
 } from './relogin'
@@ -73,6 +74,8 @@ interface Flight {
   generation: number
   /** The re-login URL: the strategy's own requests to it never wait at the gate. */
   url: string | null
+  /** The blank popup `start()` opened in the click, for the popup strategy to navigate. */
+  popup: Window | null
   /** Ended by uninstall, not by a failed re-login: does not count towards the circuit. */
   disposed: boolean
   promise: Promise<void>
@@ -258,7 +261,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     // strategy a second time if another tab's late answer still wiped the fresh session.
     await waitFor(quiet(), signal)
     for (let attempt = 1; ; attempt++) {
-      await run({ signal, error, probe, fetch: deps.baseFetch(), ...target })
+      await run({ signal, error, probe, fetch: deps.baseFetch(), popup: current.popup, ...target })
       signal.throwIfAborted()
       // A profile without a probe trusts its strategy; otherwise only "signed in" proves a re-login.
       const result = profile.probe ? await probe() : 'signed-in'
@@ -280,13 +283,20 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       return Promise.reject(new InteractionRequiredError('no-user-gesture'))
     }
     const cause = 'interaction'
+    // Opened now, inside the click: after the flight's awaits (lock, drain) WebKit refuses window.open.
+    const popup = flight ? null : openPopup('about:blank')
     return startFlight(
       new AuthRequiredError({ reason: 'unauthorized', url: scope.origin, method: 'GET', cause }),
       'popup',
+      popup,
     ).promise
   }
 
-  const startFlight = (error: AuthRequiredError, relogin: ReloginStrategy = options.relogin): Flight => {
+  const startFlight = (
+    error: AuthRequiredError,
+    relogin: ReloginStrategy = options.relogin,
+    popup: Window | null = null,
+  ): Flight => {
     if (flight) return flight
     const run = relogin === options.relogin ? strategy : createStrategy(relogin)
     const controller = new AbortController()
@@ -298,6 +308,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     const current: Flight = {
       generation: ++generation,
       url: null,
+      popup,
       disposed: false,
       controller,
       error,
@@ -341,6 +352,10 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         throw failure
       } finally {
         clearTimeout(timer)
+        // A flight that ended before its strategy (timeout, another tab signed in) leaves no blank window.
+        try {
+          if (popup && !popup.closed) popup.close()
+        } catch {}
         if (flight === current) flight = null
       }
     })()
@@ -405,6 +420,14 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         if (!circuitOpen()) openCircuit()
         throw error
       }
+      if (circuitOpen()) {
+        throw new AuthRequiredError({
+          reason: 'circuit-open',
+          url: error.url,
+          method: error.method,
+          cause: error,
+        })
+      }
       // One app call costs at most one flight, however often its HTTP client retries.
       const recent = flight ? null : recentFailure()
       if (recent) {
@@ -413,14 +436,6 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
           url: error.url,
           method: error.method,
           cause: recent,
-        })
-      }
-      if (circuitOpen()) {
-        throw new AuthRequiredError({
-          reason: 'circuit-open',
-          url: error.url,
-          method: error.method,
-          cause: error,
         })
       }
       const current = startFlight(error)

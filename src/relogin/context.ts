@@ -21,6 +21,8 @@ export interface StrategyContext {
   probe?: () => Promise<ProbeResult>
   /** The fetch under the SDK: a strategy's own requests go straight to the network, never to the gate. */
   fetch?: FetchLike
+  /** A blank popup `start()` opened synchronously in the user's click: the popup strategy navigates it. */
+  popup?: Window | null
 }
 
 /** A re-login strategy: resolves once the session is renewed, rejects otherwise. */

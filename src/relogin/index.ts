@@ -21,7 +21,7 @@ export {
   isCallbackMessage,
   isSafeReturnPath,
 } from './landing'
-export { POPUP_NAME, popupStrategy } from './popup'
+export { openPopup, POPUP_NAME, popupStrategy } from './popup'
 export { redirectStrategy } from './redirect'
 
 const custom =

@@ -15,6 +15,15 @@ const POLL_MS = 100
  * @example
  * button.onclick = () => popupStrategy({ signal, error, url, returnTo, isLanding })
  */
+/** `window.open` of the re-login popup; null when the browser blocks it. */
+export const openPopup = (url: string): Window | null => {
+  try {
+    return window.open(url, POPUP_NAME, FEATURES)
+  } catch {
+    return null
+  }
+}
+
 export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
   new Promise<void>((resolve, reject) => {
     const { signal } = ctx
@@ -22,16 +31,22 @@ export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
       reject(signal.reason)
       return
     }
-    const activation = (navigator as { userActivation?: { isActive: boolean } }).userActivation
-    if (activation && activation.isActive === false) {
-      reject(new InteractionRequiredError('no-user-gesture'))
-      return
-    }
-    let popup: Window | null = null
-    try {
-      popup = window.open(ctx.url, POPUP_NAME, FEATURES)
-    } catch {
-      popup = null
+    let popup: Window | null = ctx.popup && !ctx.popup.closed ? ctx.popup : null
+    if (popup) {
+      // Opened blank by start() inside the click (WebKit allows window.open only in the gesture's own
+      // task, not after the flight's awaits); navigate it now.
+      try {
+        popup.location.href = ctx.url
+      } catch {
+        popup = null
+      }
+    } else {
+      const activation = (navigator as { userActivation?: { isActive: boolean } }).userActivation
+      if (activation && activation.isActive === false) {
+        reject(new InteractionRequiredError('no-user-gesture'))
+        return
+      }
+      popup = openPopup(ctx.url)
     }
     if (!popup) {
       reject(new InteractionRequiredError('popup-blocked'))
