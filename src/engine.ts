@@ -200,6 +200,7 @@ export const createEngine = (deps: {
     // provider, a request sent with the dead cookie fails after another request's re-login restored the
     // session. Sent before a re-login that ended since, it carried the dead cookie. (No upstream answered
     // it readably, so replaying it is what the app would have got.)
+    if (sentAt < coordinator.lastSuccessAt()) return true
     await coordinator.settled()
     return sentAt < coordinator.lastSuccessAt()
   }
