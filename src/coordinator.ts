@@ -414,6 +414,8 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         emitter.emit('request:replayed', { url: error.url, method: error.method, generation })
         return replay()
       }
+      // Read first: an expired memory ends its episode, so this loss opens a new one (and is reported).
+      const recent = flight ? null : recentFailure()
       report(error)
       if (error.reason === 'header-overflow') {
         // Every re-login would mint one more CSRF cookie: stop instead of looping.
@@ -429,7 +431,6 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         })
       }
       // One app call costs at most one flight, however often its HTTP client retries.
-      const recent = flight ? null : recentFailure()
       if (recent) {
         throw new AuthRequiredError({
           reason: error.reason,

@@ -5,6 +5,7 @@
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createReauth, type Reauth } from '../src/client'
+import { FAILURE_MEMORY_MS } from '../src/coordinator'
 import { authRequiredReason } from '../src/errors'
 import type { ReauthOptions } from '../src/options'
 import { InteractionRequiredError } from '../src/relogin'
@@ -170,6 +171,32 @@ describe('failed re-logins and client retries', () => {
     expect(flights).toBe(1)
     expect(required).toHaveBeenCalledTimes(1)
     expect(reauth.state).toBe('idle')
+  })
+
+  it('once the memory of a failed re-login expires, the next loss opens a new episode: reported, one flight', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const w = world({ mode: 'ajax-401' })
+      vi.stubGlobal('fetch', network(w))
+      let flights = 0
+      const reauth = createReauth({
+        crossTab: false,
+        circuit: { failures: 10 },
+        relogin: async () => {
+          flights++
+          throw new InteractionRequiredError('frame-blocked')
+        },
+      })
+      const required = vi.fn()
+      reauth.onReauthRequired(required)
+      await reauth.fetch('/api/items')
+      vi.setSystemTime(Date.now() + FAILURE_MEMORY_MS)
+      await reauth.fetch('/api/items')
+      expect(flights).toBe(2)
+      expect(required).toHaveBeenCalledTimes(2)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('start() without a user gesture fails at once and starts nothing: no loop from the event handler', async () => {
