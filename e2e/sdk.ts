@@ -112,7 +112,9 @@ export async function setupSdk(page: Page, config: SdkConfig): Promise<void> {
             }
             f.onload = () => {
               try {
-                if (f.contentWindow?.location.pathname === '/app.html') done()
+                // Landed back on the app (any page of it: `rd` is the page's path at the flight's start).
+                const path = f.contentWindow?.location.pathname
+                if (path && path !== 'blank' && !path.startsWith('/oauth2/')) done()
               } catch {
                 done(new Error('iframe ended on another origin'))
               }

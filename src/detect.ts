@@ -55,14 +55,23 @@ export const classify = (
     return signal('header-overflow', snapshot, request, `${status}: request headers (cookies) too large`)
   }
   if (status === 401) {
-    // Any upstream may answer 401 for its own reasons (a wrong password, an expired API key): only the
-    // proxy's own fingerprint counts at once; anything else is the probe's to confirm.
-    const own = !!profile.isOwnUnauthorized?.({
-      contentType,
-      body: peek,
-      location: snapshot.location ?? null,
-    })
-    return signal('unauthorized', snapshot, request, `401 from ${snapshot.url || request.url}`, !own)
+    // Any upstream may answer 401 for its own reasons (a wrong password, an expired API key), and with the
+    // same bytes as the proxy: `{}` is a plausible upstream body, and the `Set-Cookie` that would tell them
+    // apart is hidden from scripts. So a body fingerprint is the probe's to confirm (one probe serves a
+    // burst); only a 401 that points at the proxy's sign-in (`Location`, Authelia) counts at once, or any
+    // fingerprint when the profile has no probe to ask.
+    const location = snapshot.location ?? null
+    const own = !!profile.isOwnUnauthorized?.({ contentType, body: peek, location })
+    const atOnce = own && (!profile.probe || location !== null)
+    const unauthorized = signal(
+      'unauthorized',
+      snapshot,
+      request,
+      `401 from ${snapshot.url || request.url}`,
+      !atOnce,
+    )
+    if (own) unauthorized.fingerprint = true
+    return unauthorized
   }
 
   // A response that was not redirected ended on the request's own (in-scope) URL: no URL to parse.

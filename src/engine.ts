@@ -184,7 +184,8 @@ export const createEngine = (deps: {
     add.filter(([name]) => !has(name))
 
   /** Did the proxy (not the upstream, not the network) answer this ambiguous signal? */
-  const confirm = async (reason: AuthSignal['reason'], sentAt: number | undefined): Promise<boolean> => {
+  const confirm = async (signal: AuthSignal, sentAt: number | undefined): Promise<boolean> => {
+    const { reason } = signal
     if (reason === 'network-error' && sentAt !== undefined && coordinator.gated) {
       // The session is known lost and its re-login is under way: no probe per straggler of the burst.
       await coordinator.settled()
@@ -195,12 +196,14 @@ export const createEngine = (deps: {
     // out; by then the queue has moved. Ask once more before calling the failure unproven.
     if (result === 'unknown' && reason === 'network-error') result = await probe()
     if (result !== 'signed-in') return result === 'signed-out'
-    if (reason !== 'network-error' || sentAt === undefined) return false
+    if ((reason !== 'network-error' && !signal.fingerprint) || sentAt === undefined) return false
     // A redirect to the identity provider fails CORS only once the provider has answered: with a slow
     // provider, a request sent with the dead cookie fails after another request's re-login restored the
     // session. Sent before a re-login that ended since, it carried the dead cookie. (No upstream answered
-    // it readably, so replaying it is what the app would have got.)
+    // it readably, so replaying it is what the app would have got.) The same for the proxy's own 401
+    // (its fingerprint), answered after the re-login: the probe now says signed in, but it was sent dead.
     if (sentAt < coordinator.lastSuccessAt()) return true
+    if (reason !== 'network-error') return false
     await coordinator.settled()
     return sentAt < coordinator.lastSuccessAt()
   }
@@ -221,7 +224,7 @@ export const createEngine = (deps: {
         cause: cause ?? signal.detail,
       })
     if (!signal.needsProbe) return lost()
-    return confirm(signal.reason, sentAt).then((yes) => (yes ? lost() : null))
+    return confirm(signal, sentAt).then((yes) => (yes ? lost() : null))
   }
 
   // Requests on the wire carry the old cookie: their answers can clear (Set-Cookie Max-Age=0) the session

@@ -48,7 +48,9 @@ export interface ReauthOptions {
   /**
    * Headers added to in-scope requests unless the app set them. `false` disables one. A value must be
    * one `Headers` takes as it is: Latin-1, no CR/LF or other control character, no surrounding spaces.
-   * @default { accept: 'application/json', requestedWith: 'XMLHttpRequest' }
+   * @default { accept: 'application/json', requestedWith: 'XMLHttpRequest' } — `requestedWith` only for
+   * proxies that read it (every built-in profile but oauth2-proxy, which reads `Accept` alone: see
+   * `ProxyProfile.readsRequestedWith`)
    */
   headers?: { accept?: string | false; requestedWith?: string | false }
   /**
@@ -267,12 +269,13 @@ export const normalizeOptions = (input: unknown = {}): NormalizedOptions => {
     throw new ReauthConfigError(result.error.issues.flatMap((issue) => issuesOf(issue, input)))
   }
   const o = result.data as ReauthOptions
+  // zod copies objects; a custom profile keeps its identity (and its prototype, if a class).
+  const profile =
+    typeof o.proxy === 'object'
+      ? (input as { proxy: ProxyProfile }).proxy
+      : builtinProfiles[o.proxy ?? 'oauth2-proxy']
   return {
-    // zod copies objects; a custom profile keeps its identity (and its prototype, if a class).
-    profile:
-      typeof o.proxy === 'object'
-        ? (input as { proxy: ProxyProfile }).proxy
-        : builtinProfiles[o.proxy ?? 'oauth2-proxy'],
+    profile,
     scope: {
       origins: (o.scope?.origins ?? ['same-origin']).map((v) =>
         v === 'same-origin' ? v : new URL(v).origin,
@@ -282,7 +285,8 @@ export const normalizeOptions = (input: unknown = {}): NormalizedOptions => {
     },
     headers: {
       accept: o.headers?.accept ?? 'application/json',
-      requestedWith: o.headers?.requestedWith ?? 'XMLHttpRequest',
+      requestedWith:
+        o.headers?.requestedWith ?? (profile.readsRequestedWith === false ? false : 'XMLHttpRequest'),
     },
     relogin: o.relogin ?? 'iframe',
     reloginTimeoutMs: o.reloginTimeoutMs ?? 10_000,

@@ -63,6 +63,11 @@ export interface AuthSignal {
    * proxy's fingerprints do not claim): the session probe must confirm it before anything happens.
    */
   needsProbe: boolean
+  /**
+   * The answer has the profile's own lost-session fingerprint (`isOwnUnauthorized`): not proof alone where
+   * a probe can be asked, but enough for a request sent before a re-login that has ended since.
+   */
+  fingerprint?: boolean
 }
 
 /** What the session probe found. `unknown` = the probe itself failed (network down). */
@@ -107,4 +112,10 @@ export interface ProxyProfile {
    * Tried before the re-login strategy; a 2xx answer confirmed by the probe ends the flight.
    */
   refreshPath?: string
+  /**
+   * Does the proxy tell Ajax from a page load by `X-Requested-With`? Only then does the SDK send it by
+   * default: unlike `Accept: application/json` it is not CORS-safelisted, so on a request the upstream
+   * redirects to a CORS-enabled third party it forces a preflight the third party may refuse. Absent: true.
+   */
+  readsRequestedWith?: boolean
 }

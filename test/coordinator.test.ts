@@ -187,15 +187,28 @@ describe('coordinator: one flight, queue, replay', () => {
     expect(passes).toBe(-8)
   })
 
-  it('replays at most once: a replay that fails auth again rejects and starts nothing', async () => {
+  it('replays at most once: a replay that gets a 401 again starts nothing; the app gets that 401', async () => {
     const h = harness()
-    const pending = h.reauth.fetch('/api/always401').then(lostOrValue, (e) => e)
+    session = 'gone'
+    const pending = h.reauth.fetch('/api/always401')
     await until(() => h.relogins === 1)
     h.finish(true)
-    const error = await pending
-    expect(error).toMatchObject({ name: 'AuthRequiredError', reason: 'unauthorized' })
+    const res = await pending
+    // The probe now says signed in: the replay's 401 is the upstream's own, handed back as it came.
+    expect(res.status).toBe(401)
+    expect(res.headers.get('x-ajax-reauth')).toBeNull()
+    expect(await res.json()).toEqual({})
     expect(hits.get('always401')).toBe(2)
     expect(h.relogins).toBe(1)
+  })
+
+  it('an upstream that answers 401 with the proxy’s own bytes, with a valid session, starts nothing', async () => {
+    const h = harness()
+    const res = await h.reauth.fetch('/api/always401', { method: 'POST', body: 'order' })
+    expect(res.status).toBe(401)
+    expect(hits.get('always401')).toBe(1)
+    expect(h.relogins).toBe(0)
+    expect(h.events).toEqual([])
   })
 
   it('does not replay a ReadableStream body; the cause says why', async () => {

@@ -233,14 +233,14 @@ describe('classify() — OAuth2-Proxy', () => {
       'oauth2-proxy',
       { status: 401, contentType: json, bodyPeek: '{}' },
       {},
-      false,
+      true, // a body fingerprint: an upstream can send the same bytes
     ],
     [
       'oauth2-proxy 401, empty body (< 7.2)',
       'oauth2-proxy',
       { status: 401, contentType: null, bodyPeek: '' },
       {},
-      false,
+      true, // a body fingerprint: an upstream can send the same bytes
     ],
     [
       "an upstream's own JSON 401 (wrong password)",
@@ -261,7 +261,7 @@ describe('classify() — OAuth2-Proxy', () => {
       'pomerium',
       { status: 401, contentType: json, bodyPeek: '{"error":"Unauthenticated","status":401}' },
       {},
-      false,
+      true, // a body fingerprint: an upstream can send the same bytes
     ],
     ['pomerium: another JSON 401', 'pomerium', { status: 401, contentType: json, bodyPeek: '{}' }, {}, true],
     [
@@ -277,7 +277,7 @@ describe('classify() — OAuth2-Proxy', () => {
       'google-iap',
       { status: 401, contentType: html, bodyPeek: 'Invalid IAP credentials: empty token' },
       {},
-      false,
+      true, // a body fingerprint: an upstream can send the same bytes
     ],
     ['cloudflare-access 401 (no fingerprint)', 'cloudflare-access', { status: 401 }, {}, true],
     ['431 cookie flood', 'oauth2-proxy', { status: 431, contentType: null }, {}, false],
@@ -316,6 +316,14 @@ describe('classify() — OAuth2-Proxy', () => {
     const signal = classify(snap(s), req(r), builtinProfiles[profile])
     expect(signal).not.toBeNull()
     expect(signal?.needsProbe).toBe(probe)
+  })
+
+  it('a body fingerprint counts at once only for a profile without a probe to ask', () => {
+    const noProbe = { ...builtinProfiles['oauth2-proxy'], probe: null }
+    const own = snap({ status: 401, contentType: json, bodyPeek: '{}' })
+    expect(classify(own, req(), noProbe)?.needsProbe).toBe(false)
+    const upstream = snap({ status: 401, contentType: json, bodyPeek: '{"error":"x"}' })
+    expect(classify(upstream, req(), noProbe)?.needsProbe).toBe(true)
   })
 
   it('honours a custom --proxy-prefix', async () => {

@@ -51,7 +51,12 @@ beforeEach(() => {
   seen.length = 0
   session = 'valid'
   probeAnswer = 401
-  reauth = createReauth({ crossTab: false, relogin: failRelogin })
+  // Both headers on, to see both added (the oauth2-proxy default sends only Accept: see the first test).
+  reauth = createReauth({
+    crossTab: false,
+    relogin: failRelogin,
+    headers: { requestedWith: 'XMLHttpRequest' },
+  })
 })
 afterEach(() => {
   reauth.uninstall()
@@ -59,6 +64,23 @@ afterEach(() => {
 })
 
 describe('reauth.fetch: headers', () => {
+  it('by default adds Accept, and X-Requested-With only for a proxy that reads it', async () => {
+    await createReauth({ crossTab: false }).fetch('/api/items')
+    expect(seen[0]!.headers.get('accept')).toBe('application/json')
+    expect(seen[0]!.headers.get('x-requested-with')).toBeNull()
+    for (const proxy of [
+      'pomerium',
+      'authelia',
+      'google-iap',
+      'cloudflare-access',
+      'azure-easy-auth',
+    ] as const) {
+      seen.length = 0
+      await createReauth({ crossTab: false, proxy }).fetch('/api/items')
+      expect(seen[0]!.headers.get('x-requested-with'), proxy).toBe('XMLHttpRequest')
+    }
+  })
+
   it('adds Accept and X-Requested-With to in-scope requests', async () => {
     const res = await reauth.fetch('/api/items')
     expect(await res.json()).toEqual({ ok: true, path: '/api/items' })
@@ -301,6 +323,7 @@ describe('reauth.fetch: one verdict per request', () => {
   })
 
   it('a genuine 401 without the marker is still judged', async () => {
+    session = 'gone'
     const below = vi.fn(async () => HttpResponse.json({}, { status: 401 }))
     const relogin = vi.fn(failRelogin)
     const r = createReauth({ crossTab: false, relogin })

@@ -246,10 +246,19 @@ describe('failed re-logins and client retries', () => {
   it('a probe that gives no answer after the strategy fails the flight', async () => {
     const w = world({ mode: 'ajax-401' })
     const net = network(w)
+    let strategyRan = false
+    // The probe proves the loss (401), then, once the strategy ran, gives no answer.
     vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) =>
-      String(input).endsWith('/oauth2/auth') ? new Response('busy', { status: 503 }) : net(input, init),
+      String(input).endsWith('/oauth2/auth')
+        ? new Response('busy', { status: strategyRan ? 503 : 401 })
+        : net(input, init),
     )
-    const reauth = createReauth({ crossTab: false, relogin: async () => {} })
+    const reauth = createReauth({
+      crossTab: false,
+      relogin: async () => {
+        strategyRan = true
+      },
+    })
     const failures = vi.fn()
     reauth.on('reauth:failure', failures)
     const res = await reauth.fetch('/api/items')

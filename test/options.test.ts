@@ -31,7 +31,7 @@ describe('normalizeOptions', () => {
     expect(normalizeOptions()).toEqual({
       profile: builtinProfiles['oauth2-proxy'],
       scope: { origins: ['same-origin'], include: [], exclude: [] },
-      headers: { accept: 'application/json', requestedWith: 'XMLHttpRequest' },
+      headers: { accept: 'application/json', requestedWith: false },
       relogin: 'iframe',
       reloginTimeoutMs: 10_000,
       replay: 'all',
@@ -40,6 +40,16 @@ describe('normalizeOptions', () => {
       crossTab: true,
       callbackPath: undefined,
     })
+  })
+
+  it('sends X-Requested-With by default only to a proxy that reads it', () => {
+    expect(normalizeOptions({ proxy: 'pomerium' }).headers.requestedWith).toBe('XMLHttpRequest')
+    expect(normalizeOptions({ proxy: 'oauth2-proxy' }).headers.requestedWith).toBe(false)
+    const custom = { ...builtinProfiles.pomerium, name: 'mine', readsRequestedWith: undefined }
+    expect(normalizeOptions({ proxy: custom }).headers.requestedWith).toBe('XMLHttpRequest')
+    expect(normalizeOptions({ headers: { requestedWith: 'XMLHttpRequest' } }).headers.requestedWith).toBe(
+      'XMLHttpRequest',
+    )
   })
 
   it('accepts every documented value', () => {

@@ -148,12 +148,17 @@ describe('install / uninstall', () => {
 })
 
 describe('headers', () => {
-  it('adds Accept and X-Requested-With to in-scope requests', async () => {
+  it('adds Accept to in-scope requests, and X-Requested-With only for a proxy that reads it', async () => {
     make()
     const { xhr } = await send('/api/ok')
     expect(xhr.status).toBe(200)
     expect(seen[0]!.get('accept')).toBe('application/json')
-    expect(seen[0]!.get('x-requested-with')).toBe('XMLHttpRequest')
+    expect(seen[0]!.get('x-requested-with')).toBeNull()
+    reauth.uninstall()
+    make('fail', { proxy: 'pomerium' })
+    await send('/api/ok')
+    expect(seen[1]!.get('accept')).toBe('application/json')
+    expect(seen[1]!.get('x-requested-with')).toBe('XMLHttpRequest')
   })
 
   it('keeps the headers the app set itself', async () => {

@@ -101,7 +101,48 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
         user,
       })
     }
-    if (path === '/api/echo') {
+    // The upstream's own 401s, with a valid session (issue #10): a wrong password, and one with the
+    // very bytes of oauth2-proxy's Ajax 401 (`{}`).
+    if (path === '/api/login') {
+      await readBody(req)
+      return sendJson(401, { error: 'invalid_credentials' })
+    }
+    if (path === '/api/own-401') {
+      await readBody(req)
+      return sendJson(401, {})
+    }
+    // Post/Redirect/Get: the order is placed, the answer is a 303 to an HTML receipt.
+    if (path === '/api/orders') {
+      await readBody(req)
+      res.writeHead(303, { location: '/orders/1/receipt', 'cache-control': 'no-store' })
+      return res.end()
+    }
+    if (path === '/orders/1/receipt') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      return res.end(
+        '<!DOCTYPE html><html><head><title>Receipt</title></head><body><h1>Order 1</h1></body></html>',
+      )
+    }
+    // A same-origin API that moved: a 302 to `?to=` (a CORS-enabled third party in the tests).
+    if (path === '/api/redirect') {
+      res.writeHead(302, { location: url.searchParams.get('to') ?? '/', 'cache-control': 'no-store' })
+      return res.end()
+    }
+    // An HTML answer that streams (a live log, server-sent HTML): a chunk every `intervalMs`, `chunks`
+    // of them (at most 600), or until the client goes away.
+    if (path === '/api/html-stream') {
+      const chunks = Math.min(Number(url.searchParams.get('chunks') ?? 600), 600)
+      const interval = Math.min(Number(url.searchParams.get('intervalMs') ?? 100), 2000)
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      res.write('<!DOCTYPE html><html><head><title>Live</title></head><body>')
+      for (let i = 0; i < chunks; i++) {
+        await new Promise((r) => setTimeout(r, interval))
+        if (res.destroyed || res.writableEnded) return
+        res.write(`<p>line ${i}</p>`)
+      }
+      return res.end('</body></html>')
+    }
+    if (path === '/api/echo' || path.endsWith('/api/echo')) {
       const body = (await readBody(req)).toString('utf8')
       return sendJson(200, { method: req.method, url: req.url, headers: req.headers, body })
     }

@@ -183,7 +183,14 @@ export const createAxiosAdapter =
 
     const onRequest = async (config: AxiosConfigLike): Promise<AxiosConfigLike> => {
       const state = stateOf(config)
-      if (state?.facts) return config
+      if (state?.facts) {
+        // A replay: in scope, headers added already; it goes out now, with the new cookie.
+        if (state.sentAt === undefined) {
+          state.sentAt = clock()
+          state.untrack = engine.track()
+        }
+        return config
+      }
       const raw = instance.getUri ? instance.getUri(config) : (config.url ?? '')
       const url = scope.resolve(raw)
       if (!scope.test(url)) return config
@@ -217,7 +224,19 @@ export const createAxiosAdapter =
           notReplayable: isStream(config.data)
             ? 'the request body is a ReadableStream, which cannot be sent twice'
             : null,
-          replay: () => instance.request({ ...config, [KEY]: { ...state, replay: true } }),
+          replay: () => {
+            const next: AxiosConfigLike = {
+              ...config,
+              [KEY]: { facts: state.facts, replay: true, sentAt: undefined, untrack: undefined },
+            }
+            // A relative URL now points elsewhere (a client-side route change, a new <base>): the replay
+            // goes where the request went, the resolved URL (query included) in place of url/baseURL/params.
+            const raw = instance.getUri ? instance.getUri(config) : (config.url ?? '')
+            if (scope.resolve(raw) !== state.facts.url) {
+              Object.assign(next, { url: state.facts.url, baseURL: undefined, params: undefined })
+            }
+            return instance.request(next)
+          },
         })
         .catch((final: unknown) => {
           throw isAuthRequiredError(final) ? toAxiosError(final, config, request) : final

@@ -78,6 +78,8 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     const error = await engine.judge(
       finalSnapshot(response) ?? (await snapshotResponse(response, true)),
       facts,
+      undefined,
+      sent.get(request),
     )
     if (!error) return undefined
     // An unread copy for the replay; ky 2 without retries hands the hook the request it already sent,

@@ -347,7 +347,9 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       if (args.length > 2 && !args[2]) return
       const url = scope.resolve(String(args[1]))
       if (!scope.test(url)) return
-      this.#openArgs = args
+      // Resolved now, as open() does natively: a replay after a client-side route change (or a new
+      // <base>) goes where the request went, not where the same relative URL points by then.
+      this.#openArgs = [args[0], url, ...args.slice(2)] as typeof args
       this.#method = String(args[0]).toUpperCase()
       this.#url = url
       this.#headers = []

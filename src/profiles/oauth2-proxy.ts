@@ -15,6 +15,8 @@ export const oauth2Proxy = ({ prefix = '/oauth2' }: OAuth2ProxyProfileOptions = 
   const startAction = `action="${prefix}/start"`
   return {
     name: 'oauth2-proxy',
+    // `isAjax` reads `Accept` only (oauthproxy.go); `X-Requested-With` would only cost preflights.
+    readsRequestedWith: false,
     ownPaths: [`${prefix}/`],
     isSignInUrl: (url) => startsWithAny(url.pathname, signIn),
     isSignInPage: (html) =>
