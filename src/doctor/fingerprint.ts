@@ -82,7 +82,8 @@ export function detectProxy(exchanges: readonly Exchange[]): Detection {
       )
         add(
           name,
-          name === 'oauth2-proxy' ? 2 : 3,
+          // oauth2-proxy's `{}` is a weak sign alone, its empty body (before 7.2) weaker; a challenge is someone else's
+          name !== 'oauth2-proxy' ? 3 : r.headers['www-authenticate'] ? 0 : r.body.trim() ? 2 : 1,
           `401 ${type ?? ''} ${JSON.stringify(r.body.slice(0, 40))} (${at})`.replace('  ', ' '),
         )
       if (/html/i.test(type ?? '') && r.body && p.isSignInPage(r.body))
