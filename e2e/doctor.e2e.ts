@@ -98,7 +98,8 @@ describe('doctor: test proxy (oauth2-proxy 7.x behaviour)', () => {
     const run = await doctor(['doctor', api()])
     expect(run.code).toBe(0)
     expect(run.out).toContain('proxy: oauth2-proxy v7.15.2')
-    expect(run.out).toMatch(/the SDK's headers \(JSON \+ X-Requested-With\)\s+401 → 401/)
+    expect(run.out).toMatch(/^ {2}the SDK's headers \(JSON \+ X-Requested-With\) +401$/m)
+    expect(run.out).toMatch(/^ {2}page load +403 403-page$/m)
     expect(run.out.trim().split('\n').at(-1)).toMatch(
       /^ok: the deployment and createReauth\(\{ proxy: 'oauth2-proxy' \}\) work together \(\d+ requests\)$/,
     )

@@ -206,6 +206,7 @@ export function analyze(obs: Observations): DoctorReport {
       request: label,
       answer,
       status: status(chain.hops[0]),
+      chain: chain.hops.map(status),
       ...(loc ? { location: new URL(loc, chain.end.url).href } : {}),
       csrfCookies: chain.hops.flatMap(csrfMinted).length,
     })

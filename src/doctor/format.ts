@@ -52,7 +52,7 @@ export function formatReport(r: DoctorReport): string {
     const width = Math.max(...r.answers.map((a) => (REQUEST[a.request] ?? a.request).length))
     for (const a of r.answers)
       out.push(
-        `  ${(REQUEST[a.request] ?? a.request).padEnd(width)}  ${a.status} → ${a.answer}${a.location ? ` ${a.location.length > 70 ? `${a.location.slice(0, 67)}…` : a.location}` : ''}${
+        `  ${(REQUEST[a.request] ?? a.request).padEnd(width)}  ${a.chain.join(' → ')}${a.answer === String(a.chain.at(-1)) ? '' : ` ${a.answer}`}${a.location ? ` ${a.location.length > 48 ? `${a.location.slice(0, 47)}…` : a.location}` : ''}${
           a.csrfCookies ? ` (+${a.csrfCookies} CSRF cookie)` : ''
         }`,
       )

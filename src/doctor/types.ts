@@ -31,7 +31,7 @@ export interface RecordedResponse {
 }
 
 /** Why the doctor could not check. */
-export type FailureKind = 'unreachable' | 'tls' | 'timeout' | 'redirect-loop' | 'no-proxy' | 'bad-url'
+export type FailureKind = 'unreachable' | 'tls' | 'timeout' | 'redirect-loop' | 'no-proxy'
 
 export type Severity = 'error' | 'warn' | 'info'
 
@@ -71,7 +71,10 @@ export interface AnswerSummary {
   /** The request kind: `page` (navigation), `fetch` (a browser fetch's default Accept), `json`, `xrw`, `sdk` (the SDK's headers). */
   request: string
   answer: LostSessionAnswer
+  /** Status of the first answer. */
   status: number
+  /** Status of each answer, the same-origin redirects the doctor followed included (`[302, 302]`). */
+  chain: number[]
   /** Where the redirects ended (absolute), when there were any. */
   location?: string
   /** CSRF cookies the answer (and its same-origin hops) set. */
@@ -94,5 +97,4 @@ export interface DoctorReport {
   options: string | null
   /** Number of HTTP requests sent. */
   requests: number
-  exchanges?: Exchange[]
 }

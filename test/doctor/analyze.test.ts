@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { analyze } from '../../src/doctor/analyze.js'
 import { parseSetCookie, sameSite, siteOf } from '../../src/doctor/cookies.js'
+import { formatReport, verdictLine } from '../../src/doctor/format.js'
 import type { DoctorInput } from '../../src/doctor/run.js'
 import { collect } from '../../src/doctor/run.js'
 import type { DoctorReport } from '../../src/doctor/types.js'
@@ -66,6 +67,18 @@ describe('oauth2-proxy', () => {
     expect(sent.length).toBeLessThanOrEqual(20)
     // never the page that clears the session cookie
     expect(sent.some((x) => x.url.includes('/oauth2/sign_in'))).toBe(false)
+  })
+
+  it('plain words: the answers, each finding with its fix, one verdict line last', async () => {
+    const { report } = await doctor([behind(nginxFront()), provider()])
+    const text = formatReport(report)
+    expect(text).toMatch(
+      /^ {2}the SDK's headers \(JSON \+ X-Requested-With\) +302 → 302 redirect-to-provider http:\/\/localhost:9000\/authorize/m,
+    )
+    expect(text).toContain('  ! [warn] ajax-redirect: ')
+    expect(text).toContain('      fix (nginx):\n        # nginx (auth_request)')
+    expect(text.split('\n').at(-1)).toBe(verdictLine(report))
+    expect(verdictLine(report)).toMatch(/^needs a change: 1 finding above \(\d+ requests\)$/)
   })
 
   it('--skip-provider-button: reported with its cost, still works with the SDK', async () => {
