@@ -17,7 +17,7 @@ export interface SendOptions {
 export type Send = (o: SendOptions) => Promise<Exchange>
 
 /** The error chain's codes and messages, for a one-line reason. */
-function describe(err: unknown): { kind: FailureKind; message: string } {
+function describe(err: unknown, timeoutMs: number): { kind: FailureKind; message: string } {
   const parts: string[] = []
   const codes: string[] = []
   let e: unknown = err
@@ -25,16 +25,19 @@ function describe(err: unknown): { kind: FailureKind; message: string } {
     const x = e as { message?: string; code?: string; name?: string; cause?: unknown }
     if (x.code) codes.push(x.code)
     if (x.message) parts.push(x.message)
-    if (x.name === 'TimeoutError' || x.name === 'AbortError') return { kind: 'timeout', message: 'timed out' }
+    if (x.name === 'TimeoutError' || x.name === 'AbortError')
+      return { kind: 'timeout', message: `timed out after ${timeoutMs} ms` }
     e = x.cause
   }
   if (parts.includes('bad port'))
     return { kind: 'unreachable', message: 'fetch refuses this port (a blocked port)' }
   const code = codes.find(Boolean) ?? ''
   const text = `${code ? `${code}: ` : ''}${parts[parts.length - 1] ?? String(err)}`
+    .replace(/\s+/g, ' ')
+    .trim()
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(codes.join(' ') + parts.join(' ')))
-    return { kind: 'tls', message: text }
-  if (/TIMEOUT/i.test(code)) return { kind: 'timeout', message: 'timed out' }
+    return { kind: 'tls', message: code ? `TLS error: ${code}` : `TLS error: ${text}` }
+  if (/TIMEOUT/i.test(code)) return { kind: 'timeout', message: `timed out after ${timeoutMs} ms` }
   return { kind: 'unreachable', message: text }
 }
 
@@ -96,7 +99,7 @@ export function createSend(timeoutMs: number, log: Exchange[] = []): Send & { co
       if (!recorded.body) res.body?.cancel().catch(() => undefined)
       exchange.response = recorded
     } catch (err) {
-      exchange.error = describe(err)
+      exchange.error = describe(err, timeoutMs)
     }
     return exchange
   }

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../src/doctor/main.js'
@@ -57,5 +58,32 @@ describe('ajax-reauth CLI', () => {
       verdict: 'unknown',
       failure: { kind: 'unreachable' },
     })
+  })
+
+  it('a TLS error (https to a plain http server) and a timeout: exit 2, one line each', async () => {
+    const hanging: import('node:http').ServerResponse[] = []
+    const server = createHttpServer((req, res) => {
+      if (req.url === '/slow') hanging.push(res)
+      else res.end('plain http')
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as { port: number }).port
+    try {
+      const tls = await run('doctor', `https://127.0.0.1:${port}/`, '--timeout', '2000')
+      expect(tls.code).toBe(2)
+      expect(tls.err).toBe(
+        `ajax-reauth doctor https://127.0.0.1:${port}/: could not check: TLS error: ERR_SSL_WRONG_VERSION_NUMBER`,
+      )
+      expect(tls.err.split('\n')).toHaveLength(1)
+      const slow = await run('doctor', `http://127.0.0.1:${port}/slow`, '--timeout', '200')
+      expect(slow.code).toBe(2)
+      expect(slow.err).toBe(
+        `ajax-reauth doctor http://127.0.0.1:${port}/slow: could not check: timed out after 200 ms`,
+      )
+    } finally {
+      for (const res of hanging) res.destroy()
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+    }
   })
 })
