@@ -254,7 +254,7 @@ export function analyze(obs: Observations): DoctorReport {
         behindFront
           ? ` (${server.includes('nginx') ? 'nginx' : 'a front'} turns /oauth2/auth's 401 into a redirect)`
           : ''
-      }. The SDK recovers (the session probe confirms the failure), but every such request costs a round trip to the provider${
+      }. The SDK recovers${sdk.answer === 'redirect-to-provider' ? ' (the session probe confirms the CORS failure)' : ''}, but every such request costs a round trip to the provider${
         sdk.csrfCookies ? ' and a CSRF cookie' : ''
       }.`,
       evidence: [line('sdk'), line('fetch')].filter(Boolean),

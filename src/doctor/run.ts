@@ -81,6 +81,8 @@ export async function collect(input: DoctorInput, send: Send): Promise<Observati
     for (let hop = 1; isRedirect(x); hop++) {
       const next = new URL(x.response!.headers.location ?? '', x.url)
       if (!x.response!.headers.location || next.origin !== new URL(x.url).origin) return true
+      // oauth2-proxy's sign-in page clears the session cookie: the doctor never asks for it
+      if (/\/sign_in$/.test(next.pathname)) return true
       if (chain.includes(next.href) || hop > MAX_HOPS) {
         obs.failure = {
           kind: 'redirect-loop',

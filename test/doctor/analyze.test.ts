@@ -270,6 +270,24 @@ describe('other proxies', () => {
   })
 })
 
+describe('a front that redirects to /oauth2/sign_in (Traefik errors middleware)', () => {
+  it('is a redirect to sign-in, and the sign-in page itself is never requested', async () => {
+    const p = oauth2()
+    const traefik: Handler = async (req) => {
+      const u = new URL(req.url)
+      if (u.origin !== APP || u.pathname.startsWith('/oauth2/')) return behind(p)(req)
+      const auth = await p.handle({ ...req, url: `${APP}/oauth2/auth` })
+      if ('status' in auth && auth.status === 401)
+        return { status: 302, headers: [['Location', `/oauth2/sign_in?rd=${u.pathname}`]], body: '' }
+      return behind(p)(req)
+    }
+    const { report, sent } = await doctor([traefik, provider()])
+    expect(answer(report, 'sdk')).toBe('redirect-to-sign-in')
+    expect(finding(report, 'ajax-redirect').fix?.traefik).toContain('errors middleware')
+    expect(sent.some((x) => new URL(x.url).pathname === '/oauth2/sign_in')).toBe(false)
+  })
+})
+
 describe('could not check', () => {
   it('no proxy: every request passed', async () => {
     const open: Handler = async () => ({
