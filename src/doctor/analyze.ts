@@ -1,8 +1,19 @@
-import type { BuiltinProfileName } from '../profiles/index'
 import { builtinProfiles } from '../profiles/index'
-import type { SetCookie } from './cookies'
-import { parseSetCookie, sameSite, siteOf } from './cookies'
+import {
+  answerOf,
+  type Chain,
+  chainLine,
+  chainOf,
+  cookiesOf,
+  csrfMinted,
+  framingBlock,
+  header,
+  isRedirect,
+  status,
+} from './chain'
+import { sameSite, siteOf } from './cookies'
 import { detectProxy, SESSION_COOKIE, short } from './fingerprint'
+import { apiPrefix, INGRESS_FIX, NGINX_FIX, RELOGIN, TRAEFIK_FIX } from './fixes'
 import type { Observations } from './run'
 import type { DoctorReport, Exchange, Finding, LostSessionAnswer } from './types'
 import { DOCTOR_SCHEMA } from './types'
@@ -19,128 +30,6 @@ const ANSWER_TEXT: Record<LostSessionAnswer, string> = {
   '200-html': '200 HTML sign-in page',
   passed: 'passed to the app (no session needed)',
   other: 'other',
-}
-
-const PROVIDER_PARAMS =
-  /[?&](client_id|redirect_uri|response_type|state|rd|redirect_url|continue|pomerium_redirect_uri)=/
-
-const header = (x: Exchange | undefined, name: string): string | undefined => x?.response?.headers[name]
-const status = (x: Exchange | undefined): number => x?.response?.status ?? 0
-const isRedirect = (x: Exchange | undefined) => status(x) >= 300 && status(x) < 400
-const isHtml = (x: Exchange | undefined) => /html/i.test(header(x, 'content-type') ?? '')
-const cookiesOf = (x: Exchange | undefined): SetCookie[] =>
-  (x?.response?.setCookies ?? []).map(parseSetCookie)
-const csrfMinted = (x: Exchange | undefined) =>
-  cookiesOf(x).filter((c) => /_csrf$/.test(c.name) && !c.deletes)
-
-/** Framing verdict of a response for a frame embedded by `origin`: null when it allows it. */
-export function framingBlock(x: Exchange | undefined, origin: string, self: string): string | null {
-  if (!x?.response) return null
-  const xfo = (header(x, 'x-frame-options') ?? '').trim().toUpperCase()
-  const csp = header(x, 'content-security-policy') ?? ''
-  const fa = /(?:^|;)\s*frame-ancestors\s+([^;]*)/i.exec(csp)?.[1]?.trim()
-  if (fa !== undefined) {
-    const sources = fa.split(/\s+/)
-    const ok = sources.some(
-      (s) =>
-        s === '*' ||
-        s === origin ||
-        (s === "'self'" && origin === self) ||
-        (s.startsWith('*.') && new URL(origin).hostname.endsWith(s.slice(1))),
-    )
-    return ok ? null : `Content-Security-Policy: frame-ancestors ${fa}`
-  }
-  if (xfo === 'DENY') return 'X-Frame-Options: DENY'
-  if (xfo === 'SAMEORIGIN' && origin !== self) return 'X-Frame-Options: SAMEORIGIN'
-  return null
-}
-
-export interface Chain {
-  hops: Exchange[]
-  end: Exchange
-}
-
-/** The exchange labelled `label` and the same-origin hops the doctor followed from it. */
-export function chainOf(obs: Observations, label: string): Chain | null {
-  const first = obs.exchanges.find((x) => x.label === label)
-  if (!first) return null
-  const hops = [first]
-  let x = first
-  while (isRedirect(x) && hops.length < 8) {
-    const loc = header(x, 'location')
-    if (!loc) break
-    const next = new URL(loc, x.url).href
-    const hop = obs.exchanges.find((e) => e.url === next && e.label.includes('>'))
-    if (!hop || hops.includes(hop)) break
-    hops.push(hop)
-    x = hop
-  }
-  return { hops, end: x }
-}
-
-export function answerOf(chain: Chain, profile: BuiltinProfileName | null): LostSessionAnswer {
-  const { end, hops } = chain
-  const s = status(end)
-  const p = profile ? builtinProfiles[profile] : null
-  if (s === 401) return '401'
-  if (isRedirect(end)) {
-    const loc = new URL(header(end, 'location') ?? '', end.url)
-    if (loc.origin !== new URL(end.url).origin)
-      return PROVIDER_PARAMS.test(loc.search) || p?.isSignInUrl(loc)
-        ? 'redirect-to-provider'
-        : 'redirect-elsewhere'
-    return p?.isSignInUrl(loc) ? 'redirect-to-sign-in' : 'redirect-elsewhere'
-  }
-  if (hops.length > 1 && s >= 200 && s < 300)
-    return isHtml(end) ? 'redirect-to-sign-in' : 'redirect-elsewhere'
-  if (s === 403 && isHtml(end)) return '403-page'
-  if (s >= 200 && s < 300)
-    return isHtml(end) && p?.isSignInPage(end.response?.body ?? '') ? '200-html' : 'passed'
-  return 'other'
-}
-
-/** `GET /api/items [fetch] → 302 /oauth2/start?rd=… → 302 http://idp/auth?…` */
-function chainLine(chain: Chain, base: string): string {
-  const [first, ...rest] = chain.hops
-  let line = `GET ${short(first!.url, base)} [${first!.label}]`
-  for (const x of [first!, ...rest]) {
-    const s = status(x)
-    line += ` → ${s || (x.error?.kind ?? '?')}`
-    if (isRedirect(x) && x === chain.end)
-      line += ` ${short(new URL(header(x, 'location') ?? '', x.url).href, base)}`
-    else if (!isRedirect(x) && header(x, 'content-type'))
-      line += ` ${header(x, 'content-type')!.split(';')[0]}`
-  }
-  const minted = chain.hops.flatMap(csrfMinted)
-  if (minted.length) line += ` (+${minted.length} CSRF cookie${minted.length > 1 ? 's' : ''})`
-  return line
-}
-
-const apiPrefix = (url: URL): string => {
-  const seg = url.pathname.split('/').filter(Boolean)[0]
-  return seg ? `^/${seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/` : '^/api/'
-}
-
-const NGINX_FIX = `# nginx (auth_request): keep the redirect for page loads only
-map $http_accept $oauth2_page_load { default 0; "~text/html" 1; }
-location @oauth2_signin {
-  if ($oauth2_page_load = 0) { return 401; }
-  return 302 /oauth2/start?rd=$request_uri;
-}`
-const INGRESS_FIX = `# ingress-nginx: a second Ingress for the API paths with auth-url and WITHOUT auth-signin
-nginx.ingress.kubernetes.io/auth-url: "https://$host/oauth2/auth"
-# (no nginx.ingress.kubernetes.io/auth-signin: the 401 from /oauth2/auth then reaches the app)`
-const TRAEFIK_FIX = `# Traefik: forwardAuth (address: http://oauth2-proxy:4180/oauth2/auth) answers 401 by itself;
-# attach the errors middleware (status 401 → /oauth2/sign_in) to the page routers only,
-# not to the API router (e.g. PathPrefix(\`/api\`)), so the API's 401 reaches the app.`
-
-const RELOGIN: Record<BuiltinProfileName, 'iframe' | 'popup'> = {
-  'oauth2-proxy': 'iframe',
-  pomerium: 'iframe',
-  authelia: 'iframe',
-  'google-iap': 'popup',
-  'cloudflare-access': 'iframe',
-  'azure-easy-auth': 'iframe',
 }
 
 /**
