@@ -187,10 +187,11 @@ export const createWake = (deps: WakeDeps): Wake => {
     } catch {}
   }
 
+  /** The last answer, if its probe was sent at or after `since` (`clock()` time). */
   const fresh = (since: number): Answer | null => {
     readStored()
     const last = shared.last
-    return last && last.sentAt >= since - FRESH_MS ? last : null
+    return last && last.sentAt >= since ? last : null
   }
 
   const probeOnce = async (): Promise<Answer> => {
@@ -202,13 +203,13 @@ export const createWake = (deps: WakeDeps): Wake => {
   }
 
   /** One probe per browser: under a Web Lock, a tab that finds a fresh answer uses it. */
-  const acrossTabs = (since: number): Promise<Answer> => {
+  const acrossTabs = (notBefore: number): Promise<Answer> => {
     const locks = crossTab ? env.locks : undefined
     if (!locks) return probeOnce()
     return new Promise<Answer>((resolve) => {
       locks
         .request(`${channel}:wake`, async () => {
-          const known = fresh(since)
+          const known = fresh(notBefore)
           if (known) return resolve(known)
           const answer = await probeOnce()
           resolve(answer)
@@ -218,16 +219,17 @@ export const createWake = (deps: WakeDeps): Wake => {
     })
   }
 
-  const answer = async (since: number): Promise<ProbeResult> => {
+  /** `since`: when the check began; `notBefore`: the oldest probe that may answer it. */
+  const answer = async (since: number, notBefore: number): Promise<ProbeResult> => {
     // None while a flight runs (here or in another tab): its outcome answers the check.
     const flying = coordinator.state === 'reauthenticating'
     await coordinator.settled()
     if (coordinator.lastSuccessAt() > since) return 'signed-in'
     if (flying) return 'signed-out'
     // One probe per page (every copy of the SDK on it), then per browser.
-    let known = fresh(since)
+    let known = fresh(notBefore)
     if (!known) {
-      shared.pending ??= acrossTabs(since).finally(() => {
+      shared.pending ??= acrossTabs(notBefore).finally(() => {
         shared.pending = undefined
       })
       known = await shared.pending
@@ -240,9 +242,14 @@ export const createWake = (deps: WakeDeps): Wake => {
   let running: Promise<ProbeResult> | null = null
   let release: () => void = noop
 
-  const check = (cause = 'check()'): Promise<ProbeResult> => {
+  /**
+   * `awayMs`: how long the page was away (hidden, in the back/forward cache): only an answer to a probe
+   * sent since then (by any tab) answers this check; any other check takes one from the last FRESH_MS.
+   */
+  const check = (cause = 'check()', awayMs = FRESH_MS): Promise<ProbeResult> => {
     if (running) return running
     const since = clock()
+    const notBefore = since - Math.min(awayMs, FRESH_MS)
     const flying = coordinator.state === 'reauthenticating'
     let done!: () => void
     const released = new Promise<void>((r) => {
@@ -257,7 +264,7 @@ export const createWake = (deps: WakeDeps): Wake => {
     if (!flying && holdMs > 0) coordinator.hold(released)
     const current: Promise<ProbeResult> = (async () => {
       try {
-        const result = await answer(since)
+        const result = await answer(since, notBefore)
         // (state is read again: a flight may have started while the probe ran)
         if (result === 'signed-out' && !flying && (coordinator.state as string) !== 'reauthenticating') {
           // Started before the hold ends: the held requests wait for the re-login, not the network.
@@ -285,8 +292,8 @@ export const createWake = (deps: WakeDeps): Wake => {
   let hiddenAt: number | null = null
   let returnedAt = Number.NEGATIVE_INFINITY
   const away = (): number => (hiddenAt === null ? 0 : env.now() - hiddenAt)
-  const trigger = (cause: string): void => {
-    check(`wake: ${cause}`).catch(noop)
+  const trigger = (cause: string, awayMs?: number): void => {
+    check(`wake: ${cause}`, awayMs).catch(noop)
   }
 
   const onVisibility = (): void => {
@@ -298,7 +305,7 @@ export const createWake = (deps: WakeDeps): Wake => {
     const ms = away()
     hiddenAt = null
     returnedAt = env.now()
-    if (ms >= afterMs) trigger(`visible after ${Math.round(ms / 1000)} s hidden`)
+    if (ms >= afterMs) trigger(`visible after ${Math.round(ms / 1000)} s hidden`, ms)
   }
   const onPageHide = (): void => {
     hiddenAt ??= env.now()
@@ -310,7 +317,7 @@ export const createWake = (deps: WakeDeps): Wake => {
     const ms = hiddenAt === null ? Number.POSITIVE_INFINITY : away()
     hiddenAt = null
     returnedAt = env.now()
-    if (ms >= afterMs) trigger('restored from the back/forward cache')
+    if (ms >= afterMs) trigger('restored from the back/forward cache', ms)
   }
   // How long the network was gone is not observable (a machine that slept fires `offline` on waking):
   // every `online` checks, once per browser.
