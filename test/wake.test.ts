@@ -342,6 +342,18 @@ describe('reauth.check()', () => {
     expect(probes()).toBe(2)
   })
 
+  it('a probe from before the page went away does not answer its return', async () => {
+    const t = tab()
+    expect(await t.reauth.check()).toBe('signed-in')
+    setVisibility('hidden')
+    later(10 * MINUTE)
+    session = 'gone'
+    setVisibility('visible')
+    await until(() => t.relogins === 1)
+    expect(probes()).toBe(2)
+    t.finish(true)
+  })
+
   it('two SDK instances on one page: one probe per wake', async () => {
     const a = tab()
     const b = tab()
