@@ -92,7 +92,6 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
     probe: engine.probe,
     probeUrl: engine.scope.origin + (engine.profile.probe?.path ?? '/'),
     channel: `ajax-reauth:${engine.scope.origin}:${engine.profile.name}`,
-    origin: engine.scope.origin,
   })
   // Also without install(): an app on reauth.axios() or kyHooks alone gets the check too.
   wake.start()

@@ -26,9 +26,8 @@ export interface WakeDeps {
   probe: SessionProbe
   /** The probe's URL: the `url` of the loss it reports. */
   probeUrl: string
-  /** `ajax-reauth:<origin>:<profile>`: the lock, channel and storage key names start with it. */
+  /** `ajax-reauth:<origin>:<profile>`: the lock and storage key names start with it. */
   channel: string
-  origin: string
   /** Test seams; each missing field is read from the global scope. */
   env?: Partial<WakeEnv>
 }
@@ -41,11 +40,6 @@ interface EventTargetLike {
 interface LockManagerLike {
   request(name: string, callback: () => Promise<void>): Promise<unknown>
 }
-interface ChannelLike {
-  postMessage(message: unknown): void
-  close(): void
-  onmessage: ((event: MessageEvent) => void) | null
-}
 type StorageLike = Pick<Storage, 'getItem' | 'setItem'>
 
 export interface WakeEnv {
@@ -53,7 +47,7 @@ export interface WakeEnv {
   target: EventTargetLike | undefined
   document: { readonly visibilityState: string } | undefined
   locks: LockManagerLike | undefined
-  BroadcastChannel: (new (name: string) => ChannelLike) | undefined
+  /** Where the last answer is kept for the other tabs (read under the lock). */
   storage: StorageLike | undefined
   /** The page's global object: the SDK copies on it share one check. */
   page: object
@@ -66,7 +60,7 @@ export const WAKE_AFTER_MS = 5 * 60_000
 export const WAKE_HOLD_MS = 1500
 /** A probe sent at most this long before a check answers it (another tab's, another copy's). */
 export const FRESH_MS = 3000
-/** The probing tab keeps the lock a little after it answered: its message travels apart from the grant. */
+/** The probing tab keeps the lock a little after it answered: its storage write reaches the others later. */
 const LINGER_MS = 100
 /** A `pageshow` this soon after a `visibilitychange` to visible is the same return. */
 const SAME_RETURN_MS = 1000
@@ -123,7 +117,6 @@ const globalEnv = (): WakeEnv => {
     window?: EventTargetLike
     document?: { visibilityState: string }
     navigator?: { locks?: LockManagerLike }
-    BroadcastChannel?: new (name: string) => ChannelLike
     localStorage?: StorageLike
   }
   let storage: StorageLike | undefined
@@ -136,7 +129,6 @@ const globalEnv = (): WakeEnv => {
     target: g.window,
     document: g.document,
     locks: g.navigator?.locks,
-    BroadcastChannel: g.BroadcastChannel,
     storage,
     page: globalThis,
     now: Date.now,
@@ -147,7 +139,7 @@ const noop = (): void => {}
 
 /**
  * @example
- * const wake = createWake({ options, coordinator, probe, probeUrl, channel, origin })
+ * const wake = createWake({ options, coordinator, probe, probeUrl, channel })
  * wake.start()
  * await wake.check('route change') // 'signed-in' | 'signed-out' | 'unknown'
  */
@@ -173,15 +165,10 @@ export const createWake = (deps: WakeDeps): Wake => {
       receive(JSON.parse(env.storage.getItem(storageKey) ?? 'null'))
     } catch {}
   }
-  let bc: ChannelLike | null = null
-
   const publish = (answer: Answer): void => {
     remember(answer)
     if (!crossTab) return
     const msg: WakeMessage = { source: 'ajax-reauth', v: 1, kind: 'wake-check', channel, ...answer }
-    try {
-      bc?.postMessage(msg)
-    } catch {}
     try {
       env.storage?.setItem(storageKey, JSON.stringify(msg))
     } catch {}
@@ -339,26 +326,11 @@ export const createWake = (deps: WakeDeps): Wake => {
       // Captured on the window: before the app's own visibilitychange/online listeners (TanStack
       // Query's, SWR's) send their refetches.
       for (const [type, fn] of listeners) env.target.addEventListener(type, fn, { capture: true })
-      if (crossTab && env.BroadcastChannel) {
-        try {
-          bc = new env.BroadcastChannel(storageKey)
-          bc.onmessage = (event) => {
-            if (!event.origin || event.origin === deps.origin) receive(event.data)
-          }
-        } catch {
-          bc = null
-        }
-      }
     },
     stop() {
       if (!started) return
       started = false
       for (const [type, fn] of listeners) env.target?.removeEventListener(type, fn, { capture: true })
-      if (bc) {
-        bc.onmessage = null
-        bc.close()
-        bc = null
-      }
       release()
     },
     check,

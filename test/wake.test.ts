@@ -389,7 +389,7 @@ describe('options', () => {
   })
 })
 
-// --- across tabs: the module alone, with one fake "browser" of Web Locks and a BroadcastChannel bus ---
+// --- across tabs: the module alone, with one fake "browser": Web Locks and localStorage ---
 
 class FakeLocks {
   #tail = Promise.resolve()
@@ -404,21 +404,6 @@ class FakeLocks {
 }
 
 const browser = () => {
-  const channels = new Set<{ name: string; onmessage: ((e: MessageEvent) => void) | null }>()
-  class Channel {
-    onmessage: ((e: MessageEvent) => void) | null = null
-    constructor(readonly name: string) {
-      channels.add(this)
-    }
-    postMessage(data: unknown): void {
-      for (const c of channels)
-        if (c !== this && c.name === this.name)
-          setTimeout(() => c.onmessage?.({ data: structuredClone(data), origin: ORIGIN } as MessageEvent))
-    }
-    close(): void {
-      channels.delete(this)
-    }
-  }
   const store = new Map<string, string>()
   const locks = new FakeLocks()
   let probesSent = 0
@@ -437,7 +422,6 @@ const browser = () => {
       target,
       document,
       locks,
-      BroadcastChannel: Channel,
       storage: { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => void store.set(k, v) },
       page: {},
     }
@@ -451,7 +435,6 @@ const browser = () => {
       },
       probeUrl: `${ORIGIN}/oauth2/auth`,
       channel: `ajax-reauth:${ORIGIN}:oauth2-proxy`,
-      origin: ORIGIN,
       env,
     }
     const wake = createWake(deps)
