@@ -2,7 +2,8 @@
  * The wake-up check (issue #16): a person comes back to a tab whose session died meanwhile, and the
  * app refetches everything on focus. The page is hidden and made visible by overriding
  * `document.visibilityState` and dispatching `visibilitychange` (the same in every browser, no driver
- * support needed); the app's refetch-on-focus handler sends 50 requests in that event. With the check,
+ * support needed); the app's refetch-on-focus handler sends 50 requests in that event (half fetch,
+ * half XHR). With the check,
  * the session probe runs first and holds them: 1 re-login, at most 1 CSRF cookie, and no request of the
  * app reaches the proxy with the dead cookie. With a healthy session: 0 re-logins, one probe, and the
  * latency it adds is reported.
@@ -47,17 +48,30 @@ async function installApp(page: Page, n: number): Promise<void> {
       if (state !== 'visible') return
       const round = ++w.__round
       const shownAt = performance.now()
+      const viaXhr = (url: string) =>
+        new Promise<{ status: number; body: any }>((resolve) => {
+          const x = new XMLHttpRequest()
+          x.open('GET', url)
+          x.onloadend = () => {
+            let body = null
+            try {
+              body = JSON.parse(x.responseText)
+            } catch {}
+            resolve({ status: x.status, body })
+          }
+          x.send()
+        })
+      const viaFetch = (url: string) =>
+        fetch(url).then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }))
       w.__burst = Promise.all(
+        // half through fetch, half through XHR (both patched by install())
         Array.from({ length: n }, (_, i) =>
-          fetch(`/api/items?wake=${round}-${i}`).then(
-            async (r) => {
-              const body = await r.json().catch(() => null)
-              return {
-                status: r.status,
-                items: Array.isArray(body?.items),
-                ms: Math.round(performance.now() - shownAt),
-              }
-            },
+          (i % 2 ? viaXhr : viaFetch)(`/api/items?wake=${round}-${i}`).then(
+            ({ status, body }) => ({
+              status,
+              items: Array.isArray(body?.items),
+              ms: Math.round(performance.now() - shownAt),
+            }),
             () => ({ status: 0, items: false, ms: Math.round(performance.now() - shownAt) }),
           ),
         ),
