@@ -11,13 +11,14 @@ const NODE_ONLY = ['e2e/doctor.e2e.ts']
  */
 // raw: the failure without the SDK in every proxy mode; sdk-session: recovery per mode (fetch and
 // XHR, see ADAPTERS in e2e/sdk.ts); sdk-relogin: iframe / popup / interaction-required, provider
-// down, framing, circuit; storm: 3 tabs × 100.
+// down, framing, circuit; storm: 3 tabs × 100; wake: the wake-up check (visibility, online, Web Locks).
 const SUBSET = [
   'e2e/raw.e2e.ts',
   'e2e/sdk-session.e2e.ts',
   'e2e/sdk-relogin.e2e.ts',
   'e2e/storm.e2e.ts',
   'e2e/proof.e2e.ts',
+  'e2e/wake.e2e.ts',
 ]
 const INCLUDE: Record<BrowserName, string[]> = {
   chromium: ALL,

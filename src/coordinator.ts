@@ -32,11 +32,23 @@ export interface RecoverOptions<T> {
 /** One flight per page, gate, queue, replay, circuit breaker. */
 export interface Coordinator {
   readonly state: ReauthState
-  /** Is a re-login in flight (new in-scope requests must wait at the gate)? */
+  /** Must new in-scope requests wait at the gate (a re-login in flight, or a `hold`)? */
   readonly gated: boolean
-  /** Wait at the gate until the flight ends; rejects with `AuthRequiredError` if it fails. */
+  /**
+   * Wait at the gate until the flight (and any hold) ends; rejects with `AuthRequiredError` if the
+   * flight fails.
+   */
   gate(url: string, method: string, signal?: AbortSignal | null): Promise<void>
-  /** A request lost its session: report it, join or start a flight, replay or reject. */
+  /**
+   * Hold new in-scope requests at the gate until `until` settles (the wake-up check, src/wake.ts). A
+   * flight started before it settles keeps them. The caller bounds `until`; the app's signal still aborts.
+   */
+  hold(until: Promise<unknown>): void
+  /**
+   * A request lost its session: report it, join or start a flight, replay or reject. With `replay: null`
+   * it is a loss without a request to send again (the wake-up check's probe): it starts the flight and
+   * rejects with `error` at once.
+   */
   recover<T>(error: AuthRequiredError, options: RecoverOptions<T>): Promise<T>
   /** Start a flight by hand (joins one in progress; allowed while the circuit is open). */
   relogin(): Promise<void>
@@ -197,6 +209,8 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
   }
 
   let flight: Flight | null = null
+  /** The requests' hold of a session check; null when none. */
+  let held: Promise<void> | null = null
   let localSuccessAt = Number.NEGATIVE_INFINITY
   const lastSuccessAt = (): number => Math.max(localSuccessAt, tabs().lastSuccessAt())
   let generation = 0
@@ -380,10 +394,16 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       return flight ? 'reauthenticating' : circuitOpen() ? 'circuit-open' : 'idle'
     },
     get gated() {
-      return flight !== null
+      return flight !== null || held !== null
     },
 
     gate(url, method, signal) {
+      const h = held
+      // A check's hold (beyond maxQueue, no loss is known yet: the request just goes out).
+      if (!flight && h) {
+        if (waiting >= options.maxQueue) return Promise.resolve()
+        return hold(() => waitFor(h, signal)).then(() => coordinator.gate(url, method, signal))
+      }
       const current = flight
       if (!current || url === current.url) return Promise.resolve()
       if (waiting >= options.maxQueue) {
@@ -471,6 +491,15 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         generation: current.generation,
       })
       return replay()
+    },
+
+    hold(until) {
+      const mine: Promise<void> = Promise.all([held, Promise.resolve(until).catch(noop)]).then(noop)
+      held = mine
+      // Registered first: the gate's waiters see the hold gone when they wake.
+      mine.then(() => {
+        if (held === mine) held = null
+      })
     },
 
     isOwnRequest(url) {
