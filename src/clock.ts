@@ -7,3 +7,6 @@ export const clock: () => number =
   typeof performance !== 'undefined' && typeof performance.timeOrigin === 'number'
     ? () => performance.timeOrigin + performance.now()
     : Date.now
+
+/** The largest delay `setTimeout` takes; a larger one overflows and fires after 1 ms. */
+export const MAX_DELAY = 2 ** 31 - 1
