@@ -246,12 +246,8 @@ describe('registration order and eject', () => {
     expect(events).toEqual([])
   })
 
-  it('reauth.axios() is the same adapter', async () => {
-    make()
-    const instance = axios.create()
-    ejects.push(reauth.axios(instance))
-    const error = await fail(instance.get('/api/unauthorized'))
-    expect(isAuthRequiredError(error)).toBe(true)
+  it('axiosReauth() throws a TypeError for anything but an SDK instance', () => {
+    expect(() => axiosReauth(axios.create(), {} as never)).toThrow(TypeError)
   })
 })
 

@@ -7,6 +7,7 @@ import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { fetch as whatwgFetch } from 'whatwg-fetch'
 import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
+import { axiosReauth } from '../src/axios'
 import type { ReauthRequiredEvent } from '../src/events'
 import { html, lostSessionAnswer } from './helpers/answers'
 import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
@@ -364,7 +365,7 @@ describe('with axios on top (axios sends through XHR)', () => {
   it('reports one lost session once and rejects with the axios-shaped error', async () => {
     make()
     const instance = axios.create()
-    const eject = reauth.axios(instance)
+    const eject = axiosReauth(instance, reauth)
     const error = await instance.get('/api/unauthorized').catch((e: unknown) => e)
     expect(isAuthRequiredError(error)).toBe(true)
     expect(axios.isAxiosError(error)).toBe(true)
@@ -377,7 +378,7 @@ describe('with axios on top (axios sends through XHR)', () => {
   it('replays once and resolves with the final data', async () => {
     make('ok')
     const instance = axios.create()
-    reauth.axios(instance)
+    axiosReauth(instance, reauth)
     const res = await instance.get('/api/login-page')
     expect(res.data).toEqual({ ok: true, case: 'login-page' })
     expect(events).toHaveLength(1)
