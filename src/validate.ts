@@ -52,57 +52,66 @@ const parses = (v: string): boolean => {
     return false
   }
 }
-// What `Headers` takes unchanged: Latin-1, no control character but an inner tab, no surrounding space.
-const header = rule(
-  'false or a header value (Latin-1, no control characters, no surrounding spaces)',
-  (v) => v === false || (isString(v) && /^[!-~\x80-\xff](?:[\t -~\x80-\xff]*[!-~\x80-\xff])?$/.test(v)),
-)
-const origin = rule(
-  "'same-origin' or an origin http(s)://host[:port]",
-  (v) => v === 'same-origin' || (isString(v) && /^https?:\/\/[^\s/\\?#@]+\/?$/i.test(v) && parses(v)),
-)
-const pattern = rule(
-  "a path starting with '/', an http(s) URL or a RegExp",
-  (v) =>
-    v instanceof RegExp ||
-    (isString(v) && (/^\/(?![/\\])/.test(v) || (/^https?:\/\/[^\s/\\?#]/i.test(v) && parses(v)))),
-)
-const isProfile = (v: unknown): boolean => {
-  const p = v as Record<string, unknown> | null
-  return (
-    typeof p === 'object' &&
-    p !== null &&
-    isString(p.name) &&
-    Array.isArray(p.ownPaths) &&
-    p.ownPaths.every(isString) &&
-    ['isSignInUrl', 'isSignInPage', 'isForbiddenPage', 'reloginUrl'].every((k) => isFn(p[k])) &&
-    (p.probe === null || (typeof p.probe === 'object' && isFn((p.probe as { read?: unknown }).read)))
-  )
+/** Built on first use: a bundle that keeps this module (a dev build) pays for the table only when it runs. */
+let table: Rules | undefined
+const rules = (): Rules => {
+  table ??= makeRules()
+  return table
 }
-const strategies = oneOf('iframe', 'popup', 'redirect')
 
-const rules: Rules = {
-  proxy: {
-    get expected() {
-      return `${profileNames()
-        .map((n) => `'${n}'`)
-        .join(' | ')} | a profile object`
+const makeRules = (): Rules => {
+  // What `Headers` takes unchanged: Latin-1, no control character but an inner tab, no surrounding space.
+  const header = rule(
+    'false or a header value (Latin-1, no control characters, no surrounding spaces)',
+    (v) => v === false || (isString(v) && /^[!-~\x80-\xff](?:[\t -~\x80-\xff]*[!-~\x80-\xff])?$/.test(v)),
+  )
+  const origin = rule(
+    "'same-origin' or an origin http(s)://host[:port]",
+    (v) => v === 'same-origin' || (isString(v) && /^https?:\/\/[^\s/\\?#@]+\/?$/i.test(v) && parses(v)),
+  )
+  const pattern = rule(
+    "a path starting with '/', an http(s) URL or a RegExp",
+    (v) =>
+      v instanceof RegExp ||
+      (isString(v) && (/^\/(?![/\\])/.test(v) || (/^https?:\/\/[^\s/\\?#]/i.test(v) && parses(v)))),
+  )
+  const isProfile = (v: unknown): boolean => {
+    const p = v as Record<string, unknown> | null
+    return (
+      typeof p === 'object' &&
+      p !== null &&
+      isString(p.name) &&
+      Array.isArray(p.ownPaths) &&
+      p.ownPaths.every(isString) &&
+      ['isSignInUrl', 'isSignInPage', 'isForbiddenPage', 'reloginUrl'].every((k) => isFn(p[k])) &&
+      (p.probe === null || (typeof p.probe === 'object' && isFn((p.probe as { read?: unknown }).read)))
+    )
+  }
+  const strategies = oneOf('iframe', 'popup', 'redirect')
+
+  return {
+    proxy: {
+      get expected() {
+        return `${profileNames()
+          .map((n) => `'${n}'`)
+          .join(' | ')} | a profile object`
+      },
+      test: (v) => (isString(v) ? profileNames().includes(v) : isProfile(v)),
+      explain: (v) => {
+        const hint = importHint(v)
+        return hint && `'${v as string}' is not a name here: ${hint}`
+      },
     },
-    test: (v) => (isString(v) ? profileNames().includes(v) : isProfile(v)),
-    explain: (v) => {
-      const hint = importHint(v)
-      return hint && `'${v as string}' is not a name here: ${hint}`
-    },
-  },
-  scope: { origins: list(origin), include: list(pattern), exclude: list(pattern) },
-  headers: { accept: header, requestedWith: header },
-  relogin: rule(`${strategies.expected} | function`, (v) => isFn(v) || strategies.test(v)),
-  reloginTimeoutMs: int(1),
-  replay: oneOf('all', 'idempotent', 'none'),
-  maxQueue: int(0),
-  circuit: { failures: int(1), windowMs: int(0), cooldownMs: int(0) },
-  crossTab: rule('a boolean', (v) => typeof v === 'boolean'),
-  callbackPath: rule("a same-origin path starting with '/'", (v) => isString(v) && /^\/(?![/\\])/.test(v)),
+    scope: { origins: list(origin), include: list(pattern), exclude: list(pattern) },
+    headers: { accept: header, requestedWith: header },
+    relogin: rule(`${strategies.expected} | function`, (v) => isFn(v) || strategies.test(v)),
+    reloginTimeoutMs: int(1),
+    replay: oneOf('all', 'idempotent', 'none'),
+    maxQueue: int(0),
+    circuit: { failures: int(1), windowMs: int(0), cooldownMs: int(0) },
+    crossTab: rule('a boolean', (v) => typeof v === 'boolean'),
+    callbackPath: rule("a same-origin path starting with '/'", (v) => isString(v) && /^\/(?![/\\])/.test(v)),
+  }
 }
 
 /** The value as the app wrote it: `NaN`, `'a\r\nb'`, `[42]`, `10n`, never JSON's `null` for NaN. */
@@ -167,5 +176,5 @@ const check = (value: Record<string, unknown>, group: Record<string, unknown>, p
  */
 export const validateOptions = (input: unknown): Issue[] =>
   isRecord(input)
-    ? check(input, rules as unknown as Record<string, unknown>, '')
+    ? check(input, rules() as unknown as Record<string, unknown>, '')
     : [got('options', 'an object', input)]
