@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,8 +10,12 @@ import { type Goal, positive, ROOT, type Row, type Section } from './lib.js'
  * `npm run size`: what an app ships. Each scenario is a small app (`APPS`) bundled the way an app's
  * bundler builds for production (minified, tree-shaken, `process.env.NODE_ENV = "production"`), by
  * esbuild and by Vite (Rollup); the figure is min + gzip -9, 1 KB = 1024 B. The add-ons are reported as
- * what they add on top of the typical app. The IIFE is built like tsup builds `ajax-reauth.global.min.js`.
- * `--root=DIR` measures another checkout (a baseline): the apps only use API that existed before.
+ * what they add on top of the typical app.
+ *
+ * By default the apps import the built package (`dist/`, through package.json `exports`, as an app's
+ * node_modules would) and the IIFE is `dist/ajax-reauth.global.min.js`: run `npm run build` first.
+ * `--src` bundles `src/` instead (no build needed; the IIFE built as tsup builds it). `--root=DIR`
+ * measures another checkout (a baseline): the apps only use API that existed before.
  */
 
 /** Each app: its source (imports from the package's public entries) and the budget in bytes. */
@@ -19,8 +23,10 @@ interface App {
   id: string
   what: string
   code: string
-  /** min+gz budget: absolute for the typical app, the growth over it for an add-on. */
+  /** min+gz budget (`npm run size` fails over it): absolute for the typical app, the growth for an add-on. */
   budget: number
+  /** The goal of issue #14, reported (met or missed) but not enforced. */
+  goal: number
   /** An add-on: measured as the growth over `typical`. */
   addOn?: true
 }
@@ -38,34 +44,39 @@ export const APPS: App[] = [
     id: 'typical',
     what: 'typical app: oauth2-proxy, createReauth + install (fetch + XHR), iframe + popup, cross-tab',
     code: typical(),
-    budget: 12.9 * KB,
+    budget: 16.5 * KB,
+    goal: 10 * KB,
   },
   {
     id: '+pomerium',
     what: '+ another profile (pomerium())',
     code: `import { pomerium } from 'ajax-reauth'\n${typical('{ proxy: pomerium() }')}`,
-    budget: 0.5 * KB,
+    budget: 256,
+    goal: KB,
     addOn: true,
   },
   {
     id: '+axios',
     what: "+ 'ajax-reauth/axios' (axiosReauth)",
     code: `import { axiosReauth } from 'ajax-reauth/axios'\n${typical('', 'axiosReauth(window.axios, reauth)\n')}`,
-    budget: 1 * KB,
+    budget: 1180,
+    goal: KB,
     addOn: true,
   },
   {
     id: '+ky',
     what: "+ 'ajax-reauth/ky' (kyReauth)",
     code: `import { kyReauth } from 'ajax-reauth/ky'\n${typical('', 'window.hooks = kyReauth(reauth)\n')}`,
-    budget: 1 * KB,
+    budget: 640,
+    goal: KB,
     addOn: true,
   },
   {
     id: '+redirect',
-    what: "+ redirect strategy (relogin: 'redirect')",
+    what: "+ redirect strategy (relogin: 'redirect'; chosen by name, so in every app)",
     code: typical("{ relogin: 'redirect' }"),
-    budget: 0.25 * KB,
+    budget: 64,
+    goal: KB,
     addOn: true,
   },
 ]
@@ -78,7 +89,8 @@ const ENTRIES = [
   { id: './testing', file: 'src/testing/index.ts', external: ['msw'] },
 ]
 
-const IIFE_BUDGET = 15.5 * KB
+const IIFE_BUDGET = 18.75 * KB
+const IIFE_GOAL = 12 * KB
 
 const arg = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
@@ -90,6 +102,17 @@ const entryFiles = (root: string): Record<string, string> => ({
   'ajax-reauth/ky': join(root, 'src/ky.ts'),
   'ajax-reauth/testing': join(root, 'src/testing/index.ts'),
 })
+
+/** `src/` entries by package specifier (`--src`); undefined: resolve the built package. */
+let fromSrc = false
+
+/** A directory whose node_modules/ajax-reauth is `root`: the apps resolve the package like an app does. */
+const appDir = (root: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'ajax-reauth-size-'))
+  mkdirSync(join(dir, 'node_modules'))
+  symlinkSync(root, join(dir, 'node_modules', 'ajax-reauth'), 'dir')
+  return dir
+}
 
 const resolveEntries = (root: string): Plugin => {
   const files = entryFiles(root)
@@ -122,8 +145,10 @@ const withEsbuild = async (
   external: string[] = [],
   metafile = false,
 ): Promise<Bytes & { inputs?: Record<string, number> }> => {
+  const dir = fromSrc ? root : appDir(root)
   const out = await build({
-    stdin: { contents: code, resolveDir: root, loader: 'js', sourcefile: 'app.js' },
+    stdin: { contents: code, resolveDir: dir, loader: 'js', sourcefile: 'app.js' },
+    preserveSymlinks: !fromSrc,
     bundle: true,
     minify: true,
     format: 'esm',
@@ -133,8 +158,10 @@ const withEsbuild = async (
     write: false,
     logLevel: 'silent',
     external: ['axios', 'ky', ...external],
-    plugins: [resolveEntries(root)],
+    plugins: fromSrc ? [resolveEntries(root)] : [],
     metafile,
+  }).finally(() => {
+    if (!fromSrc) rmSync(dir, { recursive: true, force: true })
   })
   const result: Bytes & { inputs?: Record<string, number> } = bytes(out.outputFiles[0]?.contents ?? '')
   if (metafile) {
@@ -152,7 +179,7 @@ const withEsbuild = async (
 /** Vite 7 (Rollup + esbuild minify), as `vite build` builds an app. */
 const withVite = async (root: string, code: string): Promise<Bytes> => {
   const { build: viteBuild } = await import('vite')
-  const dir = mkdtempSync(join(tmpdir(), 'ajax-reauth-size-'))
+  const dir = appDir(root)
   try {
     const entry = join(dir, 'app.js')
     writeFileSync(entry, code)
@@ -162,11 +189,13 @@ const withVite = async (root: string, code: string): Promise<Bytes> => {
       configFile: false,
       logLevel: 'silent',
       mode: 'production',
-      resolve: {
-        alias: Object.entries(files)
-          .sort((a, b) => b[0].length - a[0].length)
-          .map(([find, replacement]) => ({ find: new RegExp(`^${find}$`), replacement })),
-      },
+      resolve: fromSrc
+        ? {
+            alias: Object.entries(files)
+              .sort((a, b) => b[0].length - a[0].length)
+              .map(([find, replacement]) => ({ find: new RegExp(`^${find}$`), replacement })),
+          }
+        : { preserveSymlinks: true },
       build: {
         write: false,
         minify: 'esbuild',
@@ -196,8 +225,8 @@ export const iifeOptions = (root: string, production: boolean) =>
   }) as const
 
 const measureIife = async (root: string): Promise<Bytes> => {
+  if (!fromSrc) return bytes(readFileSync(join(root, 'dist/ajax-reauth.global.min.js')))
   const opts = iifeOptions(root, true)
-  const { existsSync } = await import('node:fs')
   // A baseline checkout without src/iife.ts: its IIFE was src/index.ts, minified.
   const entryPoints = existsSync(opts.entryPoints[0]) ? [...opts.entryPoints] : [join(root, 'src/index.ts')]
   const out = await build({ ...opts, entryPoints, write: false, logLevel: 'silent' })
@@ -214,7 +243,10 @@ export interface SizeReport {
   typicalBytesByModule: Record<string, number>
 }
 
-export const measureAll = async (root = ROOT): Promise<SizeReport> => {
+export const measureAll = async (root = ROOT, src = false): Promise<SizeReport> => {
+  fromSrc = src
+  if (!src && !existsSync(join(root, 'dist/index.js')))
+    throw new Error(`no ${join(root, 'dist')}: run \`npm run build\` first, or measure src/ with --src`)
   const apps: SizeReport['apps'] = {}
   let typicalInputs: Record<string, number> = {}
   for (const app of APPS) {
@@ -236,9 +268,10 @@ export const measureAll = async (root = ROOT): Promise<SizeReport> => {
   return { root, apps, entries, iife: await measureIife(root), typicalBytesByModule: typicalInputs }
 }
 
-export async function runSize(): Promise<Section> {
+export async function runSize(opts: { src?: boolean } = {}): Promise<Section> {
   const root = resolve(arg('root') ?? ROOT)
-  const r = await measureAll(root)
+  const src = opts.src ?? process.argv.includes('--src')
+  const r = await measureAll(root, src)
   const rows: Row[] = []
   const goals: Goal[] = []
   const typ = r.apps.typical!
@@ -256,11 +289,18 @@ export async function runSize(): Promise<Section> {
           ? `+${value} B min+gz over the typical app (total ${kb(m[tool].gzipped)}), budget ${app.budget} B`
           : `${kb(m[tool].gzipped)} min+gz (min ${kb(m[tool].minified)}), budget ${kb(app.budget)}`,
       })
+      const detail = app.addOn ? `+${value} B` : `${kb(value)} = ${value} B`
       goals.push({
         bench: 'size',
-        goal: `${app.id} (${tool}) ≤ ${app.addOn ? `${app.budget} B on top` : kb(app.budget)} min+gz`,
+        goal: `budget: ${app.id} (${tool}) ≤ ${app.addOn ? `${app.budget} B on top` : kb(app.budget)} min+gz`,
         met: value <= app.budget,
-        detail: app.addOn ? `+${value} B` : `${kb(value)} = ${value} B`,
+        detail,
+      })
+      goals.push({
+        bench: 'size',
+        goal: `goal (#14): ${app.id} (${tool}) ≤ ${app.addOn ? `${app.goal} B on top` : kb(app.goal)} min+gz`,
+        met: value <= app.goal,
+        detail,
       })
     }
   }
@@ -282,12 +322,17 @@ export async function runSize(): Promise<Section> {
     unit: 'B',
     note: `${kb(r.iife.gzipped)} (min ${kb(r.iife.minified)}), budget ${kb(IIFE_BUDGET)}`,
   })
-  goals.push({
-    bench: 'size',
-    goal: `IIFE .min ≤ ${kb(IIFE_BUDGET)} min+gz`,
-    met: r.iife.gzipped <= IIFE_BUDGET,
-    detail: `${kb(r.iife.gzipped)} = ${r.iife.gzipped} B`,
-  })
+  for (const [kind, limit] of [
+    ['budget', IIFE_BUDGET],
+    ['goal (#14)', IIFE_GOAL],
+  ] as const) {
+    goals.push({
+      bench: 'size',
+      goal: `${kind}: IIFE .min ≤ ${kb(limit)} min+gz`,
+      met: r.iife.gzipped <= limit,
+      detail: `${kb(r.iife.gzipped)} = ${r.iife.gzipped} B`,
+    })
+  }
   const all = [
     ...Object.entries(r.apps).flatMap(([k, a]) => [
       [k, a.esbuild],
@@ -297,15 +342,14 @@ export async function runSize(): Promise<Section> {
     ['iife', r.iife],
   ] as [string, Bytes][]
   const problems = all
-    .filter(([, m]) => !positive(m.gzipped) || m.gzipped > m.minified)
+    .filter(([, m]) => !positive(m.gzipped) || m.gzipped > m.minified + 64)
     .map(([k, m]) => `${k}: implausible size ${m.gzipped} B gz / ${m.minified} B min`)
   return {
     name: 'size',
     rows,
     goals,
     data: {
-      method:
-        'app bundles: esbuild 0.25 and Vite 7 (Rollup), ESM, browser, es2022, minified, tree-shaken, NODE_ENV=production; gzip -9; 1 KB = 1024 B',
+      method: `app bundles of ${src ? 'src/' : 'the built package (dist/, via exports)'}: esbuild 0.25 and Vite 7 (Rollup), ESM, browser, es2022, minified, tree-shaken, NODE_ENV=production; gzip -9; 1 KB = 1024 B`,
       ...r,
       root: root === ROOT ? '.' : root,
     },
@@ -329,8 +373,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
         console.log(`  ${String(b).padStart(6)}  ${f}`)
     }
   }
-  const failed = section.goals.filter((g) => !g.met)
-  for (const g of section.goals) console.log(`${g.met ? 'ok  ' : 'FAIL'} ${g.goal}: ${g.detail}`)
+  // Only the budgets fail the run; the goals are reported.
+  const failed = section.goals.filter((g) => !g.met && g.goal.startsWith('budget'))
+  for (const g of section.goals)
+    console.log(
+      `${g.met ? 'ok    ' : g.goal.startsWith('budget') ? 'FAIL  ' : 'missed'} ${g.goal}: ${g.detail}`,
+    )
   if (section.problems.length) console.error(section.problems.join('\n'))
   if (failed.length || section.problems.length) {
     console.error(`size: ${failed.length} budget(s) exceeded`)
