@@ -250,8 +250,14 @@ export const measureAll = async (root = ROOT, src = false): Promise<SizeReport> 
   const apps: SizeReport['apps'] = {}
   let typicalInputs: Record<string, number> = {}
   for (const app of APPS) {
-    const e = await withEsbuild(root, app.code, [], app.id === 'typical')
-    if (e.inputs) typicalInputs = e.inputs
+    const e = await withEsbuild(root, app.code)
+    if (app.id === 'typical') {
+      // Per source module: the same app bundled from src/ (dist/ merges modules into chunks).
+      const was = fromSrc
+      fromSrc = true
+      typicalInputs = (await withEsbuild(root, app.code, [], true)).inputs ?? {}
+      fromSrc = was
+    }
     const v = await withVite(root, app.code)
     apps[app.id] = {
       esbuild: { minified: e.minified, gzipped: e.gzipped },
