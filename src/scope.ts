@@ -41,20 +41,11 @@ const matches = (pattern: UrlPattern, url: string, path: string): boolean =>
       : url.startsWith(pattern)
     : pattern.test(url)
 
-/** Does any pattern match? A loop: this runs on every request, `some()` would allocate a closure. */
-const anyMatches = (patterns: readonly UrlPattern[], url: string, path: string): boolean => {
-  for (const p of patterns) if (matches(p, url, path)) return true
-  return false
-}
-
 /** Path of an absolute http(s) URL whose origin is known to be `origin`, without building a URL object. */
 const pathOf = (url: string, origin: string): string => {
-  let end = url.length
-  for (let i = origin.length; i < end; i++) {
-    const c = url.charCodeAt(i)
-    if (c === 63 /* ? */ || c === 35 /* # */) end = i
-  }
-  return url.slice(origin.length, end)
+  const rest = url.slice(origin.length)
+  const end = rest.search(/[?#]/)
+  return end === -1 ? rest : rest.slice(0, end)
 }
 
 export const createScope = (
@@ -101,19 +92,16 @@ export const createScope = (
     test(url) {
       let target = ''
       for (const o of origins) {
-        if (!o || !url.startsWith(o)) continue
-        const next = url.charCodeAt(o.length)
-        // The origin ends there: end of string, `/`, `?` or `#` (not `https://app.example.com.evil`).
-        if (Number.isNaN(next) || next === 47 || next === 63 || next === 35) {
+        if (o && url.startsWith(o) && (url.length === o.length || '/?#'.includes(url[o.length]!))) {
           target = o
           break
         }
       }
       if (!target) return false
       const path = pathOf(url, target) || '/'
-      if (target === origin) for (const p of own) if (path.startsWith(p)) return false
-      if (anyMatches(exclude, url, path)) return false
-      return include.length === 0 || anyMatches(include, url, path)
+      if (target === origin && own.some((p) => path.startsWith(p))) return false
+      if (exclude.some((p) => matches(p, url, path))) return false
+      return include.length === 0 || include.some((p) => matches(p, url, path))
     },
   }
 }
