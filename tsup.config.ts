@@ -1,4 +1,20 @@
-import { defineConfig } from 'tsup'
+import { defineConfig, type Options } from 'tsup'
+
+/** The browser build: `.global.js` for development (full option messages), `.global.min.js` for production. */
+const iife = (production: boolean): Options => ({
+  entry: { 'ajax-reauth': 'src/iife.ts' },
+  format: ['iife'],
+  globalName: 'AjaxReauth',
+  minify: production,
+  target: 'es2022',
+  platform: 'browser',
+  sourcemap: true,
+  // A script tag has no bundler to replace NODE_ENV, and no `process` for options.ts to test.
+  define: production
+    ? { 'process.env.NODE_ENV': '"production"' }
+    : { process: '{"env":{"NODE_ENV":"development"}}', 'process.env.NODE_ENV': '"development"' },
+  outExtension: () => ({ js: production ? '.global.min.js' : '.global.js' }),
+})
 
 export default defineConfig([
   {
@@ -12,16 +28,8 @@ export default defineConfig([
     sourcemap: true,
     external: ['axios', 'ky', 'msw'],
   },
-  {
-    entry: { 'ajax-reauth': 'src/index.ts' },
-    format: ['iife'],
-    globalName: 'AjaxReauth',
-    minify: true,
-    target: 'es2022',
-    platform: 'browser',
-    sourcemap: true,
-    outExtension: () => ({ js: '.global.js' }),
-  },
+  iife(false),
+  iife(true),
   {
     // The `ajax-reauth` bin (doctor): Node only, never in the browser bundles; the shebang is kept.
     entry: { cli: 'src/doctor/cli.ts' },

@@ -110,9 +110,11 @@ export const browserBundles = (): Promise<Bundles> => {
     const [sdk, msw, aar] = await Promise.all([
       build({
         ...common,
-        entryPoints: [join(ROOT, 'src/index.ts')],
+        entryPoints: [join(ROOT, 'src/iife.ts')],
         format: 'iife',
         globalName: 'AjaxReauth',
+        // What an app ships: the production build (option checks reduced, see src/options.ts).
+        define: { 'process.env.NODE_ENV': '"production"' },
       }),
       build({
         ...common,

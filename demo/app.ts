@@ -3,7 +3,7 @@
  * clients, buttons that break the session through the test proxy's admin API, live counters and log.
  * Bundled by esbuild when `npm run demo` starts (demo/server.ts).
  */
-import type * as AjaxReauthModule from '../src/index'
+import type * as AjaxReauthModule from '../src/iife'
 import type { Reauth } from '../src/index'
 
 type Adapter = 'fetch' | 'xhr' | 'axios' | 'ky'
@@ -135,8 +135,8 @@ function setSdk(on: boolean): void {
   sdkOn = on
   if (on) {
     reauth.install()
-    ejectAxios = reauth.axios(api)
-    kyApi = w.ky.create({ hooks: reauth.kyHooks })
+    ejectAxios = w.AjaxReauth.axiosReauth(api, reauth)
+    kyApi = w.ky.create({ hooks: w.AjaxReauth.kyReauth(reauth) })
   } else {
     reauth.uninstall()
     ejectAxios?.()

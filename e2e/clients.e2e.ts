@@ -111,7 +111,7 @@ function expectIdiom(client: ClientName, seen: Seen): void {
     expect(seen.idiom).toMatchObject({
       isAxiosError: true,
       code: 'ERR_BAD_REQUEST',
-      authRequiredError: client.endsWith('reauth.axios()'),
+      authRequiredError: client.endsWith('axiosReauth()'),
     })
   else if (client === 'ofetch')
     expect([seen.error, seen.idiom]).toEqual(['FetchError', { onResponseError: 1, requests: 1 }])

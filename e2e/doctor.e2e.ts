@@ -98,7 +98,7 @@ describe('doctor: test proxy (oauth2-proxy 7.x behaviour)', () => {
     const run = await doctor(['doctor', api()])
     expect(run.code).toBe(0)
     expect(run.out).toContain('proxy: oauth2-proxy v7.15.2')
-    expect(run.out).toMatch(/^ {2}the SDK's headers \(JSON \+ X-Requested-With\) +401$/m)
+    expect(run.out).toMatch(/^ {2}Accept: application\/json \+ X-Requested-With +401$/m)
     expect(run.out).toMatch(/^ {2}page load +403 403-page$/m)
     expect(run.out.trim().split('\n').at(-1)).toMatch(
       /^ok: the deployment and createReauth\(\{ proxy: 'oauth2-proxy' \}\) work together \(\d+ requests\)$/,
@@ -215,11 +215,11 @@ describe.runIf(nginxAvailable())('doctor: real nginx auth_request front', () => 
 
 describe('doctor: profile emulations', () => {
   it.each([
-    ['pomerium', 0, "createReauth({ proxy: 'pomerium' })"],
-    ['authelia', 0, "createReauth({ proxy: 'authelia' })"],
-    ['google-iap', 0, "createReauth({ proxy: 'google-iap', relogin: 'popup' })"],
-    ['cloudflare-access', 0, "createReauth({ proxy: 'cloudflare-access' })"],
-    ['azure-easy-auth', 1, "createReauth({ proxy: 'azure-easy-auth' })"],
+    ['pomerium', 0, 'createReauth({ proxy: pomerium() })'],
+    ['authelia', 0, 'createReauth({ proxy: authelia() })'],
+    ['google-iap', 0, "createReauth({ proxy: googleIap(), relogin: 'popup' })"],
+    ['cloudflare-access', 0, 'createReauth({ proxy: cloudflareAccess() })'],
+    ['azure-easy-auth', 1, 'createReauth({ proxy: azureEasyAuth() })'],
   ] as const)('%s (via /__admin/profile): detected, exit %i', async (name, code, options) => {
     await admin('profile', { name })
     const { run, r } = await report(api())

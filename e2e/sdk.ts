@@ -16,7 +16,7 @@ export const ADAPTERS: Adapter[] =
 export interface SdkConfig {
   /**
    * fetch, xhr: `reauth.install()` (patches fetch and XMLHttpRequest).
-   * axios: `reauth.axios(axios.create())` only; ky: `ky.create({ hooks: reauth.kyHooks, fetch: reauth.fetch })` only,
+   * axios: `AjaxReauth.axiosReauth(axios.create(), reauth)` only; ky: `ky.create({ hooks: AjaxReauth.kyReauth(reauth), fetch: reauth.fetch })` only,
    * so each adapter is exercised alone. `install: true` adds `install()` to axios and ky too.
    */
   adapter: Adapter
@@ -141,10 +141,11 @@ export async function setupSdk(page: Page, config: SdkConfig): Promise<void> {
       }
       if (config.adapter === 'fetch' || config.adapter === 'xhr' || config.install) reauth.install()
       w.__axios = w.axios.create()
-      if (config.adapter === 'axios') reauth.axios(w.__axios)
+      if (config.adapter === 'axios') R.axiosReauth(w.__axios, reauth)
       // The page's ky is ky 1, which hands no network failure to hooks: its documented setup adds the
       // SDK's fetch (src/ky.ts).
-      w.__ky = config.adapter === 'ky' ? w.ky.create({ hooks: reauth.kyHooks, fetch: reauth.fetch }) : w.ky
+      w.__ky =
+        config.adapter === 'ky' ? w.ky.create({ hooks: R.kyReauth(reauth), fetch: reauth.fetch }) : w.ky
       w.__controllers = new Set<AbortController>()
       w.__sdk = { reauth, events }
       w.__startCall = (adapter: string, url: string, init: CallInit): number => {

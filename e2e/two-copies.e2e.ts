@@ -38,7 +38,7 @@ describe.each([true, false])('crossTab: %s', (crossTab) => {
         r.on('reauth:failure', () => log.push(`${name} failure`))
       }
       w.__axiosTwo = w.axios.create()
-      two.axios(w.__axiosTwo)
+      w.Two.axiosReauth(w.__axiosTwo, two)
       w.__copies = { one, two, log }
     }, crossTab)
     expect(await e.page.evaluate(() => (window as any).Two !== (window as any).AjaxReauth)).toBe(true)

@@ -8,7 +8,8 @@ example="$root/examples/vitest-axios"
 cd "$root"
 [ "${SKIP_BUILD:-}" = 1 ] || npm run build
 rm -f ajax-reauth-*.tgz
-tarball="$(npm pack --silent | tail -n 1)"
+# --ignore-scripts: dist/ is built above (or by the caller); prepack would build it again.
+tarball="$(npm pack --ignore-scripts --silent | tail -n 1)"
 # The example's package.json names the tarball by version: keep them in step.
 expected="$(node -p "require('$example/package.json').dependencies['ajax-reauth'].replace('file:../../', '')")"
 if [ "$tarball" != "$expected" ]; then

@@ -1,10 +1,9 @@
-import { type AxiosInstanceLike, createAxiosAdapter } from './adapters/axios'
 import { createFetchAdapter } from './adapters/fetch'
-import { createKyHooks, type KyReauthHooks } from './adapters/ky'
 import { installXhr } from './adapters/xhr'
 import { createCoordinator, type ReauthState } from './coordinator'
 import { createEngine, type Engine } from './engine'
 import { createEmitter, type ReauthEvents, type ReauthRequiredEvent } from './events'
+import { attachEngine } from './internal'
 import { normalizeOptions, type ReauthOptions } from './options'
 import { applyPatch, unwrap } from './patch'
 import type { FetchLike } from './probe'
@@ -28,21 +27,12 @@ export interface Reauth {
   /** A fetch with the SDK in front that patches nothing. */
   readonly fetch: typeof fetch
   /**
-   * Register request/response interceptors on an axios instance (`axios` or `axios.create()`).
-   * Returns the function that ejects both.
+   * Subscribe to lost sessions, once per episode; returns the unsubscribe function. The documented
+   * alias of `on('reauth:required', callback)`, kept as the one-line headline API.
    *
    * @example
-   * const eject = reauth.axios(axios)
+   * reauth.onReauthRequired(({ reason }) => showBanner('Signing you in again…', reason))
    */
-  axios(instance: AxiosInstanceLike): () => void
-  /**
-   * Hooks for `ky.create({ hooks: reauth.kyHooks })` / `ky.extend(...)`; ky 1 and ky 2.
-   *
-   * @example
-   * const api = ky.create({ prefixUrl: '/api', hooks: reauth.kyHooks })
-   */
-  readonly kyHooks: KyReauthHooks
-  /** Subscribe to lost sessions; returns the unsubscribe function. */
   onReauthRequired(callback: (event: ReauthRequiredEvent) => void): () => void
   /** Subscribe to an event; returns the unsubscribe function. */
   on<K extends keyof ReauthEvents>(type: K, handler: Handler<K>): () => void
@@ -63,15 +53,13 @@ export interface Reauth {
   check(): Promise<ProbeResult>
   /** `'idle' | 'reauthenticating' | 'circuit-open'` */
   readonly state: ReauthState
-  /** @internal The shared core the adapters use. */
-  readonly engine: Engine
 }
 
 /**
  * Create an SDK instance. Nothing is patched until `install()`.
  *
  * @example
- * const reauth = createReauth({ proxy: 'oauth2-proxy' }).install()
+ * const reauth = createReauth().install() // oauth2-proxy; createReauth({ proxy: pomerium() }) for another
  * reauth.onReauthRequired(({ reason }) => console.warn('session ended:', reason))
  */
 export const createReauth = (options?: ReauthOptions): Reauth => {
@@ -96,18 +84,10 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
   // Also without install(): an app on reauth.axios() or kyHooks alone gets the check too.
   wake.start()
   const wrappedFetch = createFetchAdapter(engine)
-  const axiosAdapter = createAxiosAdapter(engine)
-  let kyHooks: KyReauthHooks | undefined
   let restores: (() => void)[] = []
 
   const reauth: Reauth = {
-    engine,
     fetch: wrappedFetch,
-    axios: (instance) => axiosAdapter(instance),
-    get kyHooks() {
-      kyHooks ??= createKyHooks(engine)
-      return kyHooks
-    },
     get installed() {
       return restores.length > 0
     },
@@ -179,5 +159,6 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
     relogin: () => engine.coordinator.relogin(),
     check: () => wake.check(),
   }
+  attachEngine(reauth, engine)
   return reauth
 }

@@ -1,6 +1,5 @@
 export { createReauth, type Reauth } from './client'
 export type { ReauthState } from './coordinator'
-export { classify } from './detect'
 export {
   AUTH_REQUIRED_HEADER,
   AuthRequiredError,
@@ -14,7 +13,6 @@ export {
 } from './errors'
 export type { InteractionRequiredEvent, ReauthEvents, ReauthRequiredEvent } from './events'
 export type { NormalizedOptions, ReauthOptions, ReloginContext, ReloginStrategy, UrlPattern } from './options'
-export type { BuiltinProfileName } from './profiles'
 export { authelia, azureEasyAuth, cloudflareAccess, googleIap, oauth2Proxy, pomerium } from './profiles'
 export type { AzureEasyAuthProfileOptions } from './profiles/azure-easy-auth'
 export type { OAuth2ProxyProfileOptions } from './profiles/oauth2-proxy'

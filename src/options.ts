@@ -1,7 +1,8 @@
-import * as z from 'zod/mini'
+import { MAX_DELAY as MAX_INT } from './clock'
 import { ReauthConfigError } from './errors'
-import { type BuiltinProfileName, builtinProfiles } from './profiles'
+import { importHint, profileByName } from './profiles/by-name'
 import type { ProxyProfile } from './types'
+import { validateOptions } from './validate'
 import { WAKE_AFTER_MS, WAKE_HOLD_MS } from './wake'
 
 /**
@@ -31,11 +32,16 @@ export type ReloginStrategy = 'iframe' | 'popup' | 'redirect' | ((ctx: ReloginCo
 /** Options of `createReauth()`. Every field is optional. */
 export interface ReauthOptions {
   /**
-   * Which authenticating proxy sits in front of the app: a built-in profile name or a custom profile.
-   * @default 'oauth2-proxy'
-   * @example createReauth({ proxy: 'pomerium' })
+   * Which authenticating proxy sits in front of the app: a profile, built in (`oauth2Proxy()`,
+   * `pomerium()`, `authelia()`, `googleIap()`, `cloudflareAccess()`, `azureEasyAuth()`, all exported by
+   * `ajax-reauth`, so an app ships only the one it imports) or your own. `'oauth2-proxy'` names the
+   * default; the IIFE build (`window.AjaxReauth`) also takes the other names (`'pomerium'`, …).
+   * @default oauth2Proxy()
+   * @example
+   * import { createReauth, pomerium } from 'ajax-reauth'
+   * createReauth({ proxy: pomerium() })
    */
-  proxy?: BuiltinProfileName | ProxyProfile
+  proxy?: 'oauth2-proxy' | ProxyProfile
   /**
    * Which requests the SDK touches. Out-of-scope requests go through byte for byte.
    * `origins` lists allowed origins: `'same-origin'` (the page's own) or `scheme://host[:port]` (http or
@@ -114,182 +120,6 @@ export interface NormalizedOptions {
   wake: { afterMs: number; holdMs: number } | false
 }
 
-// Only strictObject/optional/custom from zod/mini: every other schema kind adds 0.1–0.7 KB min+gz to
-// the bundle, and the messages come from the rules below anyway.
-
-/** The largest delay `setTimeout` takes; a larger one overflows and fires after 1 ms. */
-const MAX_INT = 2 ** 31 - 1
-
-/** One option: what it expects (in the words of the error message) and the check. */
-interface Rule {
-  expected: string
-  test: (v: unknown) => boolean
-  /** For an array option: the rule of one element, reported with its index. */
-  item?: Rule
-  /** For an option that may be an object: the rule of each field, reported with its path. */
-  fields?: Record<string, Rule>
-}
-type Group = 'scope' | 'headers' | 'circuit'
-/**
- * One rule per option. The compiler rejects a table that misses an option of `ReauthOptions` or has
- * one it does not know: a new option cannot be added without its check and its message.
- */
-type Rules = { [K in Exclude<keyof ReauthOptions, Group>]-?: Rule } & {
-  [K in Group]-?: { [J in keyof NonNullable<ReauthOptions[K]>]-?: Rule }
-}
-
-const rule = (expected: string, test: (v: unknown) => boolean): Rule => ({ expected, test })
-const isFn = (v: unknown): boolean => typeof v === 'function'
-const isString = (v: unknown): v is string => typeof v === 'string'
-const oneOf = (...values: string[]): Rule =>
-  rule(values.map((v) => `'${v}'`).join(' | '), (v) => values.includes(v as string))
-const int = (min: number): Rule =>
-  rule(
-    `an integer from ${min} to ${MAX_INT}`,
-    (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= MAX_INT,
-  )
-const list = (item: Rule): Rule => ({
-  expected: `an array of ${item.expected}`,
-  test: (v) => Array.isArray(v) && v.every(item.test),
-  item,
-})
-const parses = (v: string): boolean => {
-  try {
-    new URL(v)
-    return true
-  } catch {
-    return false
-  }
-}
-// What `Headers` takes unchanged: Latin-1, no control character but an inner tab, no surrounding space.
-const header = rule(
-  'false or a header value (Latin-1, no control characters, no surrounding spaces)',
-  (v) => v === false || (isString(v) && /^[!-~\x80-\xff](?:[\t -~\x80-\xff]*[!-~\x80-\xff])?$/.test(v)),
-)
-const origin = rule(
-  "'same-origin' or an origin http(s)://host[:port]",
-  (v) => v === 'same-origin' || (isString(v) && /^https?:\/\/[^\s/\\?#@]+\/?$/i.test(v) && parses(v)),
-)
-const pattern = rule(
-  "a path starting with '/', an http(s) URL or a RegExp",
-  (v) =>
-    v instanceof RegExp ||
-    (isString(v) && (/^\/(?![/\\])/.test(v) || (/^https?:\/\/[^\s/\\?#]/i.test(v) && parses(v)))),
-)
-const isProfile = (v: unknown): boolean => {
-  const p = v as Record<string, unknown> | null
-  return (
-    typeof p === 'object' &&
-    p !== null &&
-    isString(p.name) &&
-    Array.isArray(p.ownPaths) &&
-    p.ownPaths.every(isString) &&
-    ['isSignInUrl', 'isSignInPage', 'isForbiddenPage', 'reloginUrl'].every((k) => isFn(p[k])) &&
-    (p.probe === null || (typeof p.probe === 'object' && isFn((p.probe as { read?: unknown }).read)))
-  )
-}
-const wakeFields = {
-  afterMs: int(0),
-  holdMs: rule(
-    'an integer from 0 to 30000',
-    (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 30_000,
-  ),
-}
-const wake: Rule = {
-  expected: 'a boolean or an object { afterMs?, holdMs? }',
-  test: (v) => {
-    if (typeof v === 'boolean') return true
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
-    const o = v as Record<string, unknown>
-    return Object.keys(o).every(
-      (k) =>
-        Object.hasOwn(wakeFields, k) &&
-        (o[k] === undefined || wakeFields[k as keyof typeof wakeFields].test(o[k])),
-    )
-  },
-  fields: wakeFields,
-}
-const names = Object.keys(builtinProfiles)
-const strategies = oneOf('iframe', 'popup', 'redirect')
-
-const rules: Rules = {
-  proxy: rule(
-    `${names.map((n) => `'${n}'`).join(' | ')} | a profile object`,
-    (v) => names.includes(v as string) || isProfile(v),
-  ),
-  scope: { origins: list(origin), include: list(pattern), exclude: list(pattern) },
-  headers: { accept: header, requestedWith: header },
-  relogin: rule(`${strategies.expected} | function`, (v) => isFn(v) || strategies.test(v)),
-  reloginTimeoutMs: int(1),
-  replay: oneOf('all', 'idempotent', 'none'),
-  maxQueue: int(0),
-  circuit: { failures: int(1), windowMs: int(0), cooldownMs: int(0) },
-  crossTab: rule('a boolean', (v) => typeof v === 'boolean'),
-  callbackPath: rule("a same-origin path starting with '/'", (v) => isString(v) && /^\/(?![/\\])/.test(v)),
-  wake,
-}
-
-const isRule = (r: Rule | Record<string, Rule>): r is Rule => typeof r.test === 'function'
-const shape = (group: Record<string, Rule | Record<string, Rule>>): z.ZodMiniType =>
-  z.strictObject(
-    Object.fromEntries(
-      Object.entries(group).map(([key, r]) => [
-        key,
-        z.optional(isRule(r) ? z.custom(r.test) : shape(r as Record<string, Rule>)),
-      ]),
-    ),
-  )
-const schema = shape(rules as unknown as Record<string, Rule | Record<string, Rule>>)
-
-/** The value as the app wrote it: `NaN`, `'a\r\nb'`, `[42]`, `10n`, never JSON's `null` for NaN. */
-const show = (value: unknown): string => {
-  if (isString(value)) return `'${JSON.stringify(value).slice(1, -1).replace(/\\"/g, '"')}'`
-  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`
-  if (typeof value === 'bigint') return `${value}n`
-  if (isFn(value)) return 'function'
-  try {
-    if (value && typeof value === 'object' && !(value instanceof RegExp)) return JSON.stringify(value)
-  } catch {}
-  return String(value)
-}
-
-type Issue = { path: string; message: string }
-const got = (path: string, expected: string, value: unknown): Issue => ({
-  path,
-  message: `expected ${expected}, got ${show(value)}`,
-})
-
-const issuesOf = (issue: z.core.$ZodIssue, input: unknown): Issue[] => {
-  // zod reports a nested issue only under objects it has checked, along keys the rules know.
-  let value = input as any
-  let r = rules as any
-  for (const key of issue.path) {
-    value = value[key]
-    r = r[key]
-  }
-  const path = issue.path.join('.')
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({
-      path: path ? `${path}.${key}` : key,
-      message: `unknown option, got ${show(value[key])}`,
-    }))
-  }
-  if (!path) return [got('options', 'an object', value)]
-  if (!isRule(r)) return [got(path, `an object { ${Object.keys(r).join('?, ')}? }`, value)]
-  const { item, fields } = r as Rule
-  if (fields && typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => {
-      const field = Object.hasOwn(fields, k) ? fields[k] : undefined
-      if (!field) return [{ path: `${path}.${k}`, message: `unknown option, got ${show(v)}` }]
-      return v === undefined || field.test(v) ? [] : [got(`${path}.${k}`, field.expected, v)]
-    })
-  }
-  if (item && Array.isArray(value)) {
-    return value.flatMap((v, i) => (item.test(v) ? [] : [got(`${path}[${i}]`, item.expected, v)]))
-  }
-  return [got(path, r.expected, value)]
-}
-
 /** The form scope.ts compares with: `new URL()`'s, and a RegExp whose `test()` keeps no state. */
 const canonical = (p: UrlPattern): UrlPattern =>
   p instanceof RegExp
@@ -298,26 +128,78 @@ const canonical = (p: UrlPattern): UrlPattern =>
       ? p
       : new URL(p).href
 
+/** The profile of `proxy`; a string other than a registered name is a `ReauthConfigError`, also in production. */
+const profileOf = (proxy: unknown): ProxyProfile => {
+  if (proxy === undefined) return profileByName('oauth2-proxy')!
+  if (typeof proxy === 'object' && proxy !== null) return proxy as ProxyProfile
+  const named = typeof proxy === 'string' ? profileByName(proxy) : undefined
+  if (named) return named
+  const hint = importHint(proxy)
+  throw new ReauthConfigError([
+    {
+      path: 'proxy',
+      message: hint
+        ? `'${proxy as string}' is not a name here: ${hint}`
+        : `expected a profile object, got ${String(proxy)}`,
+    },
+  ])
+}
+
 /**
- * Validate and apply defaults. Throws `ReauthConfigError` naming each bad field (down to the array
- * element), what it expects and what it got.
+ * The checks a production build keeps: the numbers the timers and the queue compute with (NaN, a
+ * negative or an overflowing delay would hang or spin). Everything else is development-only.
+ */
+const checkNumbers = (o: NormalizedOptions): void => {
+  const issues = [
+    ['reloginTimeoutMs', o.reloginTimeoutMs, 1],
+    ['maxQueue', o.maxQueue, 0],
+    ['circuit.failures', o.circuit.failures, 1],
+    ['circuit.windowMs', o.circuit.windowMs, 0],
+    ['circuit.cooldownMs', o.circuit.cooldownMs, 0],
+    ...(o.wake
+      ? [['wake.afterMs', o.wake.afterMs, 0] as const, ['wake.holdMs', o.wake.holdMs, 0] as const]
+      : []),
+  ]
+    .filter(
+      ([, v, min]) => !(Number.isInteger(v) && (v as number) >= (min as number) && (v as number) <= MAX_INT),
+    )
+    .map(([path, v, min]) => ({
+      path: path as string,
+      message: `expected an integer from ${min} to ${MAX_INT}, got ${String(v)}`,
+    }))
+  if (issues.length) throw new ReauthConfigError(issues)
+}
+
+/**
+ * Validate and apply defaults. In development (`process.env.NODE_ENV !== 'production'`) throws
+ * `ReauthConfigError` naming each bad field (down to the array element), what it expects and what it
+ * got; a production build checks only a string `proxy` and the numbers (the bundler drops the rest).
  *
  * @example
  * normalizeOptions({ reloginTimeoutMs: Number.NaN })
- * // ReauthConfigError: reloginTimeoutMs: expected an integer from 1 to 2147483647 (ms), got NaN
+ * // ReauthConfigError: reloginTimeoutMs: expected an integer from 1 to 2147483647, got NaN
  */
 export const normalizeOptions = (input: unknown = {}): NormalizedOptions => {
-  const result = z.safeParse(schema, input ?? {})
-  if (!result.success) {
-    throw new ReauthConfigError(result.error.issues.flatMap((issue) => issuesOf(issue, input)))
+  // Inline, not in a variable, so the bundler's NODE_ENV makes it a constant and drops validate.ts;
+  // `typeof process`: unbundled ESM in a browser has none.
+  if (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production') {
+    const issues = validateOptions(input ?? {})
+    if (issues.length) throw new ReauthConfigError(issues)
+    return withDefaults(input)
   }
-  const o = result.data as ReauthOptions
-  // zod copies objects; a custom profile keeps its identity (and its prototype, if a class).
-  const profile =
-    typeof o.proxy === 'object'
-      ? (input as { proxy: ProxyProfile }).proxy
-      : builtinProfiles[o.proxy ?? 'oauth2-proxy']
+  if (input !== null && typeof input !== 'object') {
+    throw new ReauthConfigError([{ path: 'options', message: `expected an object, got ${String(input)}` }])
+  }
+  const normalized = withDefaults(input)
+  checkNumbers(normalized)
+  return normalized
+}
+
+const withDefaults = (input: unknown): NormalizedOptions => {
+  const o = (input ?? {}) as ReauthOptions
+  const profile = profileOf(o.proxy)
   return {
+    // A custom profile keeps its identity (and its prototype, if a class).
     profile,
     scope: {
       origins: (o.scope?.origins ?? ['same-origin']).map((v) =>

@@ -5,7 +5,14 @@ import axios, { AxiosError, type AxiosInstance } from 'axios'
 import { HttpResponse, http } from 'msw'
 import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { AuthRequiredError, authRequiredReason, createReauth, isAuthRequiredError, type Reauth } from '../src'
+import {
+  AuthRequiredError,
+  authRequiredReason,
+  createReauth,
+  isAuthRequiredError,
+  pomerium,
+  type Reauth,
+} from '../src'
 import { axiosReauth } from '../src/axios'
 import type { ReauthRequiredEvent } from '../src/events'
 import { html, lostSessionAnswer, rejectionOf } from './helpers/answers'
@@ -102,7 +109,7 @@ describe('headers', () => {
   })
 
   it('adds X-Requested-With for a proxy that reads it (Pomerium)', async () => {
-    make('fail', { proxy: 'pomerium' })
+    make('fail', { proxy: pomerium() })
     const instance = axios.create()
     guard(instance)
     await instance.get('/api/ok')
@@ -255,12 +262,8 @@ describe('registration order and eject', () => {
     expect(events).toEqual([])
   })
 
-  it('reauth.axios() is the same adapter', async () => {
-    make()
-    const instance = axios.create()
-    ejects.push(reauth.axios(instance))
-    const error = await fail(instance.get('/api/unauthorized'))
-    expect(isAuthRequiredError(error)).toBe(true)
+  it('axiosReauth() throws a TypeError for anything but an SDK instance', () => {
+    expect(() => axiosReauth(axios.create(), {} as never)).toThrow(TypeError)
   })
 })
 

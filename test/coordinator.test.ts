@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createReauth, type Reauth } from '../src/client'
 import { FAILURE_MEMORY_MS } from '../src/coordinator'
 import { AuthRequiredError, isAuthRequiredError, ReauthQueueFullError } from '../src/errors'
+import { engineOf } from '../src/internal'
 import type { ReauthOptions } from '../src/options'
 import { lostOrValue } from './helpers/answers'
 import { ORIGIN, stubPage } from './helpers/page'
@@ -91,7 +92,7 @@ describe('coordinator: one flight, queue, replay', () => {
     const all = Promise.all(
       Array.from({ length: 100 }, (_, i) => h.reauth.fetch(`/api/r${i}`).then((r) => r.json())),
     )
-    await until(() => h.relogins === 1 && h.reauth.engine.coordinator.state === 'reauthenticating')
+    await until(() => h.relogins === 1 && engineOf(h.reauth).coordinator.state === 'reauthenticating')
     await new Promise((r) => setTimeout(r, 50))
     // Once per episode, not once per failed request.
     expect(h.events.filter((e) => e === 'reauth:required')).toHaveLength(1)

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { classify } from '../src/detect'
-import { builtinProfiles } from '../src/profiles'
+import { builtinProfiles } from '../src/profiles/names'
 import type { RequestFacts, ResponseSnapshot } from '../src/types'
 import {
   APP_FRAGMENT,

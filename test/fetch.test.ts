@@ -4,6 +4,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createFetchAdapter } from '../src/adapters/fetch'
 import { createReauth, type Reauth } from '../src/client'
 import { authRequiredReason, isAuthRequiredError, ReauthError } from '../src/errors'
+import { engineOf } from '../src/internal'
+import { authelia, azureEasyAuth, cloudflareAccess, googleIap, pomerium } from '../src/profiles'
 import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
 import { ORIGIN, stubPage } from './helpers/page'
 
@@ -68,16 +70,10 @@ describe('reauth.fetch: headers', () => {
     await createReauth({ crossTab: false }).fetch('/api/items')
     expect(seen[0]!.headers.get('accept')).toBe('application/json')
     expect(seen[0]!.headers.get('x-requested-with')).toBeNull()
-    for (const proxy of [
-      'pomerium',
-      'authelia',
-      'google-iap',
-      'cloudflare-access',
-      'azure-easy-auth',
-    ] as const) {
+    for (const proxy of [pomerium(), authelia(), googleIap(), cloudflareAccess(), azureEasyAuth()]) {
       seen.length = 0
       await createReauth({ crossTab: false, proxy }).fetch('/api/items')
-      expect(seen[0]!.headers.get('x-requested-with'), proxy).toBe('XMLHttpRequest')
+      expect(seen[0]!.headers.get('x-requested-with'), proxy.name).toBe('XMLHttpRequest')
     }
   })
 
@@ -312,7 +308,7 @@ describe('reauth.fetch: one verdict per request', () => {
     )
     const relogin = vi.fn(failRelogin)
     const r = createReauth({ crossTab: false, relogin })
-    const guarded = createFetchAdapter(r.engine, () => below)
+    const guarded = createFetchAdapter(engineOf(r), () => below)
     const events: string[] = []
     r.onReauthRequired((e) => events.push(e.reason))
     const res = await guarded('/api/items')
@@ -327,7 +323,7 @@ describe('reauth.fetch: one verdict per request', () => {
     const below = vi.fn(async () => HttpResponse.json({}, { status: 401 }))
     const relogin = vi.fn(failRelogin)
     const r = createReauth({ crossTab: false, relogin })
-    const res = await createFetchAdapter(r.engine, () => below)('/api/items')
+    const res = await createFetchAdapter(engineOf(r), () => below)('/api/items')
     expect(res.headers.get('x-ajax-reauth')).toBe('unauthorized')
     expect(relogin).toHaveBeenCalledTimes(1)
   })
@@ -340,7 +336,7 @@ describe('reauth.fetch: one verdict per request', () => {
     r.onReauthRequired((e) => events.push(e.reason))
     try {
       // A client that captured the patched fetch and is handed to reauth.fetch's base: two layers.
-      const outer = createFetchAdapter(r.engine, () => globalThis.fetch)
+      const outer = createFetchAdapter(engineOf(r), () => globalThis.fetch)
       const res = await outer('/api/items')
       expect(res.status).toBe(401)
       expect(relogin).toHaveBeenCalledTimes(1)
@@ -359,8 +355,8 @@ describe('reauth.fetch: arguments as native', () => {
       calls.push(args)
       return Promise.reject(new TypeError('native says no'))
     })
-    const f = createFetchAdapter(reauth.engine, () => base as unknown as typeof fetch)
-    const probe = vi.spyOn(reauth.engine, 'probe')
+    const f = createFetchAdapter(engineOf(reauth), () => base as unknown as typeof fetch)
+    const probe = vi.spyOn(engineOf(reauth), 'probe')
     const results = [
       (f as (...a: unknown[]) => Promise<Response>)(),
       f(null as unknown as string),
@@ -380,7 +376,7 @@ describe('reauth.fetch: arguments as native', () => {
   })
 
   it('a synchronous throw of the underlying fetch becomes a rejection', async () => {
-    const f = createFetchAdapter(reauth.engine, () => () => {
+    const f = createFetchAdapter(engineOf(reauth), () => () => {
       throw new TypeError('sync')
     })
     const p = f(null as unknown as string)
@@ -410,7 +406,7 @@ describe('reauth.fetch: arguments as native', () => {
     })
     expect(foreign instanceof Request).toBe(false)
     const base = vi.fn(async (_input: RequestInfo | URL, _init?: RequestInit) => HttpResponse.json({}))
-    await createFetchAdapter(reauth.engine, () => base)(foreign)
+    await createFetchAdapter(engineOf(reauth), () => base)(foreign)
     const [input, init] = base.mock.calls[0]!
     expect(input).toBe(foreign)
     const sent = new Headers(init?.headers)
@@ -424,7 +420,7 @@ describe('reauth.fetch: arguments as native', () => {
     session = 'gone'
     const relogin = vi.fn(failRelogin)
     const r = createReauth({ crossTab: false, relogin })
-    const probe = vi.spyOn(r.engine, 'probe')
+    const probe = vi.spyOn(engineOf(r), 'probe')
     const used = new Request(`${ORIGIN}/api/used`, { method: 'POST', body: 'once' })
     await used.text()
     const error = await r.fetch(used).catch((e) => e)

@@ -123,7 +123,7 @@ describe.each([
 
   it('leaves out-of-scope requests alone: a plain HTTPError, no headers, no report', async () => {
     make()
-    const error = await fail(kyLib.get('http://other.test/x', { hooks: reauth.kyHooks, retry: 0 }))
+    const error = await fail(kyLib.get('http://other.test/x', { hooks: kyReauth(reauth), retry: 0 }))
     expect(error).toBeInstanceOf(HTTPErrorClass)
     expect(seen[0]!.get('x-requested-with')).toBeNull()
     expect(events).toEqual([])
@@ -205,7 +205,7 @@ describe.each([
   it('with fetch: reauth.fetch (the ky 1 setup), one flight and the HTTPError 401', async () => {
     make()
     const error = await fail(
-      kyLib.get(`${APP}/api/network-error`, { hooks: reauth.kyHooks, fetch: reauth.fetch, retry: 2 }),
+      kyLib.get(`${APP}/api/network-error`, { hooks: kyReauth(reauth), fetch: reauth.fetch, retry: 2 }),
     )
     expect(error).toBeInstanceOf(HTTPErrorClass)
     expect(authRequiredReason(error)).toBe('network-error')

@@ -8,6 +8,7 @@ import { createReauth, type Reauth } from '../src/client'
 import { FAILURE_MEMORY_MS } from '../src/coordinator'
 import { authRequiredReason } from '../src/errors'
 import type { ReauthOptions } from '../src/options'
+import { pomerium } from '../src/profiles'
 import { InteractionRequiredError } from '../src/relogin'
 import { ORIGIN, stubPage } from './helpers/page'
 
@@ -275,7 +276,7 @@ describe("the strategy's own requests", () => {
     const w = world({ mode: 'ajax-401' })
     vi.stubGlobal('fetch', network(w))
     const reauth = createReauth({
-      proxy: 'pomerium',
+      proxy: pomerium(),
       crossTab: false,
       reloginTimeoutMs: 2000,
       relogin: async ({ url }) => {

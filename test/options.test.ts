@@ -1,8 +1,9 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isReauthConfigError, ReauthConfigError } from '../src/errors'
 import { normalizeOptions, type ReauthOptions } from '../src/options'
-import { builtinProfiles, oauth2Proxy } from '../src/profiles'
+import { oauth2Proxy, pomerium } from '../src/profiles'
+import { builtinProfiles } from '../src/profiles/names'
 import { createScope } from '../src/scope'
 
 const MAX = 2 ** 31 - 1
@@ -28,8 +29,10 @@ const at = (path: string, value: unknown): Record<string, unknown> =>
 
 describe('normalizeOptions', () => {
   it('applies the documented defaults', () => {
-    expect(normalizeOptions()).toEqual({
-      profile: builtinProfiles['oauth2-proxy'],
+    const { profile, ...rest } = normalizeOptions()
+    expect(profile.name).toBe('oauth2-proxy')
+    expect(Object.keys(profile)).toEqual(Object.keys(builtinProfiles['oauth2-proxy']))
+    expect(rest).toEqual({
       scope: { origins: ['same-origin'], include: [], exclude: [] },
       headers: { accept: 'application/json', requestedWith: false },
       relogin: 'iframe',
@@ -44,7 +47,7 @@ describe('normalizeOptions', () => {
   })
 
   it('sends X-Requested-With by default only to a proxy that reads it', () => {
-    expect(normalizeOptions({ proxy: 'pomerium' }).headers.requestedWith).toBe('XMLHttpRequest')
+    expect(normalizeOptions({ proxy: builtinProfiles.pomerium }).headers.requestedWith).toBe('XMLHttpRequest')
     expect(normalizeOptions({ proxy: 'oauth2-proxy' }).headers.requestedWith).toBe(false)
     const custom = { ...builtinProfiles.pomerium, name: 'mine', readsRequestedWith: undefined }
     expect(normalizeOptions({ proxy: custom }).headers.requestedWith).toBe('XMLHttpRequest')
@@ -56,7 +59,7 @@ describe('normalizeOptions', () => {
   it('accepts every documented value', () => {
     const relogin = async () => {}
     const o = normalizeOptions({
-      proxy: 'pomerium',
+      proxy: pomerium(),
       scope: {
         origins: ['same-origin', 'https://api.example.com'],
         include: ['/api/', /\/v2\//],
@@ -100,9 +103,14 @@ describe('normalizeOptions', () => {
       { callbackPath: 'https://evil.example/cb' },
       "callbackPath: expected a same-origin path starting with '/'",
     ],
+    [{ proxy: 'oauth3-proxy' }, "proxy: expected 'oauth2-proxy' | a profile object, got 'oauth3-proxy'"],
     [
-      { proxy: 'oauth3-proxy' },
-      "proxy: expected 'oauth2-proxy' | 'pomerium' | 'authelia' | 'google-iap' | 'cloudflare-access' | 'azure-easy-auth' | a profile object, got 'oauth3-proxy'",
+      { proxy: 'pomerium' },
+      "proxy: 'pomerium' is not a name here: import { pomerium } from 'ajax-reauth' and pass proxy: pomerium()",
+    ],
+    [
+      { proxy: 'google-iap' },
+      "proxy: 'google-iap' is not a name here: import { googleIap } from 'ajax-reauth' and pass proxy: googleIap()",
     ],
     [{ proxy: { name: 'half' } }, 'proxy: expected', 'got {"name":"half"}'],
     [{ relogn: 'iframe' }, "relogn: unknown option, got 'iframe'"],
@@ -372,5 +380,88 @@ describe('every message names the field path and shows the value', () => {
     }
     expect(() => normalizeOptions(all)).not.toThrow()
     for (const key of Object.keys(all)) expect(message({ [key]: Symbol('bad') })).toContain(`${key}`)
+  })
+})
+
+describe('profile names', () => {
+  it("'oauth2-proxy' names the default", () => {
+    expect(normalizeOptions({ proxy: 'oauth2-proxy' }).profile.name).toBe('oauth2-proxy')
+  })
+
+  it('the IIFE build registers every built-in name', async () => {
+    const { profileByName, useProfileNames } = await import('../src/profiles/by-name')
+    const { profileFactories } = await import('../src/profiles/names')
+    useProfileNames(profileFactories)
+    try {
+      for (const name of Object.keys(profileFactories)) {
+        expect(normalizeOptions({ proxy: name }).profile.name).toBe(name)
+      }
+      expect(message({ proxy: 'oauth3-proxy' })).toContain(
+        "proxy: expected 'oauth2-proxy' | 'pomerium' | 'authelia' | 'google-iap' | 'cloudflare-access' | 'azure-easy-auth' | a profile object, got 'oauth3-proxy'",
+      )
+    } finally {
+      useProfileNames({})
+    }
+    expect(profileByName('pomerium')).toBeUndefined()
+  })
+})
+
+describe('in production (NODE_ENV=production)', () => {
+  const saved = process.env.NODE_ENV
+  beforeEach(() => {
+    process.env.NODE_ENV = 'production'
+  })
+  afterEach(() => {
+    process.env.NODE_ENV = saved
+  })
+
+  it('keeps the number checks, with their messages', () => {
+    expect(message({ reloginTimeoutMs: Number.NaN })).toBe(
+      `Invalid ajax-reauth options: reloginTimeoutMs: expected an integer from 1 to ${MAX}, got NaN`,
+    )
+    expect(error({ maxQueue: -1, circuit: { cooldownMs: MAX + 1 } }).issues.map((i) => i.path)).toEqual([
+      'maxQueue',
+      'circuit.cooldownMs',
+    ])
+    expect(message({ circuit: { failures: '3' } })).toContain('circuit.failures: expected an integer from 1')
+  })
+
+  it('keeps the profile check: a string names which import to use', () => {
+    expect(message({ proxy: 'pomerium' })).toContain(
+      "proxy: 'pomerium' is not a name here: import { pomerium } from 'ajax-reauth' and pass proxy: pomerium()",
+    )
+    expect(message({ proxy: 'oauth3-proxy' })).toContain('proxy: expected a profile object')
+    expect(message('iframe')).toContain('options: expected an object')
+  })
+
+  it('skips the rest (the bundler drops the rule table)', () => {
+    expect(() => normalizeOptions({ relogn: 'iframe', replay: 'some' })).not.toThrow()
+    expect(normalizeOptions({ proxy: 'oauth2-proxy' }).profile.name).toBe('oauth2-proxy')
+  })
+
+  it('an app bundle built for production has no rule table', async () => {
+    const { build } = await import('esbuild')
+    const bundle = async (env: string): Promise<string> => {
+      const out = await build({
+        stdin: {
+          contents: "import { createReauth } from './src/index'\ncreateReauth().install()",
+          resolveDir: `${import.meta.dirname}/..`,
+          loader: 'ts',
+        },
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        platform: 'browser',
+        define: { 'process.env.NODE_ENV': JSON.stringify(env) },
+        write: false,
+        logLevel: 'silent',
+      })
+      return out.outputFiles[0]!.text
+    }
+    const [production, development] = await Promise.all([bundle('production'), bundle('development')])
+    expect(development.includes('unknown option')).toBe(true)
+    expect(production.includes('unknown option')).toBe(false)
+    expect(production.includes('a same-origin path')).toBe(false)
+    expect(production.includes('expected an integer from')).toBe(true)
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { createSessionProbe } from '../src/probe'
-import { builtinProfiles } from '../src/profiles'
+import { builtinProfiles } from '../src/profiles/names'
 
 const origin = () => 'https://app.test'
 

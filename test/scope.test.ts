@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { normalizeOptions, type ReauthOptions } from '../src/options'
+import { azureEasyAuth } from '../src/profiles'
 import { createScope } from '../src/scope'
 import { stubPage } from './helpers/page'
 
@@ -43,7 +44,7 @@ describe('scope', () => {
     expect(inScope('/oauth2/start?rd=/')).toBe(false)
     expect(inScope('https://app.example.com/oauth2/sign_in')).toBe(false)
     expect(inScope('/oauth2')).toBe(true)
-    const easy = scopeOf({ proxy: 'azure-easy-auth' })
+    const easy = scopeOf({ proxy: azureEasyAuth() })
     expect(easy('/.auth/me')).toBe(false)
     expect(easy('/oauth2/auth')).toBe(true)
   })

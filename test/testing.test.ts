@@ -3,6 +3,8 @@ import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createReauth, type Reauth } from '../src/client'
 import type { ReauthOptions } from '../src/options'
+import { azureEasyAuth } from '../src/profiles'
+import { profileFactories } from '../src/profiles/names'
 import {
   autheliaHandlers,
   azureEasyAuthHandlers,
@@ -123,7 +125,7 @@ describe('profile emulations: lost session → one re-login → replayed', () =>
   for (const c of cases) {
     it(`${c.proxy}${c.proxy === 'azure-easy-auth' ? ' (session ended: full sign-in)' : ''}`, async () => {
       const emulation = c.make()
-      const run = start(emulation, { proxy: c.proxy })
+      const run = start(emulation, { proxy: profileFactories[c.proxy]() })
       expect((await run.reauth.fetch('/api/items')).status).toBe(200)
       emulation.session.end()
       const res = await run.reauth.fetch('/api/items')
@@ -136,7 +138,7 @@ describe('profile emulations: lost session → one re-login → replayed', () =>
 
   it('azure-easy-auth: an expired session within the grace is renewed by /.auth/refresh, no sign-in', async () => {
     const emulation = azureEasyAuthHandlers({ action: '401' })
-    const run = start(emulation, { proxy: 'azure-easy-auth' })
+    const run = start(emulation, { proxy: azureEasyAuth() })
     emulation.session.expire()
     expect((await run.reauth.fetch('/api/items')).status).toBe(200)
     expect(run.successes()).toBe(1)

@@ -37,7 +37,8 @@ it("copy two's axios over copy one's XHR patch: a failed re-login is judged once
     },
   })
   const instance = axios.create({ adapter: 'xhr' })
-  b.axios(instance)
+  const twoAxios = await import('../src/axios')
+  twoAxios.axiosReauth(instance, b)
   const error = await instance.get('/api/x').catch((e) => e)
   expect(error?.response?.status).toBe(401)
   a.uninstall()

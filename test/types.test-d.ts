@@ -62,3 +62,18 @@ describe('public types', () => {
     }
   })
 })
+
+describe('one way to do each thing', () => {
+  it('profiles are imports; adapters come from their subpaths; the engine is not public', () => {
+    createReauth({ proxy: 'oauth2-proxy' })
+    // @ts-expect-error: other profiles are imports (`proxy: pomerium()`)
+    createReauth({ proxy: 'pomerium' })
+    const reauth = createReauth()
+    // @ts-expect-error: `axiosReauth(instance, reauth)` from 'ajax-reauth/axios'
+    reauth.axios
+    // @ts-expect-error: `kyReauth(reauth)` from 'ajax-reauth/ky'
+    reauth.kyHooks
+    // @ts-expect-error: module-private
+    reauth.engine
+  })
+})

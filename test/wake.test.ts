@@ -3,6 +3,7 @@ import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createReauth, type Reauth } from '../src/client'
 import { authRequiredReason, isReauthConfigError } from '../src/errors'
+import { engineOf } from '../src/internal'
 import type { ReauthOptions } from '../src/options'
 import type { ProbeResult } from '../src/types'
 import { createWake, FRESH_MS, type WakeDeps, type WakeEnv } from '../src/wake'
@@ -114,14 +115,14 @@ describe('wake-up check: when it runs', () => {
     away(5 * MINUTE - 1000)
     expect(await refetch(t.reauth, 3)).toEqual(['r0', 'r1', 'r2'])
     expect(log).toEqual(['api:r0', 'api:r1', 'api:r2'])
-    expect(t.reauth.engine.coordinator.gated).toBe(false)
+    expect(engineOf(t.reauth).coordinator.gated).toBe(false)
   })
 
   it('a long absence with a live session: one probe, the refetches wait for it and go out after', async () => {
     const t = tab()
     probeDelayMs = 50
     away(5 * MINUTE)
-    expect(t.reauth.engine.coordinator.gated).toBe(true)
+    expect(engineOf(t.reauth).coordinator.gated).toBe(true)
     expect(await refetch(t.reauth, 5)).toEqual(['r0', 'r1', 'r2', 'r3', 'r4'])
     expect(log[0]).toBe('probe:202')
     expect(probes()).toBe(1)
@@ -183,7 +184,7 @@ describe('wake-up check: when it runs', () => {
     session = 'gone'
     away(MINUTE)
     await wait(100)
-    expect(t.reauth.engine.coordinator.gated).toBe(false)
+    expect(engineOf(t.reauth).coordinator.gated).toBe(false)
     await until(() => t.relogins === 1)
     expect(t.required).toEqual(['session-check'])
     t.finish(true)
@@ -245,7 +246,7 @@ describe('wake-up check: when it runs', () => {
     dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }))
     vi.setSystemTime(Date.now() + 30 * MINUTE)
     dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }))
-    expect(t.reauth.engine.coordinator.gated).toBe(true)
+    expect(engineOf(t.reauth).coordinator.gated).toBe(true)
     await until(() => probes() === 1)
     // a restore whose visibilitychange already judged the return is not checked twice
     away(30 * MINUTE)

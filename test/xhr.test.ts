@@ -6,7 +6,8 @@ import { HttpResponse, http } from 'msw'
 import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { fetch as whatwgFetch } from 'whatwg-fetch'
-import { AuthRequiredError, createReauth, isAuthRequiredError, type Reauth } from '../src'
+import { AuthRequiredError, createReauth, isAuthRequiredError, pomerium, type Reauth } from '../src'
+import { axiosReauth } from '../src/axios'
 import type { ReauthRequiredEvent } from '../src/events'
 import { html, lostSessionAnswer } from './helpers/answers'
 import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
@@ -155,7 +156,7 @@ describe('headers', () => {
     expect(seen[0]!.get('accept')).toBe('application/json')
     expect(seen[0]!.get('x-requested-with')).toBeNull()
     reauth.uninstall()
-    make('fail', { proxy: 'pomerium' })
+    make('fail', { proxy: pomerium() })
     await send('/api/ok')
     expect(seen[1]!.get('accept')).toBe('application/json')
     expect(seen[1]!.get('x-requested-with')).toBe('XMLHttpRequest')
@@ -369,7 +370,7 @@ describe('with axios on top (axios sends through XHR)', () => {
   it('reports one lost session once and rejects with the axios-shaped error', async () => {
     make()
     const instance = axios.create()
-    const eject = reauth.axios(instance)
+    const eject = axiosReauth(instance, reauth)
     const error = await instance.get('/api/unauthorized').catch((e: unknown) => e)
     expect(isAuthRequiredError(error)).toBe(true)
     expect(axios.isAxiosError(error)).toBe(true)
@@ -382,7 +383,7 @@ describe('with axios on top (axios sends through XHR)', () => {
   it('replays once and resolves with the final data', async () => {
     make('ok')
     const instance = axios.create()
-    reauth.axios(instance)
+    axiosReauth(instance, reauth)
     const res = await instance.get('/api/login-page')
     expect(res.data).toEqual({ ok: true, case: 'login-page' })
     expect(events).toHaveLength(1)

@@ -18,14 +18,14 @@ import wretch from 'wretch'
 import type { ClientName } from './names'
 
 type Reauth = {
-  axios(instance: unknown): () => void
-  kyHooks: unknown
   install(): Reauth
   on(type: string, handler: (e: any) => void): () => void
 }
 type SdkGlobal = {
   createReauth(options?: Record<string, unknown>): Reauth
   authRequiredReason(x: unknown): string | null
+  axiosReauth(instance: unknown, reauth: Reauth): () => void
+  kyReauth(reauth: Reauth): unknown
 }
 
 /** What the app saw of one call, through one client. */
@@ -93,7 +93,7 @@ const viaAxios =
   (adapter: 'xhr' | 'fetch', interceptors: boolean) =>
   async (url: string, ctx: Context): Promise<Seen> => {
     const instance = axios.create({ adapter })
-    if (interceptors) ctx.reauth?.axios(instance)
+    if (interceptors && ctx.reauth) sdk().axiosReauth(instance, ctx.reauth)
     try {
       const res = await instance.get(url)
       return { ok: true, status: res.status, data: res.data, error: null, reason: null, idiom: {} }
@@ -185,7 +185,7 @@ const viaKy =
     let retries = 0
     const client = lib.create({
       retry: { limit: 2, backoffLimit: 50 },
-      ...(hooks && ctx.reauth ? { hooks: ctx.reauth.kyHooks as object } : {}),
+      ...(hooks && ctx.reauth ? { hooks: sdk().kyReauth(ctx.reauth) as object } : {}),
     })
     try {
       const data = await client.get(url, { hooks: { beforeRetry: [() => void retries++] } }).json()
@@ -300,16 +300,16 @@ const CLIENTS: Record<ClientName, (url: string, ctx: Context) => Promise<Seen>> 
   'jquery4 $.get': viaJquery(jquery4, false),
   superagent: viaSuperagent,
   'axios xhr': viaAxios('xhr', false),
-  'axios xhr + reauth.axios()': viaAxios('xhr', true),
+  'axios xhr + axiosReauth()': viaAxios('xhr', true),
   'axios fetch': viaAxios('fetch', false),
-  'axios fetch + reauth.axios()': viaAxios('fetch', true),
+  'axios fetch + axiosReauth()': viaAxios('fetch', true),
   ofetch: viaOfetch,
   wretch: viaWretch,
   redaxios: viaRedaxios,
   'ky 1': viaKy(ky1, false),
-  'ky 1 + kyHooks': viaKy(ky1, true),
+  'ky 1 + kyReauth()': viaKy(ky1, true),
   'ky 2': viaKy(ky2 as unknown as typeof ky1, false),
-  'ky 2 + kyHooks': viaKy(ky2 as unknown as typeof ky1, true),
+  'ky 2 + kyReauth()': viaKy(ky2 as unknown as typeof ky1, true),
   'graphql-request': viaGraphql,
   'whatwg-fetch polyfill': viaFetch,
   'tanstack query-core': viaTanstack,

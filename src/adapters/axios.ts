@@ -41,7 +41,7 @@ interface InterceptorManagerLike<V> {
 }
 
 /**
- * What `reauth.axios()` needs of an axios instance: `axios` itself or any `axios.create()` result.
+ * What `axiosReauth()` needs of an axios instance: `axios` itself or any `axios.create()` result.
  *
  * @example
  * const instance: AxiosInstanceLike = axios.create()
@@ -173,7 +173,7 @@ const toAxiosError = (
  * lost sessions are replayed through the same instance once a re-login succeeds.
  *
  * @example
- * const guardAxios = createAxiosAdapter(reauth.engine)
+ * const guardAxios = createAxiosAdapter(engineOf(reauth))
  * const eject = guardAxios(axios.create({ baseURL: '/api' }))
  */
 export const createAxiosAdapter =

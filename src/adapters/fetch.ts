@@ -39,6 +39,8 @@ const isStable = (url: string): boolean => url.charCodeAt(0) === 47 /* / */ || /
  * the SDK) is final: judged once, never a second flight.
  */
 export const finalSnapshot = (response: Response): ResponseSnapshot | null => {
+  // The SDK's 401 is a 401: every other response skips the marker lookup (this runs on each response).
+  if (response.status !== 401) return null
   const reason = authRequiredReason(response)
   if (!reason) return null
   const { status, type, redirected, url } = response
@@ -74,30 +76,34 @@ export const createFetchAdapter = (
   base: () => FetchLike = engine.baseFetch,
 ): typeof fetch => {
   const { scope } = engine
-  return function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    // Exactly what the app passed: the native errors of odd arguments stay native (and asynchronous).
-    const untouched = (args: number): Promise<Response> => {
-      try {
-        return args === 0 ? (base() as () => Promise<Response>)() : base()(input, init)
-      } catch (error) {
-        return Promise.reject(error)
-      }
+  // The headers of a call that sets none (the common `fetch(url)`), worked out once: options are fixed.
+  const allHeaders = Object.fromEntries(engine.headersToAdd(() => false)) as Record<string, string>
+  const addsAny = Object.keys(allHeaders).length > 0
+  const allAccept = allHeaders.accept ?? null
+  // Exactly what the app passed: the native errors of odd arguments stay native (and asynchronous).
+  const untouched = (args: number, input?: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    try {
+      return args === 0 ? (base() as () => Promise<Response>)() : base()(input!, init)
+    } catch (error) {
+      return Promise.reject(error)
     }
+  }
+  return function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     // biome-ignore lint/complexity/noArguments: `fetch()` and `fetch(undefined)` differ natively; rest parameters would change `fetch.length`
-    if (arguments.length === 0 || input == null) return untouched(arguments.length)
+    if (arguments.length === 0 || input == null) return untouched(arguments.length, input, init)
     const raw = urlOf(input)
-    if (raw === null) return untouched(1)
+    if (raw === null) return untouched(1, input, init)
     const url = scope.resolve(raw)
-    if (!scope.test(url)) return untouched(1)
+    if (!scope.test(url)) return untouched(1, input, init)
 
     const request = isRequestLike(input) ? input : null
     // Sent as is, this gets the native TypeError: it never went out, so it is no lost session.
-    if (request?.bodyUsed && init?.body == null) return untouched(1)
+    if (request?.bodyUsed && init?.body == null) return untouched(1, input, init)
     try {
       return guard(input, init, url, request)
     } catch {
       // Headers or init that the SDK cannot read: the native call reports them its own way.
-      return untouched(1)
+      return untouched(1, input, init)
     }
   }
 
@@ -111,7 +117,10 @@ export const createFetchAdapter = (
     const own = init?.headers
     let headers: HeadersInit | undefined
     let accept: string | null
-    if (!request && (own === undefined || isPlainObject(own))) {
+    if (!request && own === undefined) {
+      headers = addsAny ? { ...allHeaders } : undefined
+      accept = allAccept
+    } else if (!request && isPlainObject(own)) {
       // The common call (`fetch(url, { headers: {…} })`): no Headers object to build.
       const plain = own as Record<string, string> | undefined
       let requestedWith = false

@@ -18,7 +18,7 @@ interface KyState {
  * ky 1 and ky 2 declare different hook signatures, and this one object fits both.
  *
  * @example
- * const hooks: KyReauthHooks = reauth.kyHooks
+ * const hooks: KyReauthHooks = kyReauth(reauth)
  * const api = ky.extend({ hooks })
  */
 export interface KyReauthHooks {
@@ -45,7 +45,7 @@ const factsOf = (engine: Engine, request: Request): RequestFacts | null => {
  * there rejects with `AuthRequiredError`.
  *
  * @example
- * const api = ky.create({ hooks: createKyHooks(reauth.engine) })
+ * const api = ky.create({ hooks: createKyHooks(engineOf(reauth)) })
  */
 export const createKyHooks = (engine: Engine): KyReauthHooks => {
   const sent = new WeakMap<Request, number>()

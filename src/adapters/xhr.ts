@@ -129,7 +129,7 @@ const syntheticResponse = (type: XMLHttpRequestResponseType, body: string): unkn
  * the engine judges them.
  *
  * @example
- * globalThis.XMLHttpRequest = createXhrClass(reauth.engine, NativeXMLHttpRequest)
+ * globalThis.XMLHttpRequest = createXhrClass(engineOf(reauth), NativeXMLHttpRequest)
  */
 export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): typeof XMLHttpRequest => {
   const { scope } = engine
@@ -900,7 +900,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
  * restore function, or null where there is no `XMLHttpRequest`.
  *
  * @example
- * const restore = installXhr(reauth.engine, reauth, applyPatch)
+ * const restore = installXhr(engineOf(reauth), reauth, applyPatch)
  * restore?.()
  */
 export const installXhr = (engine: Engine, owner: object, patch: typeof applyPatch): (() => void) | null => {

@@ -1,4 +1,4 @@
-import { builtinProfiles } from '../profiles/index'
+import { builtinProfiles } from '../profiles/names'
 import {
   answerOf,
   type Chain,
@@ -80,7 +80,7 @@ export function analyze(obs: Observations): DoctorReport {
       severity: 'warn',
       summary: `--proxy ${obs.proxyFlag}, but the answers look like ${detection.name}`,
       evidence: detection.evidence,
-      fix: { options: `proxy: '${detection.name}'` },
+      fix: { options: `proxy: ${profileExpr(detection.name)}` },
     })
 
   // How a lost session is answered, per request kind.
@@ -485,7 +485,7 @@ export function analyze(obs: Observations): DoctorReport {
     })
   }
 
-  const opts: string[] = [`proxy: '${name}'`]
+  const opts: string[] = [`proxy: ${profileExpr(name)}`]
   if (relogin !== 'iframe') opts.push(`relogin: '${relogin}'`)
   if (crossOrigin) opts.push(`scope: { origins: ['same-origin', '${url.origin}'] }`)
   if (findings.some((f) => f.id === 'landing-frame-blocked'))
@@ -494,3 +494,12 @@ export function analyze(obs: Observations): DoctorReport {
   report.verdict = findings.some((f) => f.severity !== 'info') ? 'change' : 'ok'
   return report
 }
+
+/**
+ * How `createReauth()` takes the profile in an app's bundle: the default by name, the others as the
+ * import of the same name (`import { googleIap } from 'ajax-reauth'`, `proxy: googleIap()`).
+ */
+export const profileExpr = (name: string): string =>
+  name === 'oauth2-proxy'
+    ? "'oauth2-proxy'"
+    : `${name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}()`

@@ -1,6 +1,6 @@
 /** The redirect chains the doctor recorded, and what a browser would make of them. */
-import type { BuiltinProfileName } from '../profiles/index'
-import { builtinProfiles } from '../profiles/index'
+import type { BuiltinProfileName } from '../profiles/names'
+import { builtinProfiles } from '../profiles/names'
 import type { SetCookie } from './cookies'
 import { parseSetCookie } from './cookies'
 import { short } from './fingerprint'

@@ -1,5 +1,5 @@
 /** The changes the doctor proposes, as ready-to-paste snippets. */
-import type { BuiltinProfileName } from '../profiles/index'
+import type { BuiltinProfileName } from '../profiles/names'
 
 /** `--api-route` for the URL's first path segment (`/api/items` → `^/api/`). */
 export const apiPrefix = (url: URL): string => {

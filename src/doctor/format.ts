@@ -14,7 +14,7 @@ const REQUEST: Record<string, string> = {
   fetch: 'fetch/XHR default (Accept: */*)',
   json: 'Accept: application/json',
   xrw: 'Accept: */* + X-Requested-With',
-  sdk: "the SDK's headers (JSON + X-Requested-With)",
+  sdk: 'Accept: application/json + X-Requested-With',
 }
 
 const indent = (text: string, pad: string) =>

@@ -3,8 +3,8 @@
  * the fix. Node only. Exit 0: works together; 1: needs a change; 2: could not check.
  */
 import { parseArgs } from 'node:util'
-import type { BuiltinProfileName } from '../profiles/index'
-import { builtinProfiles } from '../profiles/index'
+import type { BuiltinProfileName } from '../profiles/names'
+import { builtinProfiles } from '../profiles/names'
 import { analyze } from './analyze'
 import { formatReport, verdictLine } from './format'
 import { createSend } from './http'

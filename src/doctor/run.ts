@@ -1,5 +1,5 @@
-import type { BuiltinProfileName } from '../profiles/index'
-import { builtinProfiles } from '../profiles/index'
+import type { BuiltinProfileName } from '../profiles/names'
+import { builtinProfiles } from '../profiles/names'
 import { parseSetCookie } from './cookies'
 import { detectProxy, SESSION_COOKIE } from './fingerprint'
 import type { Send } from './http'

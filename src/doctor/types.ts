@@ -2,7 +2,7 @@
  * The doctor's data: what it sent and got (`Exchange`), and what it reports (`DoctorReport`, the
  * `--json` output, schema documented in docs/doctor.md). Node only; never part of the browser bundles.
  */
-import type { BuiltinProfileName } from '../profiles/index'
+import type { BuiltinProfileName } from '../profiles/names'
 
 /** Version of the `--json` output. Bumped on any incompatible change. */
 export const DOCTOR_SCHEMA = 1
@@ -68,7 +68,7 @@ export type LostSessionAnswer =
   | 'other'
 
 export interface AnswerSummary {
-  /** The request kind: `page` (navigation), `fetch` (a browser fetch's default Accept), `json`, `xrw`, `sdk` (the SDK's headers). */
+  /** The request kind: `page` (navigation), `fetch` (a browser fetch's default Accept), `json`, `xrw`, `sdk` (JSON + X-Requested-With, what the SDK sends behind the proxies that read it). */
   request: string
   answer: LostSessionAnswer
   /** Status of the first answer. */

@@ -492,7 +492,7 @@ function profileHandlers(
  * @example
  * const proxy = pomeriumHandlers({ baseUrl: 'http://app.test' })
  * const server = setupServer(...proxy.handlers, ...appHandlers)
- * const reauth = createReauth({ proxy: 'pomerium', relogin: proxy.relogin, crossTab: false })
+ * const reauth = createReauth({ proxy: pomerium(), relogin: proxy.relogin, crossTab: false })
  */
 export function pomeriumHandlers(options: EmulationOptions = {}): ProxyEmulation<ProfileBehaviour> {
   return profileHandlers('pomerium', options)
@@ -506,7 +506,7 @@ export function pomeriumHandlers(options: EmulationOptions = {}): ProxyEmulation
  * @example
  * const proxy = autheliaHandlers({ baseUrl: 'http://app.test' })
  * const server = setupServer(...proxy.handlers, ...appHandlers)
- * const reauth = createReauth({ proxy: 'authelia', relogin: proxy.relogin, crossTab: false })
+ * const reauth = createReauth({ proxy: authelia(), relogin: proxy.relogin, crossTab: false })
  */
 export function autheliaHandlers(options: EmulationOptions = {}): ProxyEmulation<ProfileBehaviour> {
   return profileHandlers('authelia', options)
@@ -520,7 +520,7 @@ export function autheliaHandlers(options: EmulationOptions = {}): ProxyEmulation
  * @example
  * const proxy = googleIapHandlers({ baseUrl: 'http://app.test' })
  * const server = setupServer(...proxy.handlers, ...appHandlers)
- * const reauth = createReauth({ proxy: 'google-iap', relogin: proxy.relogin, crossTab: false })
+ * const reauth = createReauth({ proxy: googleIap(), relogin: proxy.relogin, crossTab: false })
  */
 export function googleIapHandlers(options: EmulationOptions = {}): ProxyEmulation<ProfileBehaviour> {
   return profileHandlers('google-iap', options)
@@ -534,7 +534,7 @@ export function googleIapHandlers(options: EmulationOptions = {}): ProxyEmulatio
  * @example
  * const proxy = cloudflareAccessHandlers({ baseUrl: 'http://app.test' })
  * const server = setupServer(...proxy.handlers, ...appHandlers)
- * const reauth = createReauth({ proxy: 'cloudflare-access', relogin: proxy.relogin, crossTab: false })
+ * const reauth = createReauth({ proxy: cloudflareAccess(), relogin: proxy.relogin, crossTab: false })
  */
 export function cloudflareAccessHandlers(options: EmulationOptions = {}): ProxyEmulation<ProfileBehaviour> {
   return profileHandlers('cloudflare-access', options)
@@ -549,7 +549,7 @@ export function cloudflareAccessHandlers(options: EmulationOptions = {}): ProxyE
  * @example
  * const proxy = azureEasyAuthHandlers({ baseUrl: 'http://app.test', action: '401' })
  * const server = setupServer(...proxy.handlers, ...appHandlers)
- * const reauth = createReauth({ proxy: 'azure-easy-auth', relogin: proxy.relogin, crossTab: false })
+ * const reauth = createReauth({ proxy: azureEasyAuth(), relogin: proxy.relogin, crossTab: false })
  */
 export function azureEasyAuthHandlers(
   options: AzureEasyAuthHandlersOptions = {},

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { analyze } from '../../src/doctor/analyze.js'
+import { analyze, profileExpr } from '../../src/doctor/analyze.js'
 import { parseSetCookie, sameSite, siteOf } from '../../src/doctor/cookies.js'
 import { formatReport, verdictLine } from '../../src/doctor/format.js'
 import type { DoctorInput } from '../../src/doctor/run.js'
@@ -73,7 +73,7 @@ describe('oauth2-proxy', () => {
     const { report } = await doctor([behind(nginxFront()), provider()])
     const text = formatReport(report)
     expect(text).toMatch(
-      /^ {2}the SDK's headers \(JSON \+ X-Requested-With\) +302 → 302 redirect-to-provider http:\/\/localhost:9000\/authorize/m,
+      /^ {2}Accept: application\/json \+ X-Requested-With +302 → 302 redirect-to-provider http:\/\/localhost:9000\/authorize/m,
     )
     expect(text).toContain('  ! [warn] ajax-redirect: ')
     expect(text).toContain('      fix (nginx):\n        # nginx (auth_request)')
@@ -245,7 +245,7 @@ describe('other proxies', () => {
     expect(report.proxy.name).toBe(name)
     expect(report.verdict).toBe(verdict)
     expect(answer(report, 'sdk')).toBe(name === 'azure-easy-auth' ? 'redirect-to-provider' : '401')
-    expect(report.options).toContain(`proxy: '${name}'`)
+    expect(report.options).toContain(`proxy: ${profileExpr(name)}`)
   })
 
   it('Easy Auth: the fix is Return401, which the doctor then accepts', async () => {
@@ -261,7 +261,7 @@ describe('other proxies', () => {
   it('Google IAP re-signs in through a popup', async () => {
     const { report } = await doctor([behind(profile('google-iap')), provider()])
     expect(finding(report, 'popup-relogin').fix?.options).toBe("relogin: 'popup'")
-    expect(report.options).toBe("createReauth({ proxy: 'google-iap', relogin: 'popup' })")
+    expect(report.options).toBe("createReauth({ proxy: googleIap(), relogin: 'popup' })")
   })
 
   it('--proxy that contradicts the answers is flagged', async () => {
