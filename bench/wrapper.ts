@@ -95,7 +95,8 @@ export async function runWrapper(opts: RunOptions): Promise<Section> {
   g.location = new URL(`${ORIGIN}/app/`)
   g.fetch = stub
   const { createReauth, code } = await loadSdk()
-  const reauth = createReauth({ crossTab: false }).install()
+  // Both headers, as SDK_HEADERS (oauth2-proxy's default sends only Accept).
+  const reauth = createReauth({ crossTab: false, headers: { requestedWith: 'XMLHttpRequest' } }).install()
   try {
     const wrapped = globalThis.fetch as unknown as Fetch
     if (wrapped === stub) problems.push('install() did not patch the stub fetch')
