@@ -144,7 +144,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     crossTab.onRemote((msg) => {
       if (msg.kind !== 'success') return
       endEpisode()
-      if (openUntil > 0) closeCircuit('success')
+      if (openUntil > 0) closeCircuit()
     })
     return crossTab
   }
@@ -218,11 +218,11 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     openUntil = now() + options.circuit.cooldownMs
     emitter.emit('circuit:open', { failures: failures.length, until: openUntil })
   }
-  const closeCircuit = (reason: 'success' | 'reset'): void => {
+  const closeCircuit = (): void => {
     const wasOpen = openUntil > 0
     failures = []
     openUntil = 0
-    if (wasOpen) emitter.emit('circuit:close', { reason })
+    if (wasOpen) emitter.emit('circuit:close', { reason: 'success' })
   }
 
   /** Once per episode: for the loss that opens it (a flight, or joining another tab's). */
@@ -327,7 +327,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         localSuccessAt = clock()
         if (flight === current) flight = null
         endEpisode()
-        closeCircuit('success')
+        closeCircuit()
         emitter.emit('reauth:success', {
           generation: current.generation,
           durationMs: now() - startedAt,

@@ -726,12 +726,9 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
           (error) => {
             if (gen !== this.#gen) return
             if (done) {
+              // A replay that lost its session again rejects: the coordinator starts nothing for it.
               this.#replayDone = null
-              if (!error) return done(null)
-              engine
-                .recover(error, { method: facts.method, isReplay: true, replay: null })
-                .then(() => done(null), done)
-              return
+              return done(error)
             }
             if (!error) return this.#release()
             this.#recover(error)
