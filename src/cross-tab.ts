@@ -1,4 +1,5 @@
 import { clock } from './clock'
+import type { LockManagerLike } from './cross-tab/lock'
 import { ReauthError } from './errors'
 import { joinOrStart, lastSharedSuccess } from './flights'
 
@@ -59,10 +60,6 @@ interface EventTargetLike {
   removeEventListener(type: string, listener: Listener): void
 }
 type StorageLike = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>
-interface LockManagerLike {
-  request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>
-  query?(): Promise<{ held?: { name?: string }[] }>
-}
 interface ChannelLike {
   postMessage(message: unknown): void
   close(): void

@@ -1,5 +1,6 @@
 import { clock } from './clock'
-import type { Coordinator } from './coordinator'
+import { type Coordinator, pageLocks } from './coordinator'
+import { createWire, type Wire } from './coordinator/wire'
 import { classify, needsPeek, PEEK_BYTES } from './detect'
 import { AuthRequiredError } from './errors'
 import type { ReauthEmitter } from './events'
@@ -8,7 +9,7 @@ import type { NormalizedOptions } from './options'
 import { unwrap } from './patch'
 import { createSessionProbe, type FetchLike, type SessionProbe } from './probe'
 import { createScope, type Scope } from './scope'
-import type { AuthSignal, ProxyProfile, RequestFacts, ResponseSnapshot } from './types'
+import type { AuthSignal, GuardedRequest, ProxyProfile, RequestFacts, ResponseSnapshot } from './types'
 
 /**
  * The shared core every adapter talks to: scope, headers, detection (+ probe) and the coordinator.
@@ -49,56 +50,26 @@ export interface Engine {
    * overrides what the app asked for.
    */
   acceptFor(current: string | null | undefined): string | null
-  /** Hand a lost session to the coordinator, applying the `replay` policy. */
-  recover<T>(error: AuthRequiredError, request: RecoverRequest<T>): Promise<T>
+  /** Hand a lost session to the coordinator, applying the `replay` policy to `request.send`. */
+  recover<T>(error: AuthRequiredError, request: GuardedRequest<T>): Promise<T>
   /**
    * Requests an inner patch (the XHR patch) already guarded → the error it completed them with, or
    * null when it found the session fine. Outer adapters (axios) look here so one loss is reported once.
    */
   readonly guarded: WeakMap<object, AuthRequiredError | null>
-  /** The full lifecycle of a promise-based request: gate, send, judge, recover. */
-  run<T>(request: GuardedRequest<T>): Promise<T>
-  /**
-   * Count an in-scope request as on the wire until its response headers arrive; returns the (idempotent)
-   * function that ends it.
-   */
+  /** The full lifecycle of a promise-based request (fetch, ky): gate, send, judge, recover. */
+  run<T>(request: RunRequest<T>): Promise<T>
+  /** This page's requests on the wire (and, with Web Locks, other tabs'): a re-login waits for them. */
+  readonly wire: Wire
+  /** `wire.track()`: count an in-scope request as on the wire until its response headers arrive. */
   track(): () => void
-  /** Resolves once no tracked request is on the wire. */
-  drained(): Promise<void>
-  /** Called with true when this page's first tracked request goes on the wire, false when the last lands. */
-  onWireChange(listener: (busy: boolean) => void): void
 }
 
-/**
- * A lost-session request as `Engine.recover` takes it.
- *
- * @example
- * await engine.recover(error, { method: 'GET', replay: () => send() })
- */
-export interface RecoverRequest<T> {
-  method: string
-  /** When (`clock()`) the request went out, where the adapter knows it. */
-  sentAt?: number | undefined
-  signal?: AbortSignal | null | undefined
-  isReplay?: boolean
-  notReplayable?: string | null | undefined
-  /** Sends the request again; dropped when the `replay` policy or `notReplayable` forbids it. */
-  replay: (() => Promise<T>) | null
-}
-
-/** A promise-based request as the engine runs it (fetch, ky, axios). */
-export interface GuardedRequest<T> {
-  facts: RequestFacts
-  signal?: AbortSignal | null | undefined
-  /** The request is a replay: a second lost session rejects and starts nothing. */
-  isReplay?: boolean
-  /** Why this request cannot be replayed (a stream body), or null when it can. */
-  notReplayable?: string | null
-  send(): Promise<T>
-  /** Snapshot of a successful result. */
-  inspect(result: T): ResponseSnapshot | Promise<ResponseSnapshot>
-  /** Snapshot of a failure, or null when it is not a network failure (an abort, a bug): rethrown as is. */
-  inspectError(error: unknown): ResponseSnapshot | null
+/** A request the engine sends itself (`run`): `send` and both snapshots are required. */
+export type RunRequest<T> = GuardedRequest<T> & {
+  send: () => Promise<T>
+  inspect: NonNullable<GuardedRequest<T>['inspect']>
+  inspectError: NonNullable<GuardedRequest<T>['inspectError']>
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -227,30 +198,10 @@ export const createEngine = (deps: {
     return confirm(signal, sentAt).then((yes) => (yes ? lost() : null))
   }
 
-  // Requests on the wire carry the old cookie: their answers can clear (Set-Cookie Max-Age=0) the session
-  // a re-login has just created. The leader waits for them before it starts.
-  let onWire = 0
-  let drainWaiters: (() => void)[] = []
-  let wireListener: ((busy: boolean) => void) | null = null
-  const track = (): (() => void) => {
-    if (onWire++ === 0) wireListener?.(true)
-    let open = true
-    return () => {
-      if (!open) return
-      open = false
-      if (--onWire === 0) {
-        wireListener?.(false)
-        const waiters = drainWaiters
-        drainWaiters = []
-        for (const wake of waiters) wake()
-      }
-    }
-  }
-  const drained = (): Promise<void> =>
-    onWire === 0 ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve))
-  const onWireChange = (listener: (busy: boolean) => void): void => {
-    wireListener = listener
-  }
+  const wire = createWire({
+    locks: pageLocks(options),
+    name: `ajax-reauth:${scope.origin}:${profile.name}:wire`,
+  })
 
   const clearsEarly = (snapshot: ResponseSnapshot, facts: RequestFacts): boolean =>
     !needsPeek(snapshot.status, snapshot.contentType) && classify(snapshot, facts, profile) === null
@@ -280,33 +231,27 @@ export const createEngine = (deps: {
     judge,
     clearsEarly,
     acceptFor,
-    track,
-    drained,
-    onWireChange,
+    wire,
+    track: wire.track,
   }
   // judge() reads the coordinator lazily: it exists once createEngine returns.
   coordinator = deps.coordinator(base)
 
-  const recover = <T>(error: AuthRequiredError, req: RecoverRequest<T>): Promise<T> => {
+  const recover = <T>(error: AuthRequiredError, req: GuardedRequest<T>): Promise<T> => {
     const policy = options.replay
     const replayable =
-      !req.notReplayable && (policy === 'all' || (policy === 'idempotent' && IDEMPOTENT.has(req.method)))
-    return coordinator.recover(error, {
-      sentAt: req.sentAt,
-      signal: req.signal,
-      isReplay: req.isReplay === true,
-      notReplayable: req.notReplayable,
-      replay: replayable ? req.replay : null,
-    })
+      !req.notReplayable &&
+      (policy === 'all' || (policy === 'idempotent' && IDEMPOTENT.has(req.facts.method)))
+    return coordinator.recover(error, { ...req, send: replayable ? req.send : null })
   }
 
-  const run = async <T>(req: GuardedRequest<T>): Promise<T> => {
+  const run = async <T>(req: RunRequest<T>): Promise<T> => {
     const { facts, signal } = req
     if (coordinator.gated && !req.isReplay) {
       if (coordinator.isOwnRequest(facts.url)) return req.send()
       await coordinator.gate(facts.url, facts.method, signal)
     }
-    const untrack = track()
+    const untrack = wire.track()
     const sentAt = clock()
     let result: T
     try {
@@ -331,15 +276,8 @@ export const createEngine = (deps: {
     return error ? recoverRun(req, error, sentAt) : result
   }
 
-  const recoverRun = <T>(req: GuardedRequest<T>, error: AuthRequiredError, sentAt: number): Promise<T> =>
-    recover(error, {
-      method: req.facts.method,
-      sentAt,
-      signal: req.signal,
-      isReplay: req.isReplay === true,
-      notReplayable: req.notReplayable,
-      replay: () => run({ ...req, isReplay: true }),
-    })
+  const recoverRun = <T>(req: RunRequest<T>, error: AuthRequiredError, sentAt: number): Promise<T> =>
+    recover(error, { ...req, sentAt, send: () => run({ ...req, isReplay: true }) })
 
   return { ...base, coordinator, recover, guarded: sharedGuarded<AuthRequiredError | null>(), run }
 }

@@ -217,14 +217,14 @@ export const createAxiosAdapter =
       const state = stateOf(config)!
       return engine
         .recover(error, {
-          method: state.facts.method,
+          facts: state.facts,
           sentAt: state.sentAt,
           signal: signalOf(config),
           isReplay: state.replay === true,
           notReplayable: isStream(config.data)
             ? 'the request body is a ReadableStream, which cannot be sent twice'
             : null,
-          replay: () => {
+          send: () => {
             const next: AxiosConfigLike = {
               ...config,
               [KEY]: { facts: state.facts, replay: true, sentAt: undefined, untrack: undefined },

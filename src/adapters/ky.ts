@@ -92,11 +92,11 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
         : null
     return engine
       .recover<Response>(error, {
-        method: facts.method,
+        facts,
         sentAt: sent.get(request),
         signal: request.signal,
         notReplayable: spare ? null : 'the request body was a stream that has already been sent',
-        replay: () =>
+        send: () =>
           engine.run<Response>({
             facts,
             isReplay: true,
@@ -124,9 +124,7 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     if (!facts) return error
     const lost = await engine.judge(networkErrorSnapshot(facts.url), facts, error, sent.get(request))
     if (!lost) return error
-    return engine
-      .recover<never>(lost, { method: facts.method, replay: null })
-      .catch((final: unknown) => final as Error)
+    return engine.recover<never>(lost, { facts, send: null }).catch((final: unknown) => final as Error)
   }
 
   return {

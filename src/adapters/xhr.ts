@@ -744,11 +744,11 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       this.#controller ??= new AbortController()
       engine
         .recover<void>(error, {
-          method: this.#method,
+          facts: this.#facts(),
           sentAt: this.#sentAt,
           signal: this.#controller.signal,
           notReplayable: null,
-          replay: () =>
+          send: () =>
             gen === this.#gen
               ? this.#replay()
               : Promise.reject(new DOMException('The request was aborted', 'AbortError')),
