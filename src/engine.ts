@@ -1,6 +1,7 @@
 import { clock } from './clock'
 import { type Coordinator, pageLocks } from './coordinator'
 import { createWire, type Wire } from './coordinator/wire'
+import { createHeaderPolicy } from './core/headers'
 import { classify, needsPeek, PEEK_BYTES } from './detect'
 import { AuthRequiredError } from './errors'
 import type { ReauthEmitter } from './events'
@@ -24,8 +25,18 @@ export interface Engine {
   readonly coordinator: Coordinator
   /** The fetch underneath any ajax-reauth wrapper, looked up at call time so later wrappers compose. */
   baseFetch(): FetchLike
-  /** The headers to add to an in-scope request, given a check for the ones it already has. */
-  headersToAdd(has: (lowerCaseName: string) => boolean): [string, string][]
+  /**
+   * The one header policy of every adapter: given a getter for the values an in-scope request has
+   * (lower-case names, null when missing), the headers to set, each with its whole new value. `Accept`
+   * is set when missing and extended when it admits JSON without naming it (`*\/*` →
+   * `*\/*, application/json`); `X-Requested-With` is set when missing. Nothing the app set is dropped.
+   */
+  headersFor(get: (lowerCaseName: string) => string | null): [string, string][]
+  /**
+   * The gate: null when the request may go now, else a promise that resolves once the re-login in flight
+   * has succeeded, and rejects (`AuthRequiredError`, or the abort of `signal`) otherwise.
+   */
+  gate(facts: Pick<RequestFacts, 'url' | 'method'>, signal?: AbortSignal | null): Promise<void> | null
   /**
    * Classify a response (or a network failure) and confirm ambiguous signals with the probe. Returns the
    * error to report, or null when the proxy did not answer it (the session is fine, or nothing is proven).
@@ -43,13 +54,6 @@ export interface Engine {
    * nothing and no body peek is needed: adapters that must hold events back (XHR) release them early.
    */
   clearsEarly(snapshot: ResponseSnapshot, facts: RequestFacts): boolean
-  /**
-   * The `Accept` an in-scope request should go out with, or null to leave it as it is. Sets the
-   * configured value when there is none; appends it to one that already admits it (`*\/*`,
-   * `application/*`, `application/json;q=0.9`) so the proxy sees an exact entry; never drops or
-   * overrides what the app asked for.
-   */
-  acceptFor(current: string | null | undefined): string | null
   /** Hand a lost session to the coordinator, applying the `replay` policy to `request.send`. */
   recover<T>(error: AuthRequiredError, request: GuardedRequest<T>): Promise<T>
   /**
@@ -147,12 +151,7 @@ export const createEngine = (deps: {
   const baseFetch = deps.baseFetch ?? ((): FetchLike => unwrap(globalThis.fetch).bind(globalThis))
   const probe = createSessionProbe(profile, baseFetch, () => scope.origin)
   let coordinator!: Coordinator
-  const add: [string, string][] = []
-  if (options.headers.accept) add.push(['accept', options.headers.accept])
-  if (options.headers.requestedWith) add.push(['x-requested-with', options.headers.requestedWith])
-
-  const headersToAdd = (has: (name: string) => boolean): [string, string][] =>
-    add.filter(([name]) => !has(name))
+  const headersFor = createHeaderPolicy(options)
 
   /** Did the proxy (not the upstream, not the network) answer this ambiguous signal? */
   const confirm = async (signal: AuthSignal, sentAt: number | undefined): Promise<boolean> => {
@@ -206,19 +205,8 @@ export const createEngine = (deps: {
   const clearsEarly = (snapshot: ResponseSnapshot, facts: RequestFacts): boolean =>
     !needsPeek(snapshot.status, snapshot.contentType) && classify(snapshot, facts, profile) === null
 
-  const wanted = options.headers.accept
-  const acceptFor = (current: string | null | undefined): string | null => {
-    if (!wanted) return null
-    if (!current?.trim()) return wanted
-    const entries = current.split(',').map((e) => e.trim().toLowerCase())
-    if (entries.includes(wanted.toLowerCase())) return null
-    const [type = '', sub = ''] = wanted.toLowerCase().split(';')[0]!.split('/')
-    const admits = entries.some((e) => {
-      const range = e.split(';')[0]!.trim()
-      return range === '*/*' || range === `${type}/*` || range === `${type}/${sub}`
-    })
-    return admits ? `${current}, ${wanted}` : null
-  }
+  const gate = (facts: Pick<RequestFacts, 'url' | 'method'>, signal?: AbortSignal | null) =>
+    coordinator.gated ? coordinator.gate(facts.url, facts.method, signal) : null
 
   const base = {
     options,
@@ -227,10 +215,10 @@ export const createEngine = (deps: {
     scope,
     probe,
     baseFetch,
-    headersToAdd,
+    headersFor,
+    gate,
     judge,
     clearsEarly,
-    acceptFor,
     wire,
     track: wire.track,
   }

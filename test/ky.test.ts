@@ -113,11 +113,14 @@ describe.each([
     await api().get('ok')
     await api().get('ok', { headers: { accept: 'text/html', 'x-requested-with': 'Fetch' } })
     await api().get('ok').json()
+    await api().get('ok', { headers: { accept: '*/*' } })
     expect(seen.map((h) => [h.get('accept'), h.get('x-requested-with')])).toEqual([
       // oauth2-proxy reads Accept alone: no X-Requested-With by default.
       ['application/json', null],
       ['text/html', 'Fetch'],
       ['application/json', null],
+      // One Accept policy for every adapter: a `*/*` is extended with an exact entry.
+      ['*/*, application/json', null],
     ])
   })
 

@@ -171,6 +171,29 @@ describe('headers', () => {
     expect(seen[0]!.get('x-requested-with')).toBe('Fetch')
   })
 
+  it('extends an Accept that admits JSON, as every adapter does', async () => {
+    make()
+    // Natively setRequestHeader() appends to a header set already (`*/*, application/json`, as the
+    // spec and browsers do; happy-dom replaces it): the SDK passes only the entry it adds.
+    const native = Object.getPrototypeOf(XMLHttpRequest.prototype) as XMLHttpRequest
+    const set = vi.spyOn(native, 'setRequestHeader')
+    await send('/api/ok', (x) => x.setRequestHeader('Accept', '*/*'))
+    await send('/api/ok', (x) => {
+      x.setRequestHeader('Accept', 'text/html')
+      x.setRequestHeader('Accept', 'application/*')
+    })
+    await send('/api/ok', (x) => x.setRequestHeader('Accept', 'text/html'))
+    expect(set.mock.calls).toEqual([
+      ['Accept', '*/*'],
+      ['accept', 'application/json'],
+      ['Accept', 'text/html'],
+      ['Accept', 'application/*'],
+      ['accept', 'application/json'],
+      ['Accept', 'text/html'],
+    ])
+    set.mockRestore()
+  })
+
   it('leaves out-of-scope requests untouched', async () => {
     make()
     const { xhr } = await send('http://other.test/x')

@@ -194,16 +194,15 @@ export const createAxiosAdapter =
       const raw = instance.getUri ? instance.getUri(config) : (config.url ?? '')
       const url = scope.resolve(raw)
       if (!scope.test(url)) return config
-      const accept = engine.acceptFor(headerGet(config.headers, 'accept'))
-      if (accept) headerSet(config, 'accept', accept)
-      for (const [name, value] of engine.headersToAdd((n) => headerGet(config.headers, n) !== null)) {
+      for (const [name, value] of engine.headersFor((n) => headerGet(config.headers, n))) {
         headerSet(config, name, value)
       }
       const method = String(config.method ?? 'get').toUpperCase()
       config[KEY] = { facts: { url, method, accept: headerGet(config.headers, 'accept'), inScope: true } }
-      if (engine.coordinator.gated) {
-        // Held while a re-login runs: sending it now would only mint another CSRF cookie.
-        await engine.coordinator.gate(url, method, signalOf(config)).catch((error: unknown) => {
+      // Held while a re-login runs: sending it now would only mint another CSRF cookie.
+      const held = engine.gate({ url, method }, signalOf(config))
+      if (held) {
+        await held.catch((error: unknown) => {
           throw isAuthRequiredError(error) ? toAxiosError(error, config, undefined) : error
         })
       }

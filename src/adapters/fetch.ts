@@ -114,20 +114,23 @@ export const createFetchAdapter = (
     if (!request && (own === undefined || isPlainObject(own))) {
       // The common call (`fetch(url, { headers: {…} })`): no Headers object to build.
       const plain = own as Record<string, string> | undefined
-      let requestedWith = false
+      let requestedWith: string | null = null
       accept = null
       for (const key in plain) {
         const name = key.toLowerCase()
         if (name === 'accept') accept = plain[key]!
-        else if (name === 'x-requested-with') requestedWith = true
+        else if (name === 'x-requested-with') requestedWith = plain[key]!
       }
-      const additions = engine.headersToAdd((name) => (name === 'accept' ? accept !== null : requestedWith))
+      const additions = engine.headersFor((name) => (name === 'accept' ? accept : requestedWith))
       if (additions.length) {
-        headers = { ...plain }
+        const set: Record<string, string> = { ...plain }
         for (const [name, value] of additions) {
-          headers[name] = value
+          // The app's own spelling (`Accept`) goes: its value is part of the new one.
+          for (const key in set) if (key.toLowerCase() === name) delete set[key]
+          set[name] = value
           if (name === 'accept') accept = value
         }
+        headers = set
       }
     } else {
       // Another realm's Headers is read as the sequence of pairs it is (Node's Headers drops it otherwise).
@@ -135,7 +138,7 @@ export const createFetchAdapter = (
         own ??
         (request && !(request instanceof Request) ? [...(request as Request).headers] : request?.headers)
       const merged = new Headers(from)
-      const additions = engine.headersToAdd((name) => merged.has(name))
+      const additions = engine.headersFor((name) => merged.get(name))
       for (const [name, value] of additions) merged.set(name, value)
       if (additions.length) headers = merged
       accept = merged.get('accept')

@@ -58,10 +58,11 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     const request = isRequest(a) ? a : a.request
     const facts = factsOf(engine, request)
     if (!facts) return
-    for (const [name, value] of engine.headersToAdd((n) => request.headers.has(n)))
+    for (const [name, value] of engine.headersFor((n) => request.headers.get(n)))
       request.headers.set(name, value)
     // Held while a re-login runs: sending it now would only mint another CSRF cookie.
-    if (engine.coordinator.gated) await engine.coordinator.gate(facts.url, facts.method, request.signal)
+    const held = engine.gate(facts, request.signal)
+    if (held) await held
     sent.set(request, clock())
   }
 
