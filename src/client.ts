@@ -3,11 +3,11 @@ import { createFetchAdapter } from './adapters/fetch'
 import { createKyHooks, type KyReauthHooks } from './adapters/ky'
 import { installXhr } from './adapters/xhr'
 import { createCoordinator, type ReauthState } from './coordinator'
-import { createEngine, type Engine } from './engine'
+import { createEngine, type Engine } from './core/engine'
+import type { FetchLike } from './core/probe'
 import { createEmitter, type ReauthEvents, type ReauthRequiredEvent } from './events'
 import { normalizeOptions, type ReauthOptions } from './options'
 import { applyPatch, unwrap } from './patch'
-import type { FetchLike } from './probe'
 
 type Handler<K extends keyof ReauthEvents> = (event: ReauthEvents[K]) => void
 

@@ -1,6 +1,6 @@
 export { createReauth, type Reauth } from './client'
 export type { ReauthState } from './coordinator'
-export { classify } from './detect'
+export { classify } from './core/detect'
 export {
   AUTH_REQUIRED_HEADER,
   AuthRequiredError,

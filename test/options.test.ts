@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { createScope } from '../src/core/scope'
 import { isReauthConfigError, ReauthConfigError } from '../src/errors'
 import { normalizeOptions, type ReauthOptions } from '../src/options'
 import { builtinProfiles, oauth2Proxy } from '../src/profiles'
-import { createScope } from '../src/scope'
 
 const MAX = 2 ** 31 - 1
 

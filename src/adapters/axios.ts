@@ -1,6 +1,7 @@
 import { clock } from '../clock'
-import { needsPeek, PEEK_BYTES } from '../detect'
-import { type Engine, networkErrorSnapshot } from '../engine'
+import { needsPeek, PEEK_BYTES } from '../core/detect'
+import type { Engine } from '../core/engine'
+import { networkErrorSnapshot } from '../core/snapshot'
 import { AUTH_REQUIRED_HEADER, AuthRequiredError, authRequiredReason, isAuthRequiredError } from '../errors'
 import type { RequestFacts, ResponseSnapshot } from '../types'
 

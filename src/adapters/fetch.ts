@@ -1,6 +1,7 @@
-import { type Engine, networkErrorSnapshot, snapshotResponse } from '../engine'
+import type { Engine } from '../core/engine'
+import type { FetchLike } from '../core/probe'
+import { networkErrorSnapshot, snapshotResponse } from '../core/snapshot'
 import { AuthRequiredError, authRequiredReason, authRequiredResponse, isAuthRequiredError } from '../errors'
-import type { FetchLike } from '../probe'
 import type { ResponseSnapshot } from '../types'
 
 /** A `Request` from any realm (an iframe's fails `instanceof`), duck-typed like msw's interceptors do. */

@@ -1,7 +1,8 @@
 import { clock } from '../clock'
-import { type Engine, networkErrorSnapshot, snapshotResponse } from '../engine'
+import type { Engine } from '../core/engine'
+import type { FetchLike } from '../core/probe'
+import { networkErrorSnapshot, snapshotResponse } from '../core/snapshot'
 import { isAuthRequiredError } from '../errors'
-import type { FetchLike } from '../probe'
 import type { RequestFacts } from '../types'
 import { finalSnapshot, toAuthRequiredResponse } from './fetch'
 

@@ -1,6 +1,6 @@
+import type { FetchLike, SessionProbe } from '../core/probe'
 import { ReauthError } from '../errors'
 import type { NormalizedOptions, ReloginStrategy } from '../options'
-import type { FetchLike, SessionProbe } from '../probe'
 import { prepareRelogin, type Strategy } from '../relogin'
 import type { ProxyProfile } from '../types'
 import { waitFor } from './wait'

@@ -1,16 +1,18 @@
-import { clock } from './clock'
-import { type Coordinator, pageLocks } from './coordinator'
-import { createWire, type Wire } from './coordinator/wire'
-import { createHeaderPolicy } from './core/headers'
-import { classify, needsPeek, PEEK_BYTES } from './detect'
-import { AuthRequiredError } from './errors'
-import type { ReauthEmitter } from './events'
-import { sharedGuarded } from './flights'
-import type { NormalizedOptions } from './options'
-import { unwrap } from './patch'
+import { clock } from '../clock'
+import { type Coordinator, pageLocks } from '../coordinator'
+import { createWire, type Wire } from '../coordinator/wire'
+import type { AuthRequiredError } from '../errors'
+import type { ReauthEmitter } from '../events'
+import { sharedGuarded } from '../flights'
+import type { NormalizedOptions } from '../options'
+import { unwrap } from '../patch'
+import type { GuardedRequest, ProxyProfile, RequestFacts, ResponseSnapshot } from '../types'
+import { classify, needsPeek } from './detect'
+import { createHeaderPolicy } from './headers'
+import { createJudge } from './judge'
 import { createSessionProbe, type FetchLike, type SessionProbe } from './probe'
 import { createScope, type Scope } from './scope'
-import type { AuthSignal, GuardedRequest, ProxyProfile, RequestFacts, ResponseSnapshot } from './types'
+import { isAbortError } from './snapshot'
 
 /**
  * The shared core every adapter talks to: scope, headers, detection (+ probe) and the coordinator.
@@ -78,66 +80,6 @@ export type RunRequest<T> = GuardedRequest<T> & {
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 
-export const isAbortError = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
-
-/** How long a body peek may wait for the first chunk: a slow or endless stream is judged without it. */
-export const PEEK_WAIT_MS = 150
-
-/**
- * Read the start of a cloned body without touching the app's copy: what arrived by the first chunk (up to
- * `PEEK_BYTES`), within `PEEK_WAIT_MS`. The response is never held back longer, so a streamed page reaches
- * the app as fast as natively; the app's branch of the tee keeps every byte.
- */
-const peekBody = async (response: Response): Promise<string> => {
-  const reader = response.clone().body!.getReader()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), PEEK_WAIT_MS)
-  })
-  try {
-    const first = await Promise.race([reader.read(), late])
-    if (!first || first.done || !first.value) return ''
-    return new TextDecoder().decode(first.value.subarray(0, PEEK_BYTES * 4)).slice(0, PEEK_BYTES)
-  } catch {
-    // A body that errors is judged on its status line and headers.
-    return ''
-  } finally {
-    clearTimeout(timer)
-    reader.cancel().catch(() => {})
-  }
-}
-
-/**
- * What detection needs of a fetch `Response`. Synchronous unless an in-scope HTML body (or a 401's) must be
- * peeked (the hot path of a JSON response costs no extra promise tick).
- */
-export const snapshotResponse = (
-  response: Response,
-  inScope: boolean,
-): ResponseSnapshot | Promise<ResponseSnapshot> => {
-  const { status, headers } = response
-  const contentType = headers.get('content-type')
-  const snapshot: ResponseSnapshot = {
-    status,
-    type: response.type,
-    redirected: response.redirected,
-    url: response.url,
-    contentType,
-    location: (status >= 300 && status < 400) || status === 401 ? headers.get('location') : null,
-  }
-  if (!inScope || !response.body || !needsPeek(status, contentType)) return snapshot
-  return peekBody(response).then((bodyPeek) => ({ ...snapshot, bodyPeek }))
-}
-
-export const networkErrorSnapshot = (url: string): ResponseSnapshot => ({
-  status: 0,
-  type: 'error',
-  redirected: false,
-  url,
-  contentType: null,
-})
-
 export const createEngine = (deps: {
   options: NormalizedOptions
   emitter: ReauthEmitter
@@ -153,49 +95,8 @@ export const createEngine = (deps: {
   let coordinator!: Coordinator
   const headersFor = createHeaderPolicy(options)
 
-  /** Did the proxy (not the upstream, not the network) answer this ambiguous signal? */
-  const confirm = async (signal: AuthSignal, sentAt: number | undefined): Promise<boolean> => {
-    const { reason } = signal
-    if (reason === 'network-error' && sentAt !== undefined && coordinator.gated) {
-      // The session is known lost and its re-login is under way: no probe per straggler of the burst.
-      await coordinator.settled()
-      if (sentAt < coordinator.lastSuccessAt()) return true
-    }
-    let result = await probe()
-    // Behind a burst, the probe can sit in the browser's queue of six connections per host until it times
-    // out; by then the queue has moved. Ask once more before calling the failure unproven.
-    if (result === 'unknown' && reason === 'network-error') result = await probe()
-    if (result !== 'signed-in') return result === 'signed-out'
-    if ((reason !== 'network-error' && !signal.fingerprint) || sentAt === undefined) return false
-    // A redirect to the identity provider fails CORS only once the provider has answered: with a slow
-    // provider, a request sent with the dead cookie fails after another request's re-login restored the
-    // session. Sent before a re-login that ended since, it carried the dead cookie. (No upstream answered
-    // it readably, so replaying it is what the app would have got.) The same for the proxy's own 401
-    // (its fingerprint), answered after the re-login: the probe now says signed in, but it was sent dead.
-    if (sentAt < coordinator.lastSuccessAt()) return true
-    if (reason !== 'network-error') return false
-    await coordinator.settled()
-    return sentAt < coordinator.lastSuccessAt()
-  }
-
-  const judge = (
-    snapshot: ResponseSnapshot,
-    facts: RequestFacts,
-    cause?: unknown,
-    sentAt?: number,
-  ): AuthRequiredError | null | Promise<AuthRequiredError | null> => {
-    const signal = classify(snapshot, facts, profile)
-    if (!signal) return null
-    const lost = (): AuthRequiredError =>
-      new AuthRequiredError({
-        reason: signal.reason,
-        url: facts.url,
-        method: facts.method,
-        cause: cause ?? signal.detail,
-      })
-    if (!signal.needsProbe) return lost()
-    return confirm(signal, sentAt).then((yes) => (yes ? lost() : null))
-  }
+  // judge() reads the coordinator lazily: it exists once createEngine returns.
+  const judge = createJudge({ profile, probe, coordinator: () => coordinator })
 
   const wire = createWire({
     locks: pageLocks(options),
@@ -222,7 +123,6 @@ export const createEngine = (deps: {
     wire,
     track: wire.track,
   }
-  // judge() reads the coordinator lazily: it exists once createEngine returns.
   coordinator = deps.coordinator(base)
 
   const recover = <T>(error: AuthRequiredError, req: GuardedRequest<T>): Promise<T> => {
