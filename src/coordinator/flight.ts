@@ -49,11 +49,83 @@ export interface Flights {
   dispose(): void
 }
 
+/** This page's flight, and what outlives it. */
+interface State {
+  flight: Flight | null
+  generation: number
+  succeededAt: number
+}
+
+const succeed = (
+  deps: FlightsDeps,
+  state: State,
+  current: Flight,
+  leader: boolean,
+  startedAt: number,
+): void => {
+  state.succeededAt = clock()
+  if (state.flight === current) state.flight = null
+  deps.circuit.succeeded(true)
+  deps.emitter.emit('reauth:success', {
+    generation: current.generation,
+    durationMs: deps.now() - startedAt,
+    leader,
+  })
+}
+
+const fail = (
+  deps: FlightsDeps,
+  state: State,
+  current: Flight,
+  thrown: unknown,
+  leader: boolean,
+  interactive: () => Promise<void>,
+): Error => {
+  const { emitter } = deps
+  // Cleared before the events, so a listener that starts a new flight (start()) gets a new one.
+  if (state.flight === current) state.flight = null
+  const failure = thrown instanceof Error ? thrown : new ReauthError(String(thrown))
+  // An uninstall is not a failed re-login: it must not count towards the circuit.
+  if (!current.disposed) deps.circuit.failed(failure)
+  emitter.emit('reauth:failure', { generation: current.generation, error: failure, leader })
+  if (isInteractionRequiredError(failure)) {
+    emitter.emit('reauth:interaction-required', { reason: failure.reason, start: interactive })
+  }
+  return failure
+}
+
+/** Run `current` across tabs and report its outcome. */
+const fly = async (
+  deps: FlightsDeps,
+  state: State,
+  current: Flight,
+  strategy: string,
+  popup: Window | null,
+  interactive: () => Promise<void>,
+): Promise<void> => {
+  const { emitter } = deps
+  const startedAt = deps.now()
+  let leader = true
+  try {
+    emitter.emit('reauth:start', { generation: current.generation, strategy })
+    const outcome = await deps.tabs().flight((signal) => current.attempt.run(signal), current.attempt.signal)
+    leader = outcome.leader
+    succeed(deps, state, current, leader, startedAt)
+  } catch (thrown) {
+    throw fail(deps, state, current, thrown, leader, interactive)
+  } finally {
+    current.attempt.end()
+    // A flight that ended before its strategy (timeout, another tab signed in) leaves no blank window.
+    try {
+      if (popup && !popup.closed) popup.close()
+    } catch {}
+    if (state.flight === current) state.flight = null
+  }
+}
+
 export const createFlights = (deps: FlightsDeps): Flights => {
-  const { options, emitter, circuit, now } = deps
-  let flight: Flight | null = null
-  let generation = 0
-  let succeededAt = Number.NEGATIVE_INFINITY
+  const { options, circuit } = deps
+  const state: State = { flight: null, generation: 0, succeededAt: Number.NEGATIVE_INFINITY }
 
   // Called from the app's click handler: a popup needs that user gesture. Without one (a call straight
   // from the event handler) it fails at once and starts nothing, so it can never loop; where the browser
@@ -66,7 +138,7 @@ export const createFlights = (deps: FlightsDeps): Flights => {
     }
     const cause = 'interaction'
     // Opened now, inside the click: after the flight's awaits (lock, drain) WebKit refuses window.open.
-    const popup = flight ? null : openPopup('about:blank')
+    const popup = state.flight ? null : openPopup('about:blank')
     const origin = deps.attempt.scope.origin
     return start(
       new AuthRequiredError({ reason: 'unauthorized', url: origin, method: 'GET', cause }),
@@ -75,57 +147,15 @@ export const createFlights = (deps: FlightsDeps): Flights => {
     ).promise
   }
 
-  const succeed = (current: Flight, leader: boolean, startedAt: number): void => {
-    succeededAt = clock()
-    if (flight === current) flight = null
-    circuit.succeeded(true)
-    emitter.emit('reauth:success', { generation: current.generation, durationMs: now() - startedAt, leader })
-  }
-
-  const fail = (current: Flight, thrown: unknown, leader: boolean): Error => {
-    // Cleared before the events, so a listener that starts a new flight (start()) gets a new one.
-    if (flight === current) flight = null
-    const failure = thrown instanceof Error ? thrown : new ReauthError(String(thrown))
-    // An uninstall is not a failed re-login: it must not count towards the circuit.
-    if (!current.disposed) circuit.failed(failure)
-    emitter.emit('reauth:failure', { generation: current.generation, error: failure, leader })
-    if (isInteractionRequiredError(failure)) {
-      emitter.emit('reauth:interaction-required', { reason: failure.reason, start: interactive })
-    }
-    return failure
-  }
-
-  const fly = async (current: Flight, strategy: string, popup: Window | null): Promise<void> => {
-    const startedAt = now()
-    let leader = true
-    try {
-      emitter.emit('reauth:start', { generation: current.generation, strategy })
-      const outcome = await deps
-        .tabs()
-        .flight((signal) => current.attempt.run(signal), current.attempt.signal)
-      leader = outcome.leader
-      succeed(current, leader, startedAt)
-    } catch (thrown) {
-      throw fail(current, thrown, leader)
-    } finally {
-      current.attempt.end()
-      // A flight that ended before its strategy (timeout, another tab signed in) leaves no blank window.
-      try {
-        if (popup && !popup.closed) popup.close()
-      } catch {}
-      if (flight === current) flight = null
-    }
-  }
-
   const start = (
     error: AuthRequiredError,
     relogin: ReloginStrategy = options.relogin,
     popup: Window | null = null,
   ): Flight => {
-    if (flight) return flight
+    if (state.flight) return state.flight
     const strategy = relogin === options.relogin ? deps.strategy : createStrategy(relogin)
     const current: Flight = {
-      generation: ++generation,
+      generation: ++state.generation,
       url: null,
       disposed: false,
       error,
@@ -140,29 +170,31 @@ export const createFlights = (deps: FlightsDeps): Flights => {
         },
       }),
     }
-    current.promise = fly(current, typeof relogin === 'string' ? relogin : 'custom', popup)
+    const name = typeof relogin === 'string' ? relogin : 'custom'
+    current.promise = fly(deps, state, current, name, popup, interactive)
     // Waiters attach their own handlers; this one keeps an unobserved failure from being reported.
     current.promise.catch(() => {})
-    flight = current
+    state.flight = current
     return current
   }
 
   return {
     get current() {
-      return flight
+      return state.flight
     },
     get generation() {
-      return generation
+      return state.generation
     },
     get succeededAt() {
-      return succeededAt
+      return state.succeededAt
     },
     start,
     dispose: () => {
+      const flight = state.flight
       if (!flight) return
       flight.disposed = true
       flight.attempt.abort(new ReauthError('ajax-reauth was uninstalled during a re-login'))
-      flight = null
+      state.flight = null
     },
   }
 }

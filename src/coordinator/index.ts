@@ -6,8 +6,8 @@ import type { ReauthEmitter } from '../events'
 import type { NormalizedOptions } from '../options'
 import { createStrategy, type Strategy } from '../relogin'
 import type { GuardedRequest, ProxyProfile } from '../types'
-import { createCircuit } from './circuit'
-import { createFlights } from './flight'
+import { type Circuit, createCircuit } from './circuit'
+import { createFlights, type Flights } from './flight'
 import { waitFor } from './wait'
 import { createWire, type Wire } from './wire'
 
@@ -63,6 +63,67 @@ const noop = (): void => {}
 export const pageLocks = (options: Pick<NormalizedOptions, 'crossTab'>): LockManagerLike | undefined =>
   options.crossTab ? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks : undefined
 
+/** The cross-tab part, made on first use; another tab's success also ends this tab's open circuit. */
+const lazyCrossTab = (deps: CoordinatorDeps, circuit: Circuit) => {
+  const { options, scope, profile } = deps
+  let crossTab: CrossTab | null = null
+  const get = (): CrossTab => {
+    if (crossTab) return crossTab
+    crossTab = (
+      deps.crossTab ??
+      (() => createCrossTab({ enabled: options.crossTab, origin: scope.origin, profileName: profile.name }))
+    )()
+    crossTab.onRemote((msg) => {
+      if (msg.kind === 'success') circuit.succeeded(false)
+    })
+    return crossTab
+  }
+  const dispose = (): void => {
+    crossTab?.dispose()
+    crossTab = null
+  }
+  return { get, dispose }
+}
+
+/** Count a request against `maxQueue` while it waits for the flight, or reject it when the queue is full. */
+const createQueue = (maxQueue: number) => {
+  let waiting = 0
+  return async <T>(error: AuthRequiredError, url: string, method: string, work: () => Promise<T>) => {
+    if (waiting >= maxQueue) throw queueFullError(error.reason, url, method, maxQueue)
+    waiting++
+    try {
+      return await work()
+    } finally {
+      waiting--
+    }
+  }
+}
+
+/** Fail fast, or start (join) a flight: null when this loss may wait for it. */
+const refuse = (
+  circuit: Circuit,
+  flights: Flights,
+  error: AuthRequiredError,
+  request: Pick<GuardedRequest<unknown>, 'notReplayable'> & { send: unknown },
+): AuthRequiredError | null => {
+  const { url, method } = error
+  // Read first: an expired memory ends its episode, so this loss opens a new one (and is reported).
+  const recent = flights.current ? null : circuit.recentFailure()
+  circuit.report(error)
+  if (error.reason === 'header-overflow') {
+    // Every re-login would mint one more CSRF cookie: stop instead of looping.
+    circuit.trip()
+    return error
+  }
+  if (circuit.isOpen()) return new AuthRequiredError({ reason: 'circuit-open', url, method, cause: error })
+  // One app call costs at most one flight, however often its HTTP client retries.
+  if (recent) return new AuthRequiredError({ reason: error.reason, url, method, cause: recent })
+  flights.start(error)
+  if (request.send) return null
+  if (!request.notReplayable) return error
+  return new AuthRequiredError({ reason: error.reason, url, method, cause: request.notReplayable })
+}
+
 /**
  * @example
  * const coordinator = createCoordinator({ options, emitter, profile, probe, baseFetch, scope, wire })
@@ -75,19 +136,8 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
   const wire =
     deps.wire ??
     createWire({ locks: pageLocks(options), name: `ajax-reauth:${scope.origin}:${profile.name}:wire` })
-  let crossTab: CrossTab | null = null
-  const tabs = (): CrossTab => {
-    if (crossTab) return crossTab
-    crossTab = (
-      deps.crossTab ??
-      (() => createCrossTab({ enabled: options.crossTab, origin: scope.origin, profileName: profile.name }))
-    )()
-    // Another tab's success also ends this tab's open circuit.
-    crossTab.onRemote((msg) => {
-      if (msg.kind === 'success') circuit.succeeded(false)
-    })
-    return crossTab
-  }
+  const crossTab = lazyCrossTab(deps, circuit)
+  const tabs = crossTab.get
   const flights = createFlights({
     options,
     emitter,
@@ -98,41 +148,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     attempt: { ...deps, quiet: wire.quiet },
   })
   const lastSuccessAt = (): number => Math.max(flights.succeededAt, tabs().lastSuccessAt())
-  let waiting = 0
-
-  /** Count a request against maxQueue while it waits for the flight, or reject it when the queue is full. */
-  const hold = async <T>(error: AuthRequiredError, url: string, method: string, work: () => Promise<T>) => {
-    if (waiting >= options.maxQueue) throw queueFullError(error.reason, url, method, options.maxQueue)
-    waiting++
-    try {
-      return await work()
-    } finally {
-      waiting--
-    }
-  }
-
-  /** Fail fast, or start (join) a flight: null when this loss may wait for it. */
-  const refuse = (
-    error: AuthRequiredError,
-    request: Pick<GuardedRequest<unknown>, 'notReplayable'> & { send: unknown },
-  ): AuthRequiredError | null => {
-    const { url, method } = error
-    // Read first: an expired memory ends its episode, so this loss opens a new one (and is reported).
-    const recent = flights.current ? null : circuit.recentFailure()
-    circuit.report(error)
-    if (error.reason === 'header-overflow') {
-      // Every re-login would mint one more CSRF cookie: stop instead of looping.
-      circuit.trip()
-      return error
-    }
-    if (circuit.isOpen()) return new AuthRequiredError({ reason: 'circuit-open', url, method, cause: error })
-    // One app call costs at most one flight, however often its HTTP client retries.
-    if (recent) return new AuthRequiredError({ reason: error.reason, url, method, cause: recent })
-    flights.start(error)
-    if (request.send) return null
-    if (!request.notReplayable) return error
-    return new AuthRequiredError({ reason: error.reason, url, method, cause: request.notReplayable })
-  }
+  const hold = createQueue(options.maxQueue)
 
   const replayed = <T>(error: AuthRequiredError, send: () => Promise<T>, generation: number): Promise<T> => {
     emitter.emit('request:replayed', { url: error.url, method: error.method, generation })
@@ -164,7 +180,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       if (send && !flights.current && sentAt !== undefined && sentAt < lastSuccessAt()) {
         return replayed(error, send, flights.generation)
       }
-      const refused = refuse(error, request)
+      const refused = refuse(circuit, flights, error, request)
       if (refused) throw refused
       const current = flights.current!
       await hold(error, error.url, error.method, () =>
@@ -188,8 +204,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       ).promise,
     dispose() {
       flights.dispose()
-      crossTab?.dispose()
-      crossTab = null
+      crossTab.dispose()
     },
   }
 }

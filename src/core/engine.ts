@@ -1,4 +1,3 @@
-import { clock } from '../clock'
 import { type Coordinator, pageLocks } from '../coordinator'
 import { createWire, type Wire } from '../coordinator/wire'
 import type { AuthRequiredError } from '../errors'
@@ -11,8 +10,8 @@ import { classify, needsPeek } from './detect'
 import { createHeaderPolicy } from './headers'
 import { createJudge } from './judge'
 import { createSessionProbe, type FetchLike, type SessionProbe } from './probe'
+import { createRun } from './run'
 import { createScope, type Scope } from './scope'
-import { isAbortError } from './snapshot'
 
 /**
  * The shared core every adapter talks to: scope, headers, detection (+ probe) and the coordinator.
@@ -133,39 +132,7 @@ export const createEngine = (deps: {
     return coordinator.recover(error, { ...req, send: replayable ? req.send : null })
   }
 
-  const run = async <T>(req: RunRequest<T>): Promise<T> => {
-    const { facts, signal } = req
-    if (coordinator.gated && !req.isReplay) {
-      if (coordinator.isOwnRequest(facts.url)) return req.send()
-      await coordinator.gate(facts.url, facts.method, signal)
-    }
-    const untrack = wire.track()
-    const sentAt = clock()
-    let result: T
-    try {
-      result = await req.send()
-    } catch (thrown) {
-      untrack()
-      const snapshot = isAbortError(thrown) ? null : req.inspectError(thrown)
-      const lost = snapshot && (await judge(snapshot, facts, thrown, sentAt))
-      if (!lost) throw thrown
-      return recoverRun(req, lost, sentAt)
-    }
-    untrack()
-    // Awaited only when a body peek or a probe is needed: a healthy response costs no extra tick.
-    const inspected = req.inspect(result)
-    const verdict = judge(
-      inspected instanceof Promise ? await inspected : inspected,
-      facts,
-      undefined,
-      sentAt,
-    )
-    const error = verdict instanceof Promise ? await verdict : verdict
-    return error ? recoverRun(req, error, sentAt) : result
-  }
-
-  const recoverRun = <T>(req: RunRequest<T>, error: AuthRequiredError, sentAt: number): Promise<T> =>
-    recover(error, { ...req, sentAt, send: () => run({ ...req, isReplay: true }) })
+  const run = createRun({ coordinator, judge, track: wire.track, recover })
 
   return { ...base, coordinator, recover, guarded: sharedGuarded<AuthRequiredError | null>(), run }
 }

@@ -98,6 +98,51 @@ const storedMessage = (
 }
 
 /**
+ * BroadcastChannel, and a localStorage key (its `storage` events) where the page has one: every message
+ * goes by both, and `receive` hears each arrival (the channel counts a message once).
+ */
+const openTransports = (
+  env: CrossTabEnv,
+  opts: { name: string; origin: string; active: boolean },
+  key: string,
+  receive: (data: unknown, from?: string) => void,
+) => {
+  const storage = opts.active ? env.storage : undefined
+  let bc: InstanceType<NonNullable<CrossTabEnv['BroadcastChannel']>> | null = null
+  if (opts.active && env.BroadcastChannel) {
+    try {
+      bc = new env.BroadcastChannel(opts.name)
+      bc.onmessage = (event) => receive(event.data, event.origin)
+    } catch {
+      bc = null
+    }
+  }
+  const onStorage = (event: { key?: string | null; newValue?: string | null; url?: string }): void => {
+    const data = storedMessage(event, key, opts.origin)
+    if (data !== undefined) receive(data)
+  }
+  if (storage) env.target?.addEventListener('storage', onStorage)
+  return {
+    post: (msg: CrossTabMessage): void => {
+      try {
+        bc?.postMessage(msg)
+      } catch {}
+      try {
+        storage?.setItem(key, JSON.stringify(msg))
+      } catch {}
+    },
+    close: (): void => {
+      env.target?.removeEventListener('storage', onStorage)
+      if (bc) {
+        bc.onmessage = null
+        bc.close()
+        bc = null
+      }
+    },
+  }
+}
+
+/**
  * @example
  * const channel = createChannel(env, { name: 'ajax-reauth:https://app.example:oauth2-proxy', origin, active: true })
  * channel.onRemote(({ kind }) => console.log(kind))
@@ -135,20 +180,7 @@ export const createChannel = (
     for (const listener of [...remotes]) listener({ kind: msg.kind, generation: msg.generation })
   }
 
-  let bc: InstanceType<NonNullable<CrossTabEnv['BroadcastChannel']>> | null = null
-  if (active && env.BroadcastChannel) {
-    try {
-      bc = new env.BroadcastChannel(name)
-      bc.onmessage = (event) => receive(event.data, event.origin)
-    } catch {
-      bc = null
-    }
-  }
-  const onStorage = (event: { key?: string | null; newValue?: string | null; url?: string }): void => {
-    const data = storedMessage(event, key, origin)
-    if (data !== undefined) receive(data)
-  }
-  if (storage) env.target?.addEventListener('storage', onStorage)
+  const transports = openTransports(env, opts, key, receive)
 
   const nextGeneration = (): number => {
     generation = Math.max(generation + 1, Math.floor(env.now()))
@@ -165,14 +197,7 @@ export const createChannel = (
       at: env.now(),
     }
     note(msg)
-    if (active) {
-      try {
-        bc?.postMessage(msg)
-      } catch {}
-      try {
-        storage?.setItem(key, JSON.stringify(msg))
-      } catch {}
-    }
+    if (active) transports.post(msg)
     for (const listener of [...outcomes]) listener(msg)
     return msg.generation
   }
@@ -198,12 +223,7 @@ export const createChannel = (
       disposed = true
       remotes.clear()
       outcomes.clear()
-      env.target?.removeEventListener('storage', onStorage)
-      if (bc) {
-        bc.onmessage = null
-        bc.close()
-        bc = null
-      }
+      transports.close()
     },
   }
 }

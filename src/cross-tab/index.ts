@@ -110,6 +110,18 @@ const answered = (channel: Channel, w: Waiting, resolve: (o: Outcome) => void): 
   return true
 }
 
+/** The next outcome on `channel` (this tab's or another's), or `maxMs`. */
+const nextOutcome = (channel: Channel, maxMs: number): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      off()
+      resolve()
+    }
+    const timer = setTimeout(done, maxMs)
+    const off = channel.onOutcome(done)
+  })
+
 /**
  * Coordinates re-login across the tabs of one origin: Web Locks + BroadcastChannel, with a localStorage
  * lease (and `storage` events) where those are missing.
@@ -182,15 +194,7 @@ export const createCrossTab = (opts: CrossTabOptions): CrossTab => {
       if (!active || disposed) return
       const busy = await lock.busy().catch(() => false)
       if (!busy) return
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer)
-          off()
-          resolve()
-        }
-        const timer = setTimeout(done, maxMs)
-        const off = channel.onOutcome(done)
-      })
+      await nextOutcome(channel, maxMs)
     },
     lastSuccessAt: () => {
       channel.readStored()

@@ -35,6 +35,26 @@ interface Lease {
   expires: number
 }
 
+/** Until the lease changes (a waker runs), `signal` aborts, or `lease` may have expired. */
+const leaseChange = (
+  env: CrossTabEnv,
+  lease: Lease | null,
+  wakers: Set<() => void>,
+  signal: AbortSignal,
+): Promise<void> =>
+  new Promise<void>((wake) => {
+    const untilExpiry = lease ? lease.expires - env.now() + 20 : 0
+    const timer = setTimeout(done, Math.max(20, Math.min(LEASE_POLL_MS, untilExpiry)) + Math.random() * 40)
+    function done(): void {
+      clearTimeout(timer)
+      wakers.delete(done)
+      signal.removeEventListener('abort', done)
+      wake()
+    }
+    wakers.add(done)
+    signal.addEventListener('abort', done, { once: true })
+  })
+
 /** localStorage lease: written, renewed while held, released on `pagehide`; a dead tab's runs out. */
 const createLease = (env: CrossTabEnv, s: StorageLike, key: string) => {
   const wakers = new Set<() => void>()
@@ -69,21 +89,7 @@ const createLease = (env: CrossTabEnv, s: StorageLike, key: string) => {
     await sleep(LEASE_SETTLE_MS)
     return read()?.owner === owner
   }
-  /** Until the lease changes, `signal` aborts, or the lease may have expired. */
-  const change = (signal: AbortSignal): Promise<void> =>
-    new Promise<void>((wake) => {
-      const lease = read()
-      const untilExpiry = lease ? lease.expires - env.now() + 20 : 0
-      const timer = setTimeout(done, Math.max(20, Math.min(LEASE_POLL_MS, untilExpiry)) + Math.random() * 40)
-      function done(): void {
-        clearTimeout(timer)
-        wakers.delete(done)
-        signal.removeEventListener('abort', done)
-        wake()
-      }
-      wakers.add(done)
-      signal.addEventListener('abort', done, { once: true })
-    })
+  const change = (signal: AbortSignal): Promise<void> => leaseChange(env, read(), wakers, signal)
   const hold = async (owner: string, fn: () => Promise<void>): Promise<void> => {
     const renew = setInterval(() => write(owner), RENEW_MS)
     const onPageHide = (): void => release(owner)
