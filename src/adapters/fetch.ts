@@ -63,6 +63,52 @@ export const toAuthRequiredResponse = (error: unknown): Response => {
 }
 
 /**
+ * The request's headers with the SDK's (`engine.headersFor`), or undefined when it adds none, and the
+ * `Accept` it goes out with.
+ */
+const withHeaders = (
+  engine: Engine,
+  init: RequestInit | undefined,
+  request: Request | null,
+): { headers: HeadersInit | undefined; accept: string | null } => {
+  const own = init?.headers
+  let headers: HeadersInit | undefined
+  let accept: string | null
+  if (!request && (own === undefined || isPlainObject(own))) {
+    // The common call (`fetch(url, { headers: {…} })`): no Headers object to build.
+    const plain = own as Record<string, string> | undefined
+    let requestedWith: string | null = null
+    accept = null
+    for (const key in plain) {
+      const name = key.toLowerCase()
+      if (name === 'accept') accept = plain[key]!
+      else if (name === 'x-requested-with') requestedWith = plain[key]!
+    }
+    const additions = engine.headersFor((name) => (name === 'accept' ? accept : requestedWith))
+    if (additions.length) {
+      const set: Record<string, string> = { ...plain }
+      for (const [name, value] of additions) {
+        // The app's own spelling (`Accept`) goes: its value is part of the new one.
+        for (const key in set) if (key.toLowerCase() === name) delete set[key]
+        set[name] = value
+        if (name === 'accept') accept = value
+      }
+      headers = set
+    }
+  } else {
+    // Another realm's Headers is read as the sequence of pairs it is (Node's Headers drops it otherwise).
+    const from =
+      own ?? (request && !(request instanceof Request) ? [...(request as Request).headers] : request?.headers)
+    const merged = new Headers(from)
+    const additions = engine.headersFor((name) => merged.get(name))
+    for (const [name, value] of additions) merged.set(name, value)
+    if (additions.length) headers = merged
+    accept = merged.get('accept')
+  }
+  return { headers, accept }
+}
+
+/**
  * A fetch with the SDK in front: headers on in-scope requests, one detection pipeline, the
  * coordinator's gate, queue and replay. A lost session that re-login cannot save resolves with a
  * synthetic `401` JSON `Response` (`X-Ajax-Reauth: <reason>`; see `authRequiredReason()`), as a
@@ -109,41 +155,7 @@ export const createFetchAdapter = (
     request: Request | null,
   ): Promise<Response> {
     const method = (init?.method ?? request?.method ?? 'GET').toUpperCase()
-    const own = init?.headers
-    let headers: HeadersInit | undefined
-    let accept: string | null
-    if (!request && (own === undefined || isPlainObject(own))) {
-      // The common call (`fetch(url, { headers: {…} })`): no Headers object to build.
-      const plain = own as Record<string, string> | undefined
-      let requestedWith: string | null = null
-      accept = null
-      for (const key in plain) {
-        const name = key.toLowerCase()
-        if (name === 'accept') accept = plain[key]!
-        else if (name === 'x-requested-with') requestedWith = plain[key]!
-      }
-      const additions = engine.headersFor((name) => (name === 'accept' ? accept : requestedWith))
-      if (additions.length) {
-        const set: Record<string, string> = { ...plain }
-        for (const [name, value] of additions) {
-          // The app's own spelling (`Accept`) goes: its value is part of the new one.
-          for (const key in set) if (key.toLowerCase() === name) delete set[key]
-          set[name] = value
-          if (name === 'accept') accept = value
-        }
-        headers = set
-      }
-    } else {
-      // Another realm's Headers is read as the sequence of pairs it is (Node's Headers drops it otherwise).
-      const from =
-        own ??
-        (request && !(request instanceof Request) ? [...(request as Request).headers] : request?.headers)
-      const merged = new Headers(from)
-      const additions = engine.headersFor((name) => merged.get(name))
-      for (const [name, value] of additions) merged.set(name, value)
-      if (additions.length) headers = merged
-      accept = merged.get('accept')
-    }
+    const { headers, accept } = withHeaders(engine, init, request)
     const nextInit = headers ? { ...init, headers } : init
 
     // A Request's body can be read once: a spare copy, taken before the first send, serves the replay.

@@ -39,6 +39,18 @@ const factsOf = (engine: Engine, request: Request): RequestFacts | null => {
 }
 
 /**
+ * An unread copy of `request` for the replay, or null; ky 2 without retries hands the hook the request it
+ * already sent, whose body is spent: it is rebuilt from the options' body (unless that is a stream).
+ */
+const spareOf = (request: Request, options: KyState['options']): Request | null => {
+  const body = options.body as BodyInit | null | undefined
+  if (!request.bodyUsed) return request.clone()
+  return body != null && !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream)
+    ? new Request(request, { body })
+    : null
+}
+
+/**
  * Build ky hooks that put the SDK in front of every in-scope ky request: headers in `beforeRequest`,
  * detection and replay in `afterResponse`. A lost session that re-login cannot save becomes the
  * synthetic 401 `Response`, so ky throws its own `HTTPError` (status 401, `authRequiredReason()` reads
@@ -84,14 +96,7 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
       sent.get(request),
     )
     if (!error) return undefined
-    // An unread copy for the replay; ky 2 without retries hands the hook the request it already sent,
-    // whose body is spent: rebuild it from the options' body.
-    const body = options.body as BodyInit | null | undefined
-    const spare = !request.bodyUsed
-      ? request.clone()
-      : body != null && !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream)
-        ? new Request(request, { body })
-        : null
+    const spare = spareOf(request, options)
     return engine
       .recover<Response>(error, {
         facts,
