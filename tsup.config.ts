@@ -22,4 +22,13 @@ export default defineConfig([
     sourcemap: true,
     outExtension: () => ({ js: '.global.js' }),
   },
+  {
+    // The `ajax-reauth` bin (doctor): Node only, never in the browser bundles; the shebang is kept.
+    entry: { cli: 'src/doctor/cli.ts' },
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    sourcemap: false,
+    dts: false,
+  },
 ])

@@ -169,6 +169,170 @@ const stormOnce = async (
   }
 }
 
+const RETURN_VARIANTS = ['no SDK', 'ajax-reauth, wake: false', 'ajax-reauth'] as const
+type ReturnVariant = (typeof RETURN_VARIANTS)[number]
+/** The return after a break: nginx's `auth_request` front redirects every request, CSRF cookie per start. */
+const RETURN_PROXY = { csrfPerRequest: true }
+/** "A long absence" in the bench: the page is hidden this long, `wake.afterMs` is below it. */
+const RETURN_AWAY_MS = 500
+
+/**
+ * In-page: the visibility override and an app's refetch-on-focus handler (`n` fetches when the page
+ * becomes visible), then hide → (the session expires) → show. Resolves to the outcomes.
+ */
+const RETURN_APP = `({ n }) => {
+  let state = 'visible'
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state })
+  Object.defineProperty(document, 'hidden', { configurable: true, get: () => state === 'hidden' })
+  window.__setVisibility = (s) => { state = s; document.dispatchEvent(new Event('visibilitychange', { bubbles: true })) }
+  document.addEventListener('visibilitychange', () => {
+    if (state !== 'visible') return
+    const t0 = Date.now()
+    window.__burst = Promise.all(Array.from({ length: n }, (_, i) =>
+      fetch('/api/items?return=' + i).then(async (r) => {
+        const body = await r.json().catch(() => null)
+        return r.status === 200 && body && Array.isArray(body.items) ? 'ok' : 'lost'
+      }, () => 'lost'))).then((outcomes) => ({ ok: outcomes.filter((o) => o === 'ok').length, ms: Date.now() - t0 }))
+  })
+}`
+
+export interface ReturnResult {
+  variant: ReturnVariant
+  requests: number
+  reLogins: number
+  signInStarts: number
+  csrfCookiesMinted: number
+  /** App requests (direct, or nginx's auth_request subrequests for them) the proxy saw after expiry. */
+  requestsReachingProxy: number
+  /** Of those, the ones it turned away (302/401/403): they carried the dead cookie. */
+  deadCookieRequests: number
+  ok: number
+  msShowToLastSettled: number
+}
+
+const returnOnce = async (
+  stack: Stack,
+  browser: Browser,
+  variant: ReturnVariant,
+  n: number,
+): Promise<ReturnResult> => {
+  const { sdk } = await browserBundles()
+  stack.reset()
+  stack.proxy.set(RETURN_PROXY)
+  const base = stack.nginxUrl!
+  const context: BrowserContext = await browser.newContext()
+  try {
+    const page = await context.newPage()
+    await signIn(page, base)
+    if (variant !== 'no SDK') {
+      await page.addScriptTag({ content: sdk })
+      const wake = variant === 'ajax-reauth' ? { afterMs: RETURN_AWAY_MS - 200 } : false
+      await page.evaluate(`AjaxReauth.createReauth(${JSON.stringify({ wake })}).install()`)
+    }
+    await page.evaluate(`(${RETURN_APP})(${JSON.stringify({ n })})`)
+    await page.evaluate('window.__setVisibility("hidden")')
+    const before = { ...stack.proxy.behaviour.counters }
+    const from = stack.proxy.requests.length
+    stack.proxy.expireSession()
+    await page.waitForTimeout(RETURN_AWAY_MS)
+    await page.evaluate('window.__setVisibility("visible")')
+    const burst = (await page.evaluate('window.__burst')) as { ok: number; ms: number }
+    const after = stack.proxy.behaviour.counters
+    const app = stack.proxy.requests
+      .slice(from)
+      .filter((r) => r.path.startsWith('/api/') || (r.originalUri ?? '').startsWith('/api/'))
+    return {
+      variant,
+      requests: n,
+      reLogins: after.sessionsCreated - before.sessionsCreated,
+      signInStarts: after.signInStarts - before.signInStarts,
+      csrfCookiesMinted: after.csrfCookiesMinted - before.csrfCookiesMinted,
+      requestsReachingProxy: app.length,
+      deadCookieRequests: app.filter((r) => r.status !== null && [302, 401, 403].includes(r.status)).length,
+      ok: burst.ok,
+      msShowToLastSettled: burst.ms,
+    }
+  } finally {
+    await context.close().catch(() => undefined)
+  }
+}
+
+/**
+ * The return after expiry (issue #16): one tab behind the real nginx front, hidden, the session expires,
+ * visible again, and the app's refetch-on-focus sends `n` requests at once; with and without the
+ * wake-up check. Needs Debian's nginx; without it the section says so and has no rows.
+ */
+export async function runReturn(
+  settings: { perReturn: number; rounds: number },
+  problems: string[],
+): Promise<{ rows: Row[]; goals: Goal[]; data: Record<string, unknown> }> {
+  const stack = await startStack({ nginx: true })
+  if (!stack.nginxUrl) {
+    await stack.stop()
+    problems.push('return after expiry: nginx is missing (/usr/sbin/nginx)')
+    return { rows: [], goals: [], data: {} }
+  }
+  let browser: Browser | null = null
+  const all: ReturnResult[] = []
+  try {
+    browser = await launchChromium()
+    for (let r = 0; r < settings.rounds; r++) {
+      for (const v of r % 2 ? [...RETURN_VARIANTS].reverse() : RETURN_VARIANTS) {
+        all.push(await returnOnce(stack, browser, v, settings.perReturn))
+      }
+      log(`return after expiry round ${r + 1}/${settings.rounds}`)
+    }
+  } finally {
+    await browser?.close().catch(() => undefined)
+    await stack.stop()
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+  const metrics: [keyof ReturnResult, string][] = [
+    ['reLogins', 'sessions created'],
+    ['csrfCookiesMinted', 'CSRF cookies minted'],
+    ['requestsReachingProxy', 'app requests reaching the proxy'],
+    ['deadCookieRequests', 'of them with the dead cookie'],
+    ['ok', 'requests ok'],
+    ['msShowToLastSettled', 'ms visible → last settled'],
+  ]
+  const rows: Row[] = []
+  const summary: Record<string, Record<string, number>> = {}
+  for (const v of RETURN_VARIANTS) {
+    const runs = all.filter((x) => x.variant === v)
+    summary[v] = {}
+    for (const [k, label] of metrics) {
+      const value = med(runs.map((x) => x[k] as number))
+      summary[v][k] = value
+      rows.push({
+        bench: 'storm',
+        case: `return after expiry, 1 tab × ${settings.perReturn} on focus (nginx front): ${label}`,
+        variant: v,
+        value,
+        unit: k === 'msShowToLastSettled' ? 'ms' : '',
+      })
+    }
+    for (const x of runs) if (x.ok > x.requests) problems.push(`${v}: more ok than requests`)
+  }
+  const wake = all.filter((x) => x.variant === 'ajax-reauth')
+  const goals: Goal[] = [
+    {
+      bench: 'storm',
+      goal: 'return after expiry with the wake-up check: 1 re-login, ≤ 1 CSRF cookie, 0 dead-cookie requests, all ok',
+      met: wake.every(
+        (x) =>
+          x.reLogins === 1 && x.csrfCookiesMinted <= 1 && x.deadCookieRequests === 0 && x.ok === x.requests,
+      ),
+      detail: wake
+        .map(
+          (x) =>
+            `re-logins ${x.reLogins}, CSRF ${x.csrfCookiesMinted}, dead ${x.deadCookieRequests}, ok ${x.ok}`,
+        )
+        .join(' | '),
+    },
+  ]
+  return { rows, goals, data: { settings, proxy: RETURN_PROXY, awayMs: RETURN_AWAY_MS, summary, runs: all } }
+}
+
 /**
  * Session expiry under 3 tabs × 100 concurrent requests against the e2e stack (test proxy as
  * oauth2-proxy with --skip-provider-button and per-request CSRF cookies, real oidc-provider), for no
@@ -254,11 +418,12 @@ export async function runStorm(opts: RunOptions): Promise<Section> {
     }
   }
   const goals: Goal[] = [goal('ajax-reauth'), goal(SLOW)]
+  const back = await runReturn({ perReturn: opts.smoke ? 5 : 50, rounds: settings.rounds }, problems)
   return {
     name: 'storm',
-    rows,
-    goals,
-    data: { settings, proxy: PROXY, slowIdp: SLOW_IDP, summary, runs: all },
+    rows: [...rows, ...back.rows],
+    goals: [...goals, ...back.goals],
+    data: { settings, proxy: PROXY, slowIdp: SLOW_IDP, summary, runs: all, returnAfterExpiry: back.data },
     problems,
   }
 }

@@ -8,6 +8,8 @@ import type { FetchLike } from './core/probe'
 import { createEmitter, type ReauthEvents, type ReauthRequiredEvent } from './events'
 import { normalizeOptions, type ReauthOptions } from './options'
 import { applyPatch, unwrap } from './patch'
+import type { ProbeResult } from './types'
+import { createWake } from './wake'
 
 type Handler<K extends keyof ReauthEvents> = (event: ReauthEvents[K]) => void
 
@@ -47,6 +49,18 @@ export interface Reauth {
   off<K extends keyof ReauthEvents>(type: K, handler: Handler<K>): void
   /** Run a re-login now (joins one in progress). */
   relogin(): Promise<void>
+  /**
+   * The wake-up check on demand (after a long-running modal, on a route change to a protected area):
+   * one session probe (shared with other tabs' checks of the last seconds), in-scope requests held
+   * meanwhile (`wake.holdMs`, 1500 ms by default). Resolves with what the probe found: `'signed-in'`,
+   * `'unknown'` (no answer: nothing happens), or `'signed-out'`: the re-login has started then
+   * (`reauth:required` with reason `'session-check'`), and requests made meanwhile wait for it. During a
+   * re-login it probes nothing and resolves once that ends: `'signed-in'` if it succeeded.
+   *
+   * @example
+   * router.beforeEach(async () => { if ((await reauth.check()) === 'signed-out') showBanner() })
+   */
+  check(): Promise<ProbeResult>
   /** `'idle' | 'reauthenticating' | 'circuit-open'` */
   readonly state: ReauthState
   /** @internal The shared core the adapters use. */
@@ -72,6 +86,15 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
     baseFetch: () => original ?? unwrap(globalThis.fetch).bind(globalThis),
     coordinator: (core) => createCoordinator({ ...core, options: normalized, emitter }),
   })
+  const wake = createWake({
+    options: normalized,
+    coordinator: engine.coordinator,
+    probe: engine.probe,
+    probeUrl: engine.scope.origin + (engine.profile.probe?.path ?? '/'),
+    channel: `ajax-reauth:${engine.scope.origin}:${engine.profile.name}`,
+  })
+  // Also without install(): an app on reauth.axios() or kyHooks alone gets the check too.
+  wake.start()
   const wrappedFetch = createFetchAdapter(engine)
   const axiosAdapter = createAxiosAdapter(engine)
   let kyHooks: KyReauthHooks | undefined
@@ -92,6 +115,7 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
       return engine.coordinator.state
     },
     install() {
+      wake.start()
       if (restores.length) return reauth
       const g = globalThis as { window?: unknown; fetch?: unknown }
       if (typeof g.window === 'undefined' || typeof g.fetch !== 'function') {
@@ -133,6 +157,7 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
       return reauth
     },
     uninstall() {
+      wake.stop()
       engine.coordinator.dispose()
       const pending = restores
       restores = []
@@ -152,6 +177,7 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
       emitter.off(type, handler)
     },
     relogin: () => engine.coordinator.relogin(),
+    check: () => wake.check(),
   }
   return reauth
 }

@@ -142,6 +142,7 @@ const REASONS: ReadonlySet<string> = new Set<AuthReason>([
   'network-error',
   'header-overflow',
   'circuit-open',
+  'session-check',
 ])
 
 const asReason = (value: unknown): AuthReason | null =>

@@ -2,6 +2,7 @@ import * as z from 'zod/mini'
 import { ReauthConfigError } from './errors'
 import { type BuiltinProfileName, builtinProfiles } from './profiles'
 import type { ProxyProfile } from './types'
+import { WAKE_AFTER_MS, WAKE_HOLD_MS } from './wake'
 
 /**
  * A string matches a URL as a prefix of its path (`/api/`) or of the whole URL (`https://api.example.com/`):
@@ -86,6 +87,16 @@ export interface ReauthOptions {
    * @example createReauth({ callbackPath: '/reauth-callback.html' })
    */
   callbackPath?: string
+  /**
+   * The wake-up check: when the page becomes visible after being hidden at least `afterMs`, comes back
+   * `online`, or is restored from the back/forward cache, one session probe (one per browser) runs
+   * before the app's refetches go out; in-scope requests wait for it at most `holdMs`. A dead session
+   * then starts the re-login at once and the held requests go out after it. `false` turns it off
+   * (`reauth.check()` still works). Integers (ms): `afterMs` from 0 to 2³¹−1, `holdMs` from 0 to 30000.
+   * @default { afterMs: 300000, holdMs: 1500 }
+   * @example createReauth({ wake: { afterMs: 60_000 } })
+   */
+  wake?: boolean | { afterMs?: number; holdMs?: number }
 }
 
 /** Options after defaults and validation. */
@@ -100,6 +111,7 @@ export interface NormalizedOptions {
   circuit: { failures: number; windowMs: number; cooldownMs: number }
   crossTab: boolean
   callbackPath: string | undefined
+  wake: { afterMs: number; holdMs: number } | false
 }
 
 // Only strictObject/optional/custom from zod/mini: every other schema kind adds 0.1–0.7 KB min+gz to
@@ -114,6 +126,8 @@ interface Rule {
   test: (v: unknown) => boolean
   /** For an array option: the rule of one element, reported with its index. */
   item?: Rule
+  /** For an option that may be an object: the rule of each field, reported with its path. */
+  fields?: Record<string, Rule>
 }
 type Group = 'scope' | 'headers' | 'circuit'
 /**
@@ -174,6 +188,27 @@ const isProfile = (v: unknown): boolean => {
     (p.probe === null || (typeof p.probe === 'object' && isFn((p.probe as { read?: unknown }).read)))
   )
 }
+const wakeFields = {
+  afterMs: int(0),
+  holdMs: rule(
+    'an integer from 0 to 30000',
+    (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 30_000,
+  ),
+}
+const wake: Rule = {
+  expected: 'a boolean or an object { afterMs?, holdMs? }',
+  test: (v) => {
+    if (typeof v === 'boolean') return true
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+    const o = v as Record<string, unknown>
+    return Object.keys(o).every(
+      (k) =>
+        Object.hasOwn(wakeFields, k) &&
+        (o[k] === undefined || wakeFields[k as keyof typeof wakeFields].test(o[k])),
+    )
+  },
+  fields: wakeFields,
+}
 const names = Object.keys(builtinProfiles)
 const strategies = oneOf('iframe', 'popup', 'redirect')
 
@@ -191,6 +226,7 @@ const rules: Rules = {
   circuit: { failures: int(1), windowMs: int(0), cooldownMs: int(0) },
   crossTab: rule('a boolean', (v) => typeof v === 'boolean'),
   callbackPath: rule("a same-origin path starting with '/'", (v) => isString(v) && /^\/(?![/\\])/.test(v)),
+  wake,
 }
 
 const isRule = (r: Rule | Record<string, Rule>): r is Rule => typeof r.test === 'function'
@@ -240,7 +276,14 @@ const issuesOf = (issue: z.core.$ZodIssue, input: unknown): Issue[] => {
   }
   if (!path) return [got('options', 'an object', value)]
   if (!isRule(r)) return [got(path, `an object { ${Object.keys(r).join('?, ')}? }`, value)]
-  const { item } = r as Rule
+  const { item, fields } = r as Rule
+  if (fields && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => {
+      const field = Object.hasOwn(fields, k) ? fields[k] : undefined
+      if (!field) return [{ path: `${path}.${k}`, message: `unknown option, got ${show(v)}` }]
+      return v === undefined || field.test(v) ? [] : [got(`${path}.${k}`, field.expected, v)]
+    })
+  }
   if (item && Array.isArray(value)) {
     return value.flatMap((v, i) => (item.test(v) ? [] : [got(`${path}[${i}]`, item.expected, v)]))
   }
@@ -299,5 +342,12 @@ export const normalizeOptions = (input: unknown = {}): NormalizedOptions => {
     },
     crossTab: o.crossTab ?? true,
     callbackPath: o.callbackPath,
+    wake:
+      o.wake === false
+        ? false
+        : {
+            afterMs: (typeof o.wake === 'object' ? o.wake.afterMs : undefined) ?? WAKE_AFTER_MS,
+            holdMs: (typeof o.wake === 'object' ? o.wake.holdMs : undefined) ?? WAKE_HOLD_MS,
+          },
   }
 }

@@ -7,6 +7,8 @@ export type AuthReason =
   | 'network-error'
   | 'header-overflow'
   | 'circuit-open'
+  /** The session probe of a wake-up check (or of `reauth.check()`) found no session before a request failed. */
+  | 'session-check'
 
 /**
  * A normalized view of a response (or of a failed request) that every adapter builds
@@ -75,7 +77,7 @@ export interface GuardedRequest<T> {
 
 /** The verdict of `classify()`: this response means the session has ended. */
 export interface AuthSignal {
-  reason: Exclude<AuthReason, 'circuit-open'>
+  reason: Exclude<AuthReason, 'circuit-open' | 'session-check'>
   /** The status the app saw (0 for opaque redirects and network errors). */
   status: number
   /** The URL the request ended on. */

@@ -39,6 +39,7 @@ describe('normalizeOptions', () => {
       circuit: { failures: 3, windowMs: 60_000, cooldownMs: 30_000 },
       crossTab: true,
       callbackPath: undefined,
+      wake: { afterMs: 300_000, holdMs: 1500 },
     })
   })
 
@@ -344,6 +345,9 @@ describe('every message names the field path and shows the value', () => {
     ['circuit.windowMs', -5, '-5'],
     ['crossTab', 'yes', "'yes'"],
     ['callbackPath', 'cb.html', "'cb.html'"],
+    ['wake', 'yes', "'yes'"],
+    ['wake.holdMs', 30_001, '30001'],
+    ['wake.afterMs', Number.NaN, 'NaN'],
   ]
   it.each(cases)('%s', (path, value, shown) => {
     const e = error(at(path, value))
@@ -364,6 +368,7 @@ describe('every message names the field path and shows the value', () => {
       circuit: {},
       crossTab: true,
       callbackPath: '/cb',
+      wake: {},
     }
     expect(() => normalizeOptions(all)).not.toThrow()
     for (const key of Object.keys(all)) expect(message({ [key]: Symbol('bad') })).toContain(`${key}`)

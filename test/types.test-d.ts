@@ -46,6 +46,12 @@ describe('public types', () => {
     // @ts-expect-error: replay policy
     createReauth({ replay: 'some' })
     expectTypeOf(createReauth().state).toEqualTypeOf<'idle' | 'reauthenticating' | 'circuit-open'>()
+    createReauth({ wake: false })
+    createReauth({ wake: { afterMs: 60_000, holdMs: 500 } })
+    // @ts-expect-error: unknown wake field
+    createReauth({ wake: { after: 60_000 } })
+    expectTypeOf(createReauth().check()).toEqualTypeOf<Promise<'signed-in' | 'signed-out' | 'unknown'>>()
+    expectTypeOf<'session-check'>().toExtend<AuthReason>()
   })
 
   it('narrows with the guard', () => {

@@ -18,13 +18,22 @@ export type ReauthState = 'idle' | 'reauthenticating' | 'circuit-open'
 /** One flight per page, gate, queue, replay, circuit breaker. */
 export interface Coordinator {
   readonly state: ReauthState
-  /** Is a re-login in flight (new in-scope requests must wait at the gate)? */
+  /** Must new in-scope requests wait at the gate (a re-login in flight, or a `hold`)? */
   readonly gated: boolean
-  /** Wait at the gate until the flight ends; rejects with `AuthRequiredError` if it fails. */
+  /**
+   * Wait at the gate until the flight (and any hold) ends; rejects with `AuthRequiredError` if the
+   * flight fails.
+   */
   gate(url: string, method: string, signal?: AbortSignal | null): Promise<void>
   /**
-   * A request lost its session: report it, join or start a flight, then send it again (`request.send`;
-   * null when it cannot or must not be replayed) or reject.
+   * Hold new in-scope requests at the gate until `until` settles (the wake-up check, src/wake.ts). A
+   * flight started before it settles keeps them. The caller bounds `until`; the app's signal still aborts.
+   */
+  hold(until: Promise<unknown>): void
+  /**
+   * A request lost its session: report it, join or start a flight, then send it again (`request.send`)
+   * or reject. With `send: null` it is a loss without a request to send again (the wake-up check's
+   * probe, a stream body): it starts the flight and rejects at once.
    */
   recover<T>(error: AuthRequiredError, request: GuardedRequest<T>): Promise<T>
   /** Start a flight by hand (joins one in progress; allowed while the circuit is open). */
@@ -85,17 +94,23 @@ const lazyCrossTab = (deps: CoordinatorDeps, circuit: Circuit) => {
   return { get, dispose }
 }
 
-/** Count a request against `maxQueue` while it waits for the flight, or reject it when the queue is full. */
+/** The requests waiting at the gate or for a replay, at most `maxQueue`. */
 const createQueue = (maxQueue: number) => {
   let waiting = 0
-  return async <T>(error: AuthRequiredError, url: string, method: string, work: () => Promise<T>) => {
-    if (waiting >= maxQueue) throw queueFullError(error.reason, url, method, maxQueue)
+  const count = async <T>(work: () => Promise<T>): Promise<T> => {
     waiting++
     try {
       return await work()
     } finally {
       waiting--
     }
+  }
+  return {
+    full: (): boolean => waiting >= maxQueue,
+    count,
+    /** Count a request while it waits for the flight, or reject it when the queue is full. */
+    hold: <T>(error: AuthRequiredError, url: string, method: string, work: () => Promise<T>): Promise<T> =>
+      waiting >= maxQueue ? Promise.reject(queueFullError(error.reason, url, method, maxQueue)) : count(work),
   }
 }
 
@@ -124,6 +139,60 @@ const refuse = (
   return new AuthRequiredError({ reason: error.reason, url, method, cause: request.notReplayable })
 }
 
+/** The hold of a session check (the wake-up check): new requests wait at the gate until it ends. */
+const createHold = () => {
+  let current: Promise<void> | null = null
+  return {
+    get current() {
+      return current
+    },
+    hold(until: Promise<unknown>): void {
+      const mine: Promise<void> = Promise.all([current, Promise.resolve(until).catch(noop)]).then(noop)
+      current = mine
+      // Registered first: the gate's waiters see the hold gone when they wake.
+      mine.then(() => {
+        if (current === mine) current = null
+      })
+    },
+  }
+}
+
+/** `Coordinator.recover`: replay at once, fail fast, or wait for the flight in the queue and replay. */
+const recoverLoss = async <T>(
+  ctx: {
+    circuit: Circuit
+    flights: Flights
+    queue: ReturnType<typeof createQueue>
+    emitter: ReauthEmitter
+    lastSuccessAt: () => number
+  },
+  error: AuthRequiredError,
+  request: GuardedRequest<T>,
+): Promise<T> => {
+  const { flights, queue } = ctx
+  if (request.isReplay) throw error
+  const { send, signal, sentAt } = request
+  const replayed = (again: () => Promise<T>, generation: number): Promise<T> => {
+    ctx.emitter.emit('request:replayed', { url: error.url, method: error.method, generation })
+    return again()
+  }
+  // It went out with the old cookie before a re-login (in any tab) succeeded: the session is back,
+  // a new flight would only mint another CSRF cookie.
+  if (send && !flights.current && sentAt !== undefined && sentAt < ctx.lastSuccessAt()) {
+    return replayed(send, flights.generation)
+  }
+  const refused = refuse(ctx.circuit, flights, error, request)
+  if (refused) throw refused
+  const current = flights.current!
+  await queue.hold(error, error.url, error.method, () =>
+    waitFor(current.promise, signal).catch((cause) => {
+      if (signal?.aborted) throw cause
+      throw error
+    }),
+  )
+  return replayed(send!, current.generation)
+}
+
 /**
  * @example
  * const coordinator = createCoordinator({ options, emitter, profile, probe, baseFetch, scope, wire })
@@ -148,49 +217,35 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
     attempt: { ...deps, quiet: wire.quiet },
   })
   const lastSuccessAt = (): number => Math.max(flights.succeededAt, tabs().lastSuccessAt())
-  const hold = createQueue(options.maxQueue)
+  const queue = createQueue(options.maxQueue)
+  const held = createHold()
 
-  const replayed = <T>(error: AuthRequiredError, send: () => Promise<T>, generation: number): Promise<T> => {
-    emitter.emit('request:replayed', { url: error.url, method: error.method, generation })
-    return send()
-  }
-
-  return {
+  const coordinator: Coordinator = {
     get state(): ReauthState {
       return flights.current ? 'reauthenticating' : circuit.isOpen() ? 'circuit-open' : 'idle'
     },
     get gated() {
-      return flights.current !== null
+      return flights.current !== null || held.current !== null
     },
     gate(url, method, signal) {
+      const h = held.current
+      // A check's hold (beyond maxQueue, no loss is known yet: the request just goes out).
+      if (!flights.current && h) {
+        if (queue.full()) return Promise.resolve()
+        return queue.count(() => waitFor(h, signal)).then(() => coordinator.gate(url, method, signal))
+      }
       const current = flights.current
       if (!current || url === current.url) return Promise.resolve()
-      return hold(current.error, url, method, () =>
+      return queue.hold(current.error, url, method, () =>
         waitFor(current.promise, signal).catch((cause) => {
           if (signal?.aborted) throw cause
           throw new AuthRequiredError({ reason: current.error.reason, url, method, cause })
         }),
       )
     },
-    async recover(error, request) {
-      if (request.isReplay) throw error
-      const { send, signal, sentAt } = request
-      // It went out with the old cookie before a re-login (in any tab) succeeded: the session is back,
-      // a new flight would only mint another CSRF cookie.
-      if (send && !flights.current && sentAt !== undefined && sentAt < lastSuccessAt()) {
-        return replayed(error, send, flights.generation)
-      }
-      const refused = refuse(circuit, flights, error, request)
-      if (refused) throw refused
-      const current = flights.current!
-      await hold(error, error.url, error.method, () =>
-        waitFor(current.promise, signal).catch((cause) => {
-          if (signal?.aborted) throw cause
-          throw error
-        }),
-      )
-      return replayed(error, send!, current.generation)
-    },
+    recover: (error, request) =>
+      recoverLoss({ circuit, flights, queue, emitter, lastSuccessAt }, error, request),
+    hold: held.hold,
     isOwnRequest: (url) => flights.current !== null && flights.current.url === url,
     // Without a flight here, another tab's may be restoring the session this request found dead.
     settled: () =>
@@ -207,4 +262,5 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       crossTab.dispose()
     },
   }
+  return coordinator
 }

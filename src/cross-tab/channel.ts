@@ -34,17 +34,28 @@ export interface CrossTabMessage extends RemoteOutcome {
 export const MAX_SKEW_MS = 2000
 
 /** The SDK's own message for this channel, dated no later than `latest` (the receiver's clock + skew). */
-const isMessage = (data: unknown, channel: string, latest: number): data is CrossTabMessage => {
-  if (typeof data !== 'object' || data === null) return false
+/**
+ * The fields of a message of the SDK's own shape (`source`, `v: 1`) for `channel`, or null: every message
+ * between tabs, iframes and popups is checked for it before anything else is read.
+ *
+ * @example
+ * const m = ownMessage(event.data, channel)
+ * if (m?.kind === 'success') …
+ */
+export const ownMessage = (data: unknown, channel: string): Record<string, unknown> | null => {
+  if (typeof data !== 'object' || data === null) return null
   const m = data as Record<string, unknown>
+  return m.source === 'ajax-reauth' && m.v === 1 && m.channel === channel ? m : null
+}
+
+const isMessage = (data: unknown, channel: string, latest: number): data is CrossTabMessage => {
+  const m = ownMessage(data, channel)
   return (
-    m.source === 'ajax-reauth' &&
-    m.v === 1 &&
+    m !== null &&
     (m.kind === 'success' || m.kind === 'failure') &&
     Number.isSafeInteger(m.generation) &&
     (m.generation as number) > 0 &&
     (m.generation as number) <= latest &&
-    m.channel === channel &&
     typeof m.id === 'string' &&
     m.id.length > 0 &&
     m.id.length <= 64 &&

@@ -25,25 +25,26 @@ export interface CrossTabEnv {
   page: object
 }
 
+/** The page's `localStorage`, or undefined: reading it throws in some privacy modes and sandboxed frames. */
+export const pageStorage = (): StorageLike | undefined => {
+  try {
+    return (globalThis as { localStorage?: StorageLike }).localStorage
+  } catch {
+    return undefined
+  }
+}
+
 /** The page's own APIs. */
 export const globalEnv = (): CrossTabEnv => {
   const g = globalThis as {
     window?: EventTargetLike
     navigator?: { locks?: LockManagerLike }
     BroadcastChannel?: new (name: string) => ChannelLike
-    localStorage?: StorageLike
-  }
-  let storage: StorageLike | undefined
-  try {
-    // Throws in some privacy modes and sandboxed frames.
-    storage = g.localStorage
-  } catch {
-    storage = undefined
   }
   return {
     locks: g.navigator?.locks,
     BroadcastChannel: g.BroadcastChannel,
-    storage,
+    storage: pageStorage(),
     target: g.window,
     // Sub-millisecond and comparable across tabs: a flight that starts in the same millisecond as the
     // previous success must not be taken for one that success already answered.

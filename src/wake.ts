@@ -1,0 +1,329 @@
+import { clock } from './clock'
+import type { Coordinator } from './coordinator'
+import type { SessionProbe } from './core/probe'
+import { ownMessage } from './cross-tab/channel'
+import { pageStorage } from './cross-tab/env'
+import type { LockManagerLike } from './cross-tab/lock'
+import { AuthRequiredError } from './errors'
+import { pageShared } from './flights'
+import type { NormalizedOptions } from './options'
+import type { ProbeResult } from './types'
+
+/**
+ * The wake-up check: when a tab comes back (visible after a long absence, `online`, restored from the
+ * back/forward cache), ask the proxy once whether the session survived, holding in-scope requests at the
+ * gate meanwhile. A dead session then costs one re-login before the app's refetch-on-focus storm, not
+ * one sign-in start (and CSRF cookie) per request of it.
+ */
+export interface Wake {
+  /** Listen for the triggers (idempotent; a no-op outside a browser or with `wake: false`). */
+  start(): void
+  /** Stop listening and release the hold of a check in progress. */
+  stop(): void
+  /** Run the check now: what the session probe says (a success of a re-login in progress counts). */
+  check(cause?: string): Promise<ProbeResult>
+}
+
+export interface WakeDeps {
+  options: Pick<NormalizedOptions, 'wake' | 'crossTab'>
+  coordinator: Pick<Coordinator, 'state' | 'hold' | 'recover' | 'settled' | 'lastSuccessAt'>
+  probe: SessionProbe
+  /** The probe's URL: the `url` of the loss it reports. */
+  probeUrl: string
+  /** `ajax-reauth:<origin>:<profile>`: the lock and storage key names start with it. */
+  channel: string
+  /** Test seams; each missing field is read from the global scope. */
+  env?: Partial<WakeEnv>
+}
+
+type Listener = (event: any) => void
+interface EventTargetLike {
+  addEventListener(type: string, listener: Listener, options?: { capture?: boolean }): void
+  removeEventListener(type: string, listener: Listener, options?: { capture?: boolean }): void
+}
+type StorageLike = Pick<Storage, 'getItem' | 'setItem'>
+
+export interface WakeEnv {
+  /** The window: `visibilitychange` (captured there, before the app's listeners), `online`, `pageshow`. */
+  target: EventTargetLike | undefined
+  document: { readonly visibilityState: string } | undefined
+  locks: LockManagerLike | undefined
+  /** Where the last answer is kept for the other tabs (read under the lock). */
+  storage: StorageLike | undefined
+  /** The page's global object: the SDK copies on it share one check. */
+  page: object
+  /** Wall-clock time: an absence includes the time the machine slept. */
+  now: () => number
+}
+
+/** Defaults of `wake`; `holdMs` also bounds `reauth.check()` with `wake: false`. */
+export const WAKE_AFTER_MS = 5 * 60_000
+export const WAKE_HOLD_MS = 1500
+/** A probe sent at most this long before a check answers it (another tab's, another copy's). */
+export const FRESH_MS = 3000
+/** The probing tab keeps the lock a little after it answered: its storage write reaches the others later. */
+const LINGER_MS = 100
+/** A `pageshow` this soon after a `visibilitychange` to visible is the same return. */
+const SAME_RETURN_MS = 1000
+const MAX_SKEW_MS = 2000
+
+/** A probe's answer as the tabs share it. */
+interface Answer {
+  result: ProbeResult
+  /** `clock()` when the probe was sent and when it answered. */
+  sentAt: number
+  at: number
+}
+
+interface WakeMessage extends Answer {
+  source: 'ajax-reauth'
+  v: 1
+  kind: 'wake-check'
+  channel: string
+}
+
+const RESULTS: readonly unknown[] = ['signed-in', 'signed-out', 'unknown']
+
+const isMessage = (data: unknown, channel: string, latest: number): data is WakeMessage => {
+  const m = ownMessage(data, channel)
+  return (
+    m !== null &&
+    m.kind === 'wake-check' &&
+    RESULTS.includes(m.result) &&
+    typeof m.sentAt === 'number' &&
+    typeof m.at === 'number' &&
+    m.sentAt >= 0 &&
+    m.sentAt <= m.at &&
+    m.at <= latest
+  )
+}
+
+interface Shared {
+  last?: Answer
+  pending?: Promise<Answer> | undefined
+}
+const KEY = Symbol.for('ajax-reauth.wake.v1')
+const sharedFor = (page: object, channel: string): Shared => pageShared<Shared>(KEY, channel, page)
+
+const globalEnv = (): WakeEnv => {
+  const g = globalThis as {
+    window?: EventTargetLike
+    document?: { visibilityState: string }
+    navigator?: { locks?: LockManagerLike }
+  }
+  return {
+    target: g.window,
+    document: g.document,
+    locks: g.navigator?.locks,
+    storage: pageStorage(),
+    page: globalThis,
+    now: Date.now,
+  }
+}
+
+const noop = (): void => {}
+
+/**
+ * @example
+ * const wake = createWake({ options, coordinator, probe, probeUrl, channel })
+ * wake.start()
+ * await wake.check('route change') // 'signed-in' | 'signed-out' | 'unknown'
+ */
+export const createWake = (deps: WakeDeps): Wake => {
+  const { coordinator, probe, channel } = deps
+  const env: WakeEnv = { ...globalEnv(), ...deps.env }
+  const wake = deps.options.wake
+  const holdMs = wake ? wake.holdMs : WAKE_HOLD_MS
+  const crossTab = deps.options.crossTab
+  const storageKey = `${channel}:wake`
+  const shared = sharedFor(env.page, channel)
+
+  const remember = (answer: Answer): void => {
+    if (!shared.last || answer.sentAt > shared.last.sentAt) shared.last = answer
+  }
+  const receive = (data: unknown): void => {
+    if (isMessage(data, channel, clock() + MAX_SKEW_MS))
+      remember({ result: data.result, sentAt: data.sentAt, at: data.at })
+  }
+  const readStored = (): void => {
+    if (!crossTab || !env.storage) return
+    try {
+      receive(JSON.parse(env.storage.getItem(storageKey) ?? 'null'))
+    } catch {}
+  }
+  const publish = (answer: Answer): void => {
+    remember(answer)
+    if (!crossTab) return
+    const msg: WakeMessage = { source: 'ajax-reauth', v: 1, kind: 'wake-check', channel, ...answer }
+    try {
+      env.storage?.setItem(storageKey, JSON.stringify(msg))
+    } catch {}
+  }
+
+  /** The last answer, if its probe was sent at or after `since` (`clock()` time). */
+  const fresh = (since: number): Answer | null => {
+    readStored()
+    const last = shared.last
+    return last && last.sentAt >= since ? last : null
+  }
+
+  const probeOnce = async (): Promise<Answer> => {
+    const sentAt = clock()
+    const result = await probe()
+    const answer = { result, sentAt, at: clock() }
+    publish(answer)
+    return answer
+  }
+
+  /** One probe per browser: under a Web Lock, a tab that finds a fresh answer uses it. */
+  const acrossTabs = (notBefore: number): Promise<Answer> => {
+    const locks = crossTab ? env.locks : undefined
+    if (!locks) return probeOnce()
+    return new Promise<Answer>((resolve) => {
+      locks
+        .request(`${channel}:wake`, {}, async () => {
+          const known = fresh(notBefore)
+          if (known) return resolve(known)
+          const answer = await probeOnce()
+          resolve(answer)
+          await new Promise((r) => setTimeout(r, LINGER_MS))
+        })
+        .catch(() => probeOnce().then(resolve))
+    })
+  }
+
+  /** `since`: when the check began; `notBefore`: the oldest probe that may answer it. */
+  const answer = async (since: number, notBefore: number): Promise<ProbeResult> => {
+    // None while a flight runs (here or in another tab): its outcome answers the check.
+    const flying = coordinator.state === 'reauthenticating'
+    await coordinator.settled()
+    if (coordinator.lastSuccessAt() > since) return 'signed-in'
+    if (flying) return 'signed-out'
+    // One probe per page (every copy of the SDK on it), then per browser.
+    let known = fresh(notBefore)
+    if (!known) {
+      shared.pending ??= acrossTabs(notBefore).finally(() => {
+        shared.pending = undefined
+      })
+      known = await shared.pending
+    }
+    // Another tab's "signed out" that a re-login has answered since.
+    if (known.result === 'signed-out' && coordinator.lastSuccessAt() > known.sentAt) return 'signed-in'
+    return known.result
+  }
+
+  let running: Promise<ProbeResult> | null = null
+  let release: () => void = noop
+
+  /**
+   * `awayMs`: how long the page was away (hidden, in the back/forward cache): only an answer to a probe
+   * sent since then (by any tab) answers this check; any other check takes one from the last FRESH_MS.
+   */
+  const check = (cause = 'check()', awayMs = FRESH_MS): Promise<ProbeResult> => {
+    if (running) return running
+    const since = clock()
+    const notBefore = since - Math.min(awayMs, FRESH_MS)
+    const flying = coordinator.state === 'reauthenticating'
+    let done!: () => void
+    const released = new Promise<void>((r) => {
+      done = r
+    })
+    const timer = setTimeout(done, holdMs)
+    release = () => {
+      clearTimeout(timer)
+      done()
+    }
+    // A flight holds the requests already.
+    if (!flying && holdMs > 0) coordinator.hold(released)
+    const current: Promise<ProbeResult> = (async () => {
+      try {
+        const result = await answer(since, notBefore)
+        // (state is read again: a flight may have started while the probe ran)
+        if (result === 'signed-out' && !flying && (coordinator.state as string) !== 'reauthenticating') {
+          // Started before the hold ends: the held requests wait for the re-login, not the network.
+          const error = new AuthRequiredError({
+            reason: 'session-check',
+            url: deps.probeUrl,
+            method: 'GET',
+            cause: `session probe: signed out (${cause})`,
+          })
+          coordinator
+            .recover(error, {
+              facts: { url: error.url, method: 'GET', accept: null, inScope: true },
+              send: null,
+            })
+            .catch(noop)
+        }
+        return result
+      } finally {
+        release()
+        release = noop
+        running = null
+      }
+    })()
+    running = current
+    return current
+  }
+
+  // --- triggers -------------------------------------------------------------------------------
+  const afterMs = wake ? wake.afterMs : Number.POSITIVE_INFINITY
+  let hiddenAt: number | null = null
+  let returnedAt = Number.NEGATIVE_INFINITY
+  const away = (): number => (hiddenAt === null ? 0 : env.now() - hiddenAt)
+  const trigger = (cause: string, awayMs?: number): void => {
+    check(`wake: ${cause}`, awayMs).catch(noop)
+  }
+
+  const onVisibility = (): void => {
+    if (env.document?.visibilityState === 'hidden') {
+      hiddenAt ??= env.now()
+      return
+    }
+    if (env.document?.visibilityState !== 'visible' || hiddenAt === null) return
+    const ms = away()
+    hiddenAt = null
+    returnedAt = env.now()
+    if (ms >= afterMs) trigger(`visible after ${Math.round(ms / 1000)} s hidden`, ms)
+  }
+  const onPageHide = (): void => {
+    hiddenAt ??= env.now()
+  }
+  const onPageShow = (event: { persisted?: boolean }): void => {
+    if (!event.persisted) return
+    // Restored from the back/forward cache: unless its visibilitychange just judged this return.
+    if (hiddenAt === null && env.now() - returnedAt < SAME_RETURN_MS) return
+    const ms = hiddenAt === null ? Number.POSITIVE_INFINITY : away()
+    hiddenAt = null
+    returnedAt = env.now()
+    if (ms >= afterMs) trigger('restored from the back/forward cache', ms)
+  }
+  // How long the network was gone is not observable (a machine that slept fires `offline` on waking):
+  // every `online` checks, once per browser.
+  const onOnline = (): void => trigger('online')
+
+  const listeners: [string, Listener][] = [
+    ['visibilitychange', onVisibility],
+    ['pagehide', onPageHide],
+    ['pageshow', onPageShow],
+    ['online', onOnline],
+  ]
+  let started = false
+
+  return {
+    start() {
+      if (started || !wake || !env.target) return
+      started = true
+      hiddenAt = env.document?.visibilityState === 'hidden' ? env.now() : null
+      // Captured on the window: before the app's own visibilitychange/online listeners (TanStack
+      // Query's, SWR's) send their refetches.
+      for (const [type, fn] of listeners) env.target.addEventListener(type, fn, { capture: true })
+    },
+    stop() {
+      if (!started) return
+      started = false
+      for (const [type, fn] of listeners) env.target?.removeEventListener(type, fn, { capture: true })
+      release()
+    },
+    check,
+  }
+}
