@@ -16,7 +16,7 @@ import {
  * In the page, under the SDK: a fetch stub that plays the proxy (200 JSON while signed in, 401 `{}`
  * without a session, `/oauth2/auth` 202/401 for the probe), and a custom `relogin` that signs in again.
  * Cross-tab coordination is off: with it on, each flight holds the Web Lock for HOLD_AFTER_OUTCOME_MS
- * after its outcome (src/cross-tab.ts), which caps the loop at ~10 cycles/s (see bench/README.md).
+ * after its outcome (src/cross-tab/index.ts), which caps the loop at ~10 cycles/s (see bench/README.md).
  */
 const SETUP = `(() => {
   window.__signedIn = true

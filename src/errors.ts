@@ -99,6 +99,20 @@ export class ReauthQueueFullError extends ReauthError {
   override name = 'ReauthQueueFullError' as const
 }
 
+/**
+ * The rejection of a request that found the queue full (`maxQueue` requests wait for a re-login already).
+ *
+ * @example
+ * throw queueFullError('unauthorized', url, 'GET', options.maxQueue)
+ */
+export const queueFullError = (reason: AuthReason, url: string, method: string, max: number) =>
+  new AuthRequiredError({
+    reason,
+    url,
+    method,
+    cause: new ReauthQueueFullError(`more than ${max} requests are waiting for a re-login`),
+  })
+
 const hasName = (error: unknown, name: string): boolean =>
   typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name
 

@@ -34,7 +34,8 @@ export type ReauthEvents = {
   'reauth:failure': { generation: number; error: Error; leader: boolean }
   'reauth:interaction-required': InteractionRequiredEvent
   'circuit:open': { failures: number; until: number }
-  'circuit:close': { reason: 'success' | 'reset' }
+  /** The circuit closes when a re-login (in any tab) succeeds. */
+  'circuit:close': { reason: 'success' }
   'request:replayed': { url: string; method: string; generation: number }
 }
 

@@ -11,12 +11,20 @@ interface Shared {
 // Versioned: a copy with another shape of this record uses another key, and the two simply do not share.
 const KEY = Symbol.for('ajax-reauth.flights.v1')
 
-const shared = (key: string, page: object): Shared => {
-  const g = page as { [KEY]?: Record<string, Shared> }
-  g[KEY] ??= {}
-  g[KEY][key] ??= {}
-  return g[KEY][key]
+/**
+ * The record every copy of the SDK on `page` shares under `registry` (a `Symbol.for` key) for `key`.
+ *
+ * @example
+ * const entry = pageShared<{ ok?: number }>(Symbol.for('ajax-reauth.flights.v1'), channel, globalThis)
+ */
+export const pageShared = <T extends object>(registry: symbol, key: string, page: object): T => {
+  const g = page as Record<symbol, Record<string, T>>
+  g[registry] ??= {}
+  g[registry][key] ??= {} as T
+  return g[registry][key]
 }
+
+const shared = (key: string, page: object): Shared => pageShared<Shared>(KEY, key, page)
 
 /**
  * Join the re-login in progress for `key` in any copy of the SDK on this page (an ESM and a CJS import,

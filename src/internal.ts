@@ -1,5 +1,5 @@
 import type { Reauth } from './client'
-import type { Engine } from './engine'
+import type { Engine } from './core/engine'
 
 /**
  * The engine behind an SDK instance, for the subpath adapters (`ajax-reauth/axios`, `ajax-reauth/ky`):

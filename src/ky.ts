@@ -1,6 +1,6 @@
 import { createKyHooks, type KyReauthHooks } from './adapters/ky'
 import type { Reauth } from './client'
-import type { Engine } from './engine'
+import type { Engine } from './core/engine'
 import { engineOf } from './internal'
 
 export type { KyReauthHooks }

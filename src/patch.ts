@@ -32,11 +32,6 @@ export const unwrap = <T>(value: T): T => {
   return v as T
 }
 
-/** Is this value a wrapper installed by (any copy of) the SDK? */
-export const isWrapper = (value: unknown): boolean =>
-  (typeof value === 'function' || (typeof value === 'object' && value !== null)) &&
-  registry().wrapped.has(value as object)
-
 /**
  * Replace `target[key]` with `make(original)`. Refuses a second patch of the same property by any
  * SDK instance. Returns a restore function that unwraps only this layer: it puts back the exact

@@ -51,6 +51,30 @@ export interface RequestFacts {
   inScope: boolean
 }
 
+/**
+ * One in-scope request as an adapter hands it to the engine (`run`, `recover`) and the engine to the
+ * coordinator. `send` sends it (again, for a replay); null when it cannot be sent again from here.
+ *
+ * @example
+ * await engine.recover(error, { facts, sentAt, signal, send: () => fetch(url, init) })
+ */
+export interface GuardedRequest<T> {
+  facts: RequestFacts
+  /** The app's signal: aborts the wait at the gate and in the queue. */
+  signal?: AbortSignal | null | undefined
+  /** When (`clock()`) it went out: one sent before the last successful re-login is just replayed. */
+  sentAt?: number | undefined
+  /** The request is a replay: a second lost session rejects and starts nothing. */
+  isReplay?: boolean | undefined
+  /** Why it cannot be replayed (a stream body), or null when it can; kept as the rejection's cause. */
+  notReplayable?: string | null | undefined
+  send: (() => Promise<T>) | null
+  /** Snapshot of a successful result (`engine.run`). */
+  inspect?: (result: T) => ResponseSnapshot | Promise<ResponseSnapshot>
+  /** Snapshot of a failure, or null when it is not a network failure (an abort, a bug): rethrown as is. */
+  inspectError?: (error: unknown) => ResponseSnapshot | null
+}
+
 /** The verdict of `classify()`: this response means the session has ended. */
 export interface AuthSignal {
   reason: Exclude<AuthReason, 'circuit-open' | 'session-check'>

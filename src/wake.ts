@@ -1,8 +1,12 @@
 import { clock } from './clock'
 import type { Coordinator } from './coordinator'
+import type { SessionProbe } from './core/probe'
+import { ownMessage } from './cross-tab/channel'
+import { pageStorage } from './cross-tab/env'
+import type { LockManagerLike } from './cross-tab/lock'
 import { AuthRequiredError } from './errors'
+import { pageShared } from './flights'
 import type { NormalizedOptions } from './options'
-import type { SessionProbe } from './probe'
 import type { ProbeResult } from './types'
 
 /**
@@ -36,9 +40,6 @@ type Listener = (event: any) => void
 interface EventTargetLike {
   addEventListener(type: string, listener: Listener, options?: { capture?: boolean }): void
   removeEventListener(type: string, listener: Listener, options?: { capture?: boolean }): void
-}
-interface LockManagerLike {
-  request(name: string, callback: () => Promise<void>): Promise<unknown>
 }
 type StorageLike = Pick<Storage, 'getItem' | 'setItem'>
 
@@ -84,13 +85,10 @@ interface WakeMessage extends Answer {
 const RESULTS: readonly unknown[] = ['signed-in', 'signed-out', 'unknown']
 
 const isMessage = (data: unknown, channel: string, latest: number): data is WakeMessage => {
-  if (typeof data !== 'object' || data === null) return false
-  const m = data as Record<string, unknown>
+  const m = ownMessage(data, channel)
   return (
-    m.source === 'ajax-reauth' &&
-    m.v === 1 &&
+    m !== null &&
     m.kind === 'wake-check' &&
-    m.channel === channel &&
     RESULTS.includes(m.result) &&
     typeof m.sentAt === 'number' &&
     typeof m.at === 'number' &&
@@ -105,31 +103,19 @@ interface Shared {
   pending?: Promise<Answer> | undefined
 }
 const KEY = Symbol.for('ajax-reauth.wake.v1')
-const sharedFor = (page: object, channel: string): Shared => {
-  const g = page as { [KEY]?: Record<string, Shared> }
-  g[KEY] ??= {}
-  g[KEY][channel] ??= {}
-  return g[KEY][channel]
-}
+const sharedFor = (page: object, channel: string): Shared => pageShared<Shared>(KEY, channel, page)
 
 const globalEnv = (): WakeEnv => {
   const g = globalThis as {
     window?: EventTargetLike
     document?: { visibilityState: string }
     navigator?: { locks?: LockManagerLike }
-    localStorage?: StorageLike
-  }
-  let storage: StorageLike | undefined
-  try {
-    storage = g.localStorage
-  } catch {
-    storage = undefined
   }
   return {
     target: g.window,
     document: g.document,
     locks: g.navigator?.locks,
-    storage,
+    storage: pageStorage(),
     page: globalThis,
     now: Date.now,
   }
@@ -195,7 +181,7 @@ export const createWake = (deps: WakeDeps): Wake => {
     if (!locks) return probeOnce()
     return new Promise<Answer>((resolve) => {
       locks
-        .request(`${channel}:wake`, async () => {
+        .request(`${channel}:wake`, {}, async () => {
           const known = fresh(notBefore)
           if (known) return resolve(known)
           const answer = await probeOnce()
@@ -261,7 +247,12 @@ export const createWake = (deps: WakeDeps): Wake => {
             method: 'GET',
             cause: `session probe: signed out (${cause})`,
           })
-          coordinator.recover(error, { replay: null }).catch(noop)
+          coordinator
+            .recover(error, {
+              facts: { url: error.url, method: 'GET', accept: null, inScope: true },
+              send: null,
+            })
+            .catch(noop)
         }
         return result
       } finally {

@@ -5,23 +5,15 @@ import axios, { AxiosError, type AxiosInstance } from 'axios'
 import { HttpResponse, http } from 'msw'
 import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import {
-  AuthRequiredError,
-  authRequiredReason,
-  createReauth,
-  isAuthRequiredError,
-  pomerium,
-  type Reauth,
-} from '../src'
+import { AuthRequiredError, authRequiredReason, isAuthRequiredError, pomerium } from '../src'
 import { axiosReauth } from '../src/axios'
-import type { ReauthRequiredEvent } from '../src/events'
 import { html, lostSessionAnswer, rejectionOf } from './helpers/answers'
 import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
+import { createReloginHarness } from './helpers/relogin'
 
 // axios in a browser-like environment sends through (happy-dom's, unpatched) XMLHttpRequest.
 const APP = 'http://app.test'
 const CORS = { 'access-control-allow-origin': APP }
-let signedIn = false
 let seen: Headers[] = []
 
 const server = new SetupServerApi(
@@ -29,7 +21,7 @@ const server = new SetupServerApi(
     http.get(`${APP}/oauth2/sign_in`, () => html(OAUTH2_SIGN_IN_PAGE, 200)),
     http.all(`${APP}/api/:case`, ({ request, params }) => {
       seen.push(request.headers)
-      if (signedIn) return HttpResponse.json({ ok: true, case: params.case })
+      if (h.signedIn) return HttpResponse.json({ ok: true, case: params.case })
       return lostSessionAnswer(String(params.case)) ?? HttpResponse.json({ ok: true, case: params.case })
     }),
     http.all('http://other.test/*', ({ request }) => {
@@ -40,50 +32,20 @@ const server = new SetupServerApi(
   [new ClientRequestInterceptor()],
 )
 
-let reauth: Reauth
-let events: ReauthRequiredEvent[] = []
-let relogins = 0
+const h = createReloginHarness()
+const { make, makeHeld } = h
 let ejects: (() => void)[] = []
-const make = (relogin: 'ok' | 'fail' = 'fail', options: Parameters<typeof createReauth>[0] = {}) => {
-  reauth = createReauth({
-    crossTab: false,
-    relogin: async () => {
-      relogins++
-      if (relogin === 'fail') throw new Error('re-login refused in this test')
-      signedIn = true
-    },
-    ...options,
-  })
-  reauth.onReauthRequired((e) => events.push(e))
-  return reauth
-}
 const guard = (instance: AxiosInstance) => {
-  const eject = axiosReauth(instance, reauth)
+  const eject = axiosReauth(instance, h.reauth)
   ejects.push(eject)
   return eject
-}
-/** A re-login that waits for `finish()`: the gate can be observed while it runs. */
-const makeHeld = () => {
-  let finish: () => void = () => {}
-  reauth = createReauth({
-    crossTab: false,
-    relogin: () =>
-      new Promise<void>((resolve) => {
-        relogins++
-        finish = () => {
-          signedIn = true
-          resolve()
-        }
-      }),
-  })
-  return { finish: () => finish() }
 }
 
 const fail = rejectionOf
 
 // The session probe is a fetch: stubbed, 202 signed in / 401 not (see xhr.test.ts for why).
 beforeEach(() => {
-  vi.stubGlobal('fetch', async () => new Response(null, { status: signedIn ? 202 : 401 }))
+  vi.stubGlobal('fetch', async () => new Response(null, { status: h.signedIn ? 202 : 401 }))
 })
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
 afterEach(() => {
@@ -91,10 +53,8 @@ afterEach(() => {
   ejects = []
   vi.unstubAllGlobals()
   server.resetHandlers()
-  signedIn = false
+  h.reset()
   seen = []
-  events = []
-  relogins = 0
 })
 afterAll(() => server.close())
 
@@ -138,7 +98,7 @@ describe('headers', () => {
     expect(error).toBeInstanceOf(AxiosError)
     expect(isAuthRequiredError(error)).toBe(false)
     expect(seen[0]!.get('x-requested-with')).toBeNull()
-    expect(events).toEqual([])
+    expect(h.events).toEqual([])
   })
 })
 
@@ -170,7 +130,7 @@ describe('detection', () => {
     })
     expect(error.response.config).toBe(error.config)
     expect(error.toJSON()).toMatchObject({ status: 401, reason, code: 'ERR_BAD_REQUEST' })
-    expect(events.map((e) => e.reason)).toEqual([reason])
+    expect(h.events.map((e) => e.reason)).toEqual([reason])
   })
 
   it('passes non-auth failures through untouched', async () => {
@@ -178,7 +138,7 @@ describe('detection', () => {
     guard(axios)
     const forbidden = await fail(axios.get('/api/forbidden'))
     const boom = await fail(axios.get('/api/server-error'))
-    signedIn = true
+    h.signedIn = true
     server.use(http.get(`${APP}/api/down`, () => HttpResponse.error()))
     const down = await fail(axios.get('/api/down'))
     expect([forbidden, boom, down].map((e) => e instanceof AxiosError && !isAuthRequiredError(e))).toEqual([
@@ -188,7 +148,7 @@ describe('detection', () => {
     ])
     expect(forbidden.response.status).toBe(403)
     expect(down.code).toBe('ERR_NETWORK')
-    expect(events).toEqual([])
+    expect(h.events).toEqual([])
   })
 })
 
@@ -199,10 +159,10 @@ describe('replay', () => {
     guard(instance)
     const res = await instance.post('unauthorized', { n: 1 }, { headers: { 'X-Trace': '7' } })
     expect(res.data).toEqual({ ok: true, case: 'unauthorized' })
-    expect(relogins).toBe(1)
+    expect(h.relogins).toBe(1)
     expect(seen).toHaveLength(2)
     expect(seen[1]!.get('x-trace')).toBe('7')
-    expect(events).toHaveLength(1)
+    expect(h.events).toHaveLength(1)
   })
 
   it('a replay that gets a 401 again starts no second re-login; the app gets that 401', async () => {
@@ -214,7 +174,7 @@ describe('replay', () => {
     // Signed in again, the probe says so: the replay's 401 is the upstream's own, axios's own error.
     expect(isAuthRequiredError(error)).toBe(false)
     expect(error.response.status).toBe(401)
-    expect(relogins).toBe(1)
+    expect(h.relogins).toBe(1)
   })
 })
 
@@ -259,7 +219,7 @@ describe('registration order and eject', () => {
     expect(isAuthRequiredError(error)).toBe(false)
     expect(error.response.status).toBe(401)
     expect(seen[0]!.get('x-requested-with')).toBeNull()
-    expect(events).toEqual([])
+    expect(h.events).toEqual([])
   })
 
   it('axiosReauth() throws a TypeError for anything but an SDK instance', () => {
@@ -273,7 +233,7 @@ describe('gate', () => {
     const instance = axios.create()
     guard(instance)
     const first = instance.get('/api/unauthorized')
-    await vi.waitFor(() => expect(relogins).toBe(1))
+    await vi.waitFor(() => expect(h.relogins).toBe(1))
     const sent = seen.length
     const second = instance.get('/api/held')
     await new Promise((r) => setTimeout(r, 30))
@@ -281,7 +241,7 @@ describe('gate', () => {
     held.finish()
     expect((await second).data).toEqual({ ok: true, case: 'held' })
     expect((await first).data).toEqual({ ok: true, case: 'unauthorized' })
-    expect(relogins).toBe(1)
+    expect(h.relogins).toBe(1)
   })
 })
 
@@ -292,14 +252,14 @@ describe("axios's fetch adapter over the patched fetch", () => {
     wire = []
     vi.stubGlobal('fetch', async (input: RequestInfo | URL) => {
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-      if (url.includes('/oauth2/auth')) return new Response(null, { status: signedIn ? 202 : 401 })
+      if (url.includes('/oauth2/auth')) return new Response(null, { status: h.signedIn ? 202 : 401 })
       wire.push(url)
-      return signedIn
+      return h.signedIn
         ? Response.json({ ok: true })
         : new Response('{}', { status: 401, headers: { 'content-type': 'application/json' } })
     })
   })
-  afterEach(() => reauth?.uninstall())
+  afterEach(() => h.reauth?.uninstall())
 
   it('with the interceptors: an AxiosError-shaped AuthRequiredError, data parsed, one flight', async () => {
     make().install()
@@ -313,8 +273,8 @@ describe("axios's fetch adapter over the patched fetch", () => {
     expect(error.response.data).toEqual({ error: 'auth_required', reason: 'unauthorized' })
     expect(authRequiredReason(error)).toBe('unauthorized')
     expect(wire).toHaveLength(1)
-    expect(relogins).toBe(1)
-    expect(events.map((e) => e.reason)).toEqual(['unauthorized'])
+    expect(h.relogins).toBe(1)
+    expect(h.events.map((e) => e.reason)).toEqual(['unauthorized'])
   })
 
   it('without them: axios’s own AxiosError 401 with the parsed body and the marker, one flight', async () => {
@@ -324,8 +284,8 @@ describe("axios's fetch adapter over the patched fetch", () => {
     expect(error.response.status).toBe(401)
     expect(error.response.data).toEqual({ error: 'auth_required', reason: 'unauthorized' })
     expect(authRequiredReason(error)).toBe('unauthorized')
-    expect(relogins).toBe(1)
-    expect(events).toHaveLength(1)
+    expect(h.relogins).toBe(1)
+    expect(h.events).toHaveLength(1)
   })
 
   it('the XHR adapter over the patched XHR without interceptors: the marker is in the headers', async () => {
@@ -336,6 +296,6 @@ describe("axios's fetch adapter over the patched fetch", () => {
     expect(error.response.data).toEqual({ error: 'auth_required', reason: 'unauthorized' })
     expect(authRequiredReason(error)).toBe('unauthorized')
     expect(authRequiredReason(error.request)).toBe('unauthorized')
-    expect(relogins).toBe(1)
+    expect(h.relogins).toBe(1)
   })
 })

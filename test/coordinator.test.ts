@@ -474,14 +474,19 @@ describe('coordinator: requests sent before the last success', () => {
     })
     const error = () =>
       new AuthRequiredError({ reason: 'unauthorized', url: `${ORIGIN}/api/x`, method: 'GET' })
+    const facts = { url: `${ORIGIN}/api/x`, method: 'GET', accept: null, inScope: true }
     const sentBefore = clock()
     await coordinator.relogin()
     expect(strategyRuns).toBe(1)
-    const replayed = await coordinator.recover(error(), { replay: async () => 'again', sentAt: sentBefore })
+    const replayed = await coordinator.recover(error(), {
+      facts,
+      send: async () => 'again',
+      sentAt: sentBefore,
+    })
     expect(replayed).toBe('again')
     expect(strategyRuns).toBe(1)
     // Sent after the success: a real loss, a new flight.
-    const later = coordinator.recover(error(), { replay: async () => 'after flight', sentAt: clock() })
+    const later = coordinator.recover(error(), { facts, send: async () => 'after flight', sentAt: clock() })
     expect(await later).toBe('after flight')
     expect(strategyRuns).toBe(2)
   })

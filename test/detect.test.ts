@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { classify } from '../src/detect'
+import { classify } from '../src/core/detect'
 import { builtinProfiles } from '../src/profiles/names'
 import type { RequestFacts, ResponseSnapshot } from '../src/types'
 import {

@@ -98,10 +98,24 @@ describe('reauth.fetch: headers', () => {
     expect(seen.map((s) => [s.headers.get('accept'), s.headers.get('x-requested-with')])).toEqual([
       ['text/csv', 'XMLHttpRequest'],
       ['application/json', 'Mine'],
-      ['*/*', 'XMLHttpRequest'],
+      // One Accept policy for every adapter: a `*/*` is extended with an exact entry, never replaced.
+      ['*/*, application/json', 'XMLHttpRequest'],
       ['text/plain', 'XMLHttpRequest'],
     ])
     expect(seen[3]!.headers.get('x-custom')).toBe('1')
+  })
+
+  it('extends an Accept that admits JSON in every header form, as the axios adapter does', async () => {
+    await reauth.fetch('/api/a', { headers: { Accept: '*/*' } })
+    await reauth.fetch('/api/b', { headers: [['Accept', 'application/*']] })
+    await reauth.fetch(new Request(`${ORIGIN}/api/c`, { headers: { accept: 'text/html, */*;q=0.8' } }))
+    await reauth.fetch('/api/d', { headers: { accept: 'application/json;q=0.9, text/plain' } })
+    expect(seen.map((s) => s.headers.get('accept'))).toEqual([
+      '*/*, application/json',
+      'application/*, application/json',
+      'text/html, */*;q=0.8, application/json',
+      'application/json;q=0.9, text/plain, application/json',
+    ])
   })
 
   it("does not mutate the app's headers object or init", async () => {
@@ -222,10 +236,20 @@ describe('reauth.fetch: lost session', () => {
     expect(events).toEqual([`unauthorized GET ${ORIGIN}/api/items`])
   })
 
-  it('resolves the 403 sign-in page an app gets when it sets Accept */* as a 401 login-page', async () => {
+  it('resolves the 403 sign-in page an app gets with an Accept without JSON as a 401 login-page', async () => {
+    session = 'gone'
+    const res = await reauth.fetch('/api/items', { headers: { accept: 'text/plain' } })
+    expect(await synthetic(res)).toMatchObject({ status: 401, reason: 'login-page', marker: 'login-page' })
+  })
+
+  it('extends an app’s Accept */* so the proxy answers its Ajax 401 instead of the sign-in page', async () => {
     session = 'gone'
     const res = await reauth.fetch('/api/items', { headers: { accept: '*/*' } })
-    expect(await synthetic(res)).toMatchObject({ status: 401, reason: 'login-page', marker: 'login-page' })
+    expect(await synthetic(res)).toMatchObject({
+      status: 401,
+      reason: 'unauthorized',
+      marker: 'unauthorized',
+    })
   })
 
   it('turns a TypeError into network-error only when the probe says signed out', async () => {

@@ -3,23 +3,22 @@ import ky2, { HTTPError as HTTPError2 } from 'ky2'
 import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { authRequiredReason, createReauth, type Reauth } from '../src'
-import type { ReauthRequiredEvent } from '../src/events'
+import { authRequiredReason } from '../src'
 import { kyReauth } from '../src/ky'
 import { html, lostSessionAnswer, rejectionOf } from './helpers/answers'
 import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
 import { ORIGIN, stubPage } from './helpers/page'
+import { createReloginHarness } from './helpers/relogin'
 
 const APP = ORIGIN
-let signedIn = false
 let seen: Headers[] = []
 
 const server = setupServer(
-  http.get(`${APP}/oauth2/auth`, () => new HttpResponse(null, { status: signedIn ? 202 : 401 })),
+  http.get(`${APP}/oauth2/auth`, () => new HttpResponse(null, { status: h.signedIn ? 202 : 401 })),
   http.get(`${APP}/oauth2/sign_in`, () => html(OAUTH2_SIGN_IN_PAGE, 200)),
   http.all(`${APP}/api/:case`, ({ request, params }) => {
     seen.push(request.headers)
-    if (signedIn) return HttpResponse.json({ ok: true, case: params.case })
+    if (h.signedIn) return HttpResponse.json({ ok: true, case: params.case })
     return lostSessionAnswer(String(params.case)) ?? HttpResponse.json({ ok: true, case: params.case })
   }),
   http.all('http://other.test/*', ({ request }) => {
@@ -28,37 +27,8 @@ const server = setupServer(
   }),
 )
 
-let reauth: Reauth
-let events: ReauthRequiredEvent[] = []
-let relogins = 0
-const make = (relogin: 'ok' | 'fail' = 'fail') => {
-  reauth = createReauth({
-    crossTab: false,
-    relogin: async () => {
-      relogins++
-      if (relogin === 'fail') throw new Error('re-login refused in this test')
-      signedIn = true
-    },
-  })
-  reauth.onReauthRequired((e) => events.push(e))
-  return reauth
-}
-/** A re-login that waits for `finish()`: the gate can be observed while it runs. */
-const makeHeld = () => {
-  let finish: () => void = () => {}
-  reauth = createReauth({
-    crossTab: false,
-    relogin: () =>
-      new Promise<void>((resolve) => {
-        relogins++
-        finish = () => {
-          signedIn = true
-          resolve()
-        }
-      }),
-  })
-  return { finish: () => finish() }
-}
+const h = createReloginHarness()
+const { make, makeHeld } = h
 
 const fail = rejectionOf
 
@@ -71,13 +41,11 @@ beforeEach(() => {
   vi.stubGlobal('removeEventListener', target.removeEventListener.bind(target))
 })
 afterEach(() => {
-  reauth?.uninstall()
+  h.reauth?.uninstall()
   vi.unstubAllGlobals()
   server.resetHandlers()
-  signedIn = false
+  h.reset()
   seen = []
-  events = []
-  relogins = 0
 })
 afterAll(() => server.close())
 
@@ -86,7 +54,7 @@ describe.each([
   ['ky 1', ky, HTTPError],
   ['ky 2', ky2 as unknown as typeof ky, HTTPError2 as unknown as typeof HTTPError],
 ])('%s', (_name, kyLib, HTTPErrorClass) => {
-  const client = (retry = 0) => kyLib.create({ hooks: kyReauth(reauth), retry })
+  const client = (retry = 0) => kyLib.create({ hooks: kyReauth(h.reauth), retry })
   const api = (retry = 0) => ({
     get: (path: string, options?: Parameters<typeof ky.get>[1]) =>
       client(retry).get(`${APP}/api/${path}`, options),
@@ -97,7 +65,7 @@ describe.each([
   it('holds a new in-scope request while a re-login runs, then sends it', async () => {
     const held = makeHeld()
     const first = api().get('unauthorized').json()
-    await vi.waitFor(() => expect(relogins).toBe(1))
+    await vi.waitFor(() => expect(h.relogins).toBe(1))
     const sent = seen.length
     const second = api().get('held').json()
     await new Promise((r) => setTimeout(r, 30))
@@ -105,7 +73,7 @@ describe.each([
     held.finish()
     expect(await second).toMatchObject({ ok: true })
     expect(await first).toMatchObject({ ok: true })
-    expect(relogins).toBe(1)
+    expect(h.relogins).toBe(1)
   })
 
   it('adds the headers to in-scope requests and keeps the app’s own', async () => {
@@ -113,20 +81,23 @@ describe.each([
     await api().get('ok')
     await api().get('ok', { headers: { accept: 'text/html', 'x-requested-with': 'Fetch' } })
     await api().get('ok').json()
+    await api().get('ok', { headers: { accept: '*/*' } })
     expect(seen.map((h) => [h.get('accept'), h.get('x-requested-with')])).toEqual([
       // oauth2-proxy reads Accept alone: no X-Requested-With by default.
       ['application/json', null],
       ['text/html', 'Fetch'],
       ['application/json', null],
+      // One Accept policy for every adapter: a `*/*` is extended with an exact entry.
+      ['*/*, application/json', null],
     ])
   })
 
   it('leaves out-of-scope requests alone: a plain HTTPError, no headers, no report', async () => {
     make()
-    const error = await fail(kyLib.get('http://other.test/x', { hooks: kyReauth(reauth), retry: 0 }))
+    const error = await fail(kyLib.get('http://other.test/x', { hooks: kyReauth(h.reauth), retry: 0 }))
     expect(error).toBeInstanceOf(HTTPErrorClass)
     expect(seen[0]!.get('x-requested-with')).toBeNull()
-    expect(events).toEqual([])
+    expect(h.events).toEqual([])
   })
 
   it.each(['unauthorized', 'login-page', 'sign-in-redirect', 'header-overflow'])(
@@ -141,7 +112,7 @@ describe.each([
       // ky 2 reads the body into `data`; ky 1 leaves it to the app.
       const body = 'data' in error && error.data !== undefined ? error.data : await error.response.json()
       expect(body).toEqual({ error: 'auth_required', reason })
-      expect(events.map((e) => e.reason)).toEqual([reason])
+      expect(h.events.map((e) => e.reason)).toEqual([reason])
     },
   )
 
@@ -151,7 +122,7 @@ describe.each([
     const boom = await fail(api().get('server-error'))
     expect(forbidden).toBeInstanceOf(HTTPErrorClass)
     expect(boom).toBeInstanceOf(HTTPErrorClass)
-    expect(events).toEqual([])
+    expect(h.events).toEqual([])
   })
 
   it('replays after a re-login and resolves with the replayed response', async () => {
@@ -160,9 +131,9 @@ describe.each([
       .post('unauthorized', { json: { n: 1 } })
       .json()
     expect(data).toEqual({ ok: true, case: 'unauthorized' })
-    expect(relogins).toBe(1)
+    expect(h.relogins).toBe(1)
     expect(seen).toHaveLength(2)
-    expect(events).toHaveLength(1)
+    expect(h.events).toHaveLength(1)
   })
 
   it('a lost session is not retried by ky into a second report (default retry, GET)', async () => {
@@ -170,8 +141,8 @@ describe.each([
     const error = await fail(api(2).get('unauthorized'))
     expect(authRequiredReason(error)).toBe('unauthorized')
     expect(seen).toHaveLength(1)
-    expect(events).toHaveLength(1)
-    expect(relogins).toBe(1)
+    expect(h.events).toHaveLength(1)
+    expect(h.relogins).toBe(1)
   })
 
   it('with the global fetch also patched, one lost session is reported once', async () => {
@@ -180,9 +151,9 @@ describe.each([
     expect(error).toBeInstanceOf(HTTPErrorClass)
     expect(authRequiredReason(error)).toBe('unauthorized')
     expect(seen).toHaveLength(1)
-    expect(events).toHaveLength(1)
-    expect(relogins).toBe(1)
-    signedIn = true
+    expect(h.events).toHaveLength(1)
+    expect(h.relogins).toBe(1)
+    h.signedIn = true
     expect(await api().get('ok').json()).toEqual({ ok: true, case: 'ok' })
   })
 
@@ -198,19 +169,19 @@ describe.each([
     // one request each, ky retried neither; the second loss comes right after the failed re-login, so it
     // fails fast in the same episode: one flight, one reauth:required
     expect(seen).toHaveLength(2)
-    expect(relogins).toBe(1)
-    expect(events.map((e) => e.reason)).toEqual(['unauthorized'])
+    expect(h.relogins).toBe(1)
+    expect(h.events.map((e) => e.reason)).toEqual(['unauthorized'])
   })
 
   it('with fetch: reauth.fetch (the ky 1 setup), one flight and the HTTPError 401', async () => {
     make()
     const error = await fail(
-      kyLib.get(`${APP}/api/network-error`, { hooks: kyReauth(reauth), fetch: reauth.fetch, retry: 2 }),
+      kyLib.get(`${APP}/api/network-error`, { hooks: kyReauth(h.reauth), fetch: h.reauth.fetch, retry: 2 }),
     )
     expect(error).toBeInstanceOf(HTTPErrorClass)
     expect(authRequiredReason(error)).toBe('network-error')
     expect(seen).toHaveLength(1)
-    expect(relogins).toBe(1)
-    expect(events).toHaveLength(1)
+    expect(h.relogins).toBe(1)
+    expect(h.events).toHaveLength(1)
   })
 })

@@ -148,7 +148,7 @@ describe('createEmitter', () => {
       calls.push(3)
       throw errors[1]
     })
-    expect(() => emitter.emit('circuit:close', { reason: 'reset' })).not.toThrow()
+    expect(() => emitter.emit('circuit:close', { reason: 'success' })).not.toThrow()
     expect(calls).toEqual([1, 2, 3])
     expect(reported).toEqual(errors)
   })
@@ -162,8 +162,8 @@ describe('createEmitter', () => {
     }
     emitter.on('circuit:close', once)
     emitter.on('circuit:close', () => calls.push('next'))
-    emitter.emit('circuit:close', { reason: 'reset' })
-    emitter.emit('circuit:close', { reason: 'reset' })
+    emitter.emit('circuit:close', { reason: 'success' })
+    emitter.emit('circuit:close', { reason: 'success' })
     expect(calls).toEqual(['once', 'next', 'next'])
   })
 
@@ -177,7 +177,7 @@ describe('createEmitter', () => {
     })
     const second = vi.fn()
     emitter.on('circuit:close', second)
-    expect(() => emitter.emit('circuit:close', { reason: 'reset' })).not.toThrow()
+    expect(() => emitter.emit('circuit:close', { reason: 'success' })).not.toThrow()
     expect(second).toHaveBeenCalled()
     expect(() => vi.runAllTimers()).toThrow(boom)
   })

@@ -1,10 +1,10 @@
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createScope } from '../src/core/scope'
 import { isReauthConfigError, ReauthConfigError } from '../src/errors'
 import { normalizeOptions, type ReauthOptions } from '../src/options'
 import { oauth2Proxy, pomerium } from '../src/profiles'
 import { builtinProfiles } from '../src/profiles/names'
-import { createScope } from '../src/scope'
 
 const MAX = 2 ** 31 - 1
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ReauthError } from '../src/errors'
-import { applyPatch, isWrapper, unwrap } from '../src/patch'
+import { applyPatch, unwrap } from '../src/patch'
 
 describe('applyPatch', () => {
   it('restores the exact original descriptor, and restoring twice is safe', () => {
@@ -16,7 +16,6 @@ describe('applyPatch', () => {
     const owner = {}
     const restore = applyPatch<() => string>(target, 'fn', owner, (real) => () => `wrapped ${real()}`)
     expect((target.fn as () => string)()).toBe('wrapped native')
-    expect(isWrapper(target.fn)).toBe(true)
     expect(unwrap(target.fn)).toBe(original)
     restore()
     restore()

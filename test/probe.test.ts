@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { createSessionProbe } from '../src/probe'
+import { createSessionProbe } from '../src/core/probe'
 import { builtinProfiles } from '../src/profiles/names'
 
 const origin = () => 'https://app.test'

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createScope } from '../src/core/scope'
 import { normalizeOptions, type ReauthOptions } from '../src/options'
 import { azureEasyAuth } from '../src/profiles'
-import { createScope } from '../src/scope'
 import { stubPage } from './helpers/page'
 
 const scopeOf = (options: ReauthOptions = {}, href = 'https://app.example.com/app/page?x=1') => {

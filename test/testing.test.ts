@@ -54,13 +54,19 @@ const start = <B>(
 describe('oauth2-proxy emulation: lost session → one re-login → replayed', () => {
   const cases: { mode: OAuth2ProxyMode; accept: string | undefined; reason: string }[] = [
     { mode: 'sign-in-page', accept: undefined, reason: 'unauthorized' },
-    { mode: 'sign-in-page', accept: '*/*', reason: 'login-page' },
+    // An app's `*/*` is extended with `application/json` (one Accept policy for every adapter): the
+    // proxy sees an Ajax request. An Accept without JSON (`text/plain`) is left alone.
+    { mode: 'sign-in-page', accept: '*/*', reason: 'unauthorized' },
+    { mode: 'sign-in-page', accept: 'text/plain', reason: 'login-page' },
     { mode: 'redirect-to-provider', accept: undefined, reason: 'unauthorized' },
-    { mode: 'redirect-to-provider', accept: '*/*', reason: 'network-error' },
+    { mode: 'redirect-to-provider', accept: '*/*', reason: 'unauthorized' },
+    { mode: 'redirect-to-provider', accept: 'text/plain', reason: 'network-error' },
     { mode: 'nginx-front', accept: undefined, reason: 'network-error' },
     { mode: 'nginx-front', accept: '*/*', reason: 'network-error' },
+    { mode: 'nginx-front', accept: 'text/plain', reason: 'network-error' },
     { mode: 'ajax-401', accept: undefined, reason: 'unauthorized' },
     { mode: 'ajax-401', accept: '*/*', reason: 'unauthorized' },
+    { mode: 'ajax-401', accept: 'text/plain', reason: 'unauthorized' },
   ]
   for (const { mode, accept, reason } of cases) {
     it(`${mode}, Accept ${accept ?? "the SDK's application/json"}: ${reason}`, async () => {

@@ -394,7 +394,7 @@ describe('options', () => {
 
 class FakeLocks {
   #tail = Promise.resolve()
-  request(_name: string, callback: () => Promise<void>): Promise<unknown> {
+  request(_name: string, _options: object, callback: () => Promise<void>): Promise<unknown> {
     const run = this.#tail.then(callback)
     this.#tail = run.then(
       () => {},
@@ -474,7 +474,7 @@ describe('across tabs', () => {
     // it joins the re-login (the coordinator's cross-tab flight) with the check's reason
     expect(two.coordinator.recover).toHaveBeenCalledWith(
       expect.objectContaining({ reason: 'session-check' }),
-      { replay: null },
+      { facts: expect.objectContaining({ method: 'GET', accept: null, inScope: true }), send: null },
     )
   })
 

@@ -6,16 +6,15 @@ import { HttpResponse, http } from 'msw'
 import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { fetch as whatwgFetch } from 'whatwg-fetch'
-import { AuthRequiredError, createReauth, isAuthRequiredError, pomerium, type Reauth } from '../src'
+import { AuthRequiredError, isAuthRequiredError, pomerium } from '../src'
 import { axiosReauth } from '../src/axios'
-import type { ReauthRequiredEvent } from '../src/events'
 import { html, lostSessionAnswer } from './helpers/answers'
 import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
+import { createReloginHarness } from './helpers/relogin'
 
 // happy-dom's XHR runs on its fetch, which runs on node:http: msw intercepts it there. msw's own XHR
 // interceptor is left out on purpose, so the SDK wraps the environment's real XMLHttpRequest.
 const APP = 'http://app.test'
-let signedIn = false
 let seen: Headers[] = []
 
 const CORS = { 'access-control-allow-origin': APP }
@@ -24,7 +23,7 @@ const server = new SetupServerApi(
     http.get(`${APP}/oauth2/sign_in`, () => html(OAUTH2_SIGN_IN_PAGE, 200)),
     http.all(`${APP}/api/:case`, ({ request, params }) => {
       seen.push(request.headers)
-      if (signedIn) return HttpResponse.json({ ok: true, case: params.case })
+      if (h.signedIn) return HttpResponse.json({ ok: true, case: params.case })
       return lostSessionAnswer(String(params.case)) ?? HttpResponse.json({ ok: true, case: params.case })
     }),
     http.all('http://other.test/*', ({ request }) => {
@@ -61,46 +60,8 @@ const send = (
     xhr.send(body)
   })
 
-let reauth: Reauth
-let events: ReauthRequiredEvent[] = []
-let relogins = 0
-let settleRelogin: ((ok: boolean) => void) | null = null
-let earlyOutcome: boolean | null = null
-/** Ends the re-login `makeHeld()` started (or the next one): true signs in, false refuses. */
-const finishRelogin = (ok: boolean): void => {
-  if (settleRelogin) settleRelogin(ok)
-  else earlyOutcome = ok
-}
-const make = (relogin: 'ok' | 'fail' = 'fail', options: Parameters<typeof createReauth>[0] = {}) => {
-  reauth = createReauth({
-    crossTab: false,
-    relogin: async () => {
-      relogins++
-      if (relogin === 'fail') throw new Error('re-login refused in this test')
-      signedIn = true
-    },
-    ...options,
-  }).install()
-  reauth.onReauthRequired((e) => events.push(e))
-  return reauth
-}
-
-/** A re-login that lasts until the test calls `finishRelogin()`: requests sent meanwhile are held. */
-const makeHeld = () =>
-  make('ok', {
-    relogin: () =>
-      new Promise<void>((resolve, reject) => {
-        relogins++
-        settleRelogin = (ok) => {
-          settleRelogin = null
-          if (!ok) return reject(new Error('re-login refused in this test'))
-          signedIn = true
-          resolve()
-        }
-        if (earlyOutcome !== null) settleRelogin(earlyOutcome)
-        earlyOutcome = null
-      }),
-  })
+const h = createReloginHarness({ install: true })
+const { make, makeHeld } = h
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -108,28 +69,32 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 // (an uncaught "Controller is already closed"), so the probe talks to a stub: 202 signed in, 401 not.
 let probeGate: Promise<void> = Promise.resolve()
 let probes = 0
+/** Fetches other than the probe. Checked after each test: the probe's caller swallows a throw in the stub. */
+let strayFetches: string[] = []
 beforeEach(() => {
   vi.stubGlobal('fetch', async (input: RequestInfo | URL) => {
-    expect(String(input)).toBe(`${APP}/oauth2/auth`)
+    if (String(input) !== `${APP}/oauth2/auth`) {
+      strayFetches.push(String(input))
+      throw new TypeError('Failed to fetch')
+    }
     probes++
     await probeGate
-    return new Response(null, { status: signedIn ? 202 : 401 })
+    return new Response(null, { status: h.signedIn ? 202 : 401 })
   })
 })
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
 afterEach(() => {
   // Uninstalled first: it puts back the globals it found, which may be this test's stubs.
-  reauth?.uninstall()
+  h.reauth?.uninstall()
   vi.unstubAllGlobals()
-  settleRelogin?.(true)
-  earlyOutcome = null
   probeGate = Promise.resolve()
   probes = 0
   server.resetHandlers()
-  signedIn = false
+  h.reset()
   seen = []
-  events = []
-  relogins = 0
+  const stray = strayFetches
+  strayFetches = []
+  expect(stray, 'the SDK fetched something other than the session probe').toEqual([])
 })
 afterAll(() => server.close())
 
@@ -142,7 +107,7 @@ describe('install / uninstall', () => {
     const xhr = new XMLHttpRequest()
     expect(xhr).toBeInstanceOf(native)
     expect(xhr).toBeInstanceOf(XMLHttpRequest)
-    reauth.uninstall()
+    h.reauth.uninstall()
     expect(globalThis.XMLHttpRequest).toBe(native)
     expect(Object.getOwnPropertyDescriptor(globalThis, 'XMLHttpRequest')).toEqual(descriptor)
   })
@@ -155,7 +120,7 @@ describe('headers', () => {
     expect(xhr.status).toBe(200)
     expect(seen[0]!.get('accept')).toBe('application/json')
     expect(seen[0]!.get('x-requested-with')).toBeNull()
-    reauth.uninstall()
+    h.reauth.uninstall()
     make('fail', { proxy: pomerium() })
     await send('/api/ok')
     expect(seen[1]!.get('accept')).toBe('application/json')
@@ -170,6 +135,29 @@ describe('headers', () => {
     })
     expect(seen[0]!.get('accept')).toBe('text/html')
     expect(seen[0]!.get('x-requested-with')).toBe('Fetch')
+  })
+
+  it('extends an Accept that admits JSON, as every adapter does', async () => {
+    make()
+    // Natively setRequestHeader() appends to a header set already (`*/*, application/json`, as the
+    // spec and browsers do; happy-dom replaces it): the SDK passes only the entry it adds.
+    const native = Object.getPrototypeOf(XMLHttpRequest.prototype) as XMLHttpRequest
+    const set = vi.spyOn(native, 'setRequestHeader')
+    await send('/api/ok', (x) => x.setRequestHeader('Accept', '*/*'))
+    await send('/api/ok', (x) => {
+      x.setRequestHeader('Accept', 'text/html')
+      x.setRequestHeader('Accept', 'application/*')
+    })
+    await send('/api/ok', (x) => x.setRequestHeader('Accept', 'text/html'))
+    expect(set.mock.calls).toEqual([
+      ['Accept', '*/*'],
+      ['accept', 'application/json'],
+      ['Accept', 'text/html'],
+      ['Accept', 'application/*'],
+      ['accept', 'application/json'],
+      ['Accept', 'text/html'],
+    ])
+    set.mockRestore()
   })
 
   it('leaves out-of-scope requests untouched', async () => {
@@ -216,8 +204,8 @@ describe('detection and the synthetic 401', () => {
       expect(log.filter((l) => l.startsWith('onload'))).toHaveLength(1)
       expect(log.filter((l) => l.startsWith('loadend'))).toEqual(['loadend:4:401'])
       expect(log).not.toContain('error:4:0')
-      expect(events.map((e) => e.reason)).toEqual([reason])
-      expect(events[0]!.error).toBeInstanceOf(AuthRequiredError)
+      expect(h.events.map((e) => e.reason)).toEqual([reason])
+      expect(h.events[0]!.error).toBeInstanceOf(AuthRequiredError)
     },
   )
 
@@ -244,18 +232,18 @@ describe('detection and the synthetic 401', () => {
     expect(xhr.status).toBe(403)
     expect(xhr.responseText).toContain('403 Forbidden')
     expect(log).toContain('load:4:403')
-    expect(events).toEqual([])
+    expect(h.events).toEqual([])
   })
 
   it('a network error the probe shows to be a plain failure stays a native error', async () => {
     make()
-    signedIn = true
+    h.signedIn = true
     server.use(http.get(`${APP}/api/down`, () => HttpResponse.error()))
     const { xhr, log } = await send('/api/down')
     expect(xhr.status).toBe(0)
     expect(log.some((l) => l.startsWith('error:'))).toBe(true)
     expect(log.some((l) => l.startsWith('load:'))).toBe(false)
-    expect(events).toEqual([])
+    expect(h.events).toEqual([])
   })
 
   it('out-of-scope 401s are not judged', async () => {
@@ -264,7 +252,7 @@ describe('detection and the synthetic 401', () => {
     const { xhr } = await send('http://other.test/401')
     expect(xhr.status).toBe(401)
     expect(xhr.responseText).toBe('{}')
-    expect(events).toEqual([])
+    expect(h.events).toEqual([])
   })
 })
 
@@ -277,7 +265,7 @@ describe('replay', () => {
       'POST',
       '{"n":1}',
     )
-    expect(relogins).toBe(1)
+    expect(h.relogins).toBe(1)
     expect(xhr.status).toBe(200)
     expect(JSON.parse(xhr.responseText)).toEqual({ ok: true, case: 'unauthorized' })
     expect(log.filter((l) => l.startsWith('load:'))).toEqual(['load:4:200'])
@@ -286,13 +274,13 @@ describe('replay', () => {
     expect(log.some((l) => l.includes(':401'))).toBe(false)
     expect(seen).toHaveLength(2)
     expect(seen[1]!.get('x-custom')).toBe('kept')
-    expect(events).toHaveLength(1)
+    expect(h.events).toHaveLength(1)
   })
 
   it('a lost session that re-login cannot fix completes as the synthetic 401', async () => {
     make('fail')
     const { xhr } = await send('/api/unauthorized')
-    expect(relogins).toBe(1)
+    expect(h.relogins).toBe(1)
     expect(xhr.status).toBe(401)
   })
 
@@ -318,7 +306,7 @@ describe('replay', () => {
 
   it('abort() while the verdict is pending ends the request the native way', async () => {
     make()
-    signedIn = false
+    h.signedIn = false
     let release!: () => void
     probeGate = new Promise<void>((r) => {
       release = r
@@ -370,23 +358,23 @@ describe('with axios on top (axios sends through XHR)', () => {
   it('reports one lost session once and rejects with the axios-shaped error', async () => {
     make()
     const instance = axios.create()
-    const eject = axiosReauth(instance, reauth)
+    const eject = axiosReauth(instance, h.reauth)
     const error = await instance.get('/api/unauthorized').catch((e: unknown) => e)
     expect(isAuthRequiredError(error)).toBe(true)
     expect(axios.isAxiosError(error)).toBe(true)
     expect((error as { response: { status: number } }).response.status).toBe(401)
-    expect(events).toHaveLength(1)
-    expect(relogins).toBe(1)
+    expect(h.events).toHaveLength(1)
+    expect(h.relogins).toBe(1)
     eject()
   })
 
   it('replays once and resolves with the final data', async () => {
     make('ok')
     const instance = axios.create()
-    axiosReauth(instance, reauth)
+    axiosReauth(instance, h.reauth)
     const res = await instance.get('/api/login-page')
     expect(res.data).toEqual({ ok: true, case: 'login-page' })
-    expect(events).toHaveLength(1)
+    expect(h.events).toHaveLength(1)
     expect(seen).toHaveLength(2)
   })
 })
@@ -399,7 +387,7 @@ describe('the synthetic 401 through a fetch polyfill built on XHR', () => {
     expect(response.headers.get('x-ajax-reauth')).toBe('unauthorized')
     expect(response.headers.get('content-type')).toBe('application/json')
     expect(await response.json()).toEqual({ error: 'auth_required', reason: 'unauthorized' })
-    expect(events).toHaveLength(1)
+    expect(h.events).toHaveLength(1)
   })
 })
 
@@ -408,16 +396,16 @@ describe('timeout counts from send(), held time included', () => {
 
   it('held at the gate: times out during the re-login, the native way, and is never sent', async () => {
     makeHeld()
-    const flight = reauth.relogin().catch(() => {})
-    expect(reauth.state).toBe('reauthenticating')
+    const flight = h.reauth.relogin().catch(() => {})
+    expect(h.reauth.state).toBe('reauthenticating')
     // Old code: no timeout while held; the re-login ending lets it load.
-    const end = setTimeout(() => finishRelogin(true), 400)
+    const end = setTimeout(() => h.finish(true), 400)
     let during = ''
     const t0 = performance.now()
     const { xhr, log } = await send('/api/ok', (x) => {
       x.timeout = 100
       x.addEventListener('timeout', () => {
-        during = `${reauth.state} after ${Math.round(performance.now() - t0)} ms`
+        during = `${h.reauth.state} after ${Math.round(performance.now() - t0)} ms`
       })
     })
     console.log(`held at the gate, timeout 100 ms: ${during}`)
@@ -426,7 +414,7 @@ describe('timeout counts from send(), held time included', () => {
     expect(log).toEqual(['loadstart:1:0', ...TIMED_OUT])
     expect([xhr.readyState, xhr.status, xhr.responseText, xhr.timeout]).toEqual([4, 0, '', 100])
     clearTimeout(end)
-    finishRelogin(true)
+    h.finish(true)
     await flight
     await sleep(50)
     expect(seen).toHaveLength(0)
@@ -435,11 +423,11 @@ describe('timeout counts from send(), held time included', () => {
 
   it('a timeout set after send() also counts from send()', async () => {
     makeHeld()
-    reauth.relogin().catch(() => {})
-    const end = setTimeout(() => finishRelogin(true), 400)
+    h.reauth.relogin().catch(() => {})
+    const end = setTimeout(() => h.finish(true), 400)
     const xhr = new XMLHttpRequest()
     const ended = new Promise<string>((resolve) => {
-      xhr.onloadend = () => resolve(`${xhr.readyState}:${xhr.status}:${reauth.state}`)
+      xhr.onloadend = () => resolve(`${xhr.readyState}:${xhr.status}:${h.reauth.state}`)
       xhr.ontimeout = () => resolve('timeout')
     })
     xhr.open('GET', '/api/ok')
@@ -452,12 +440,12 @@ describe('timeout counts from send(), held time included', () => {
 
   it('held for a re-login after a 401: times out; the flight succeeds and nothing is replayed', async () => {
     makeHeld()
-    const end = setTimeout(() => finishRelogin(true), 400)
+    const end = setTimeout(() => h.finish(true), 400)
     let during = ''
     const { xhr, log } = await send('/api/unauthorized', (x) => {
       x.timeout = 150
       x.addEventListener('timeout', () => {
-        during = reauth.state
+        during = h.reauth.state
       })
     })
     expect(during).toBe('reauthenticating')
@@ -465,11 +453,11 @@ describe('timeout counts from send(), held time included', () => {
     expect(log.some((l) => /:(401|200)$/.test(l))).toBe(false)
     expect([xhr.readyState, xhr.status]).toEqual([4, 0])
     clearTimeout(end)
-    finishRelogin(true)
+    h.finish(true)
     await sleep(100)
-    expect(reauth.state).toBe('idle')
+    expect(h.reauth.state).toBe('idle')
     expect(seen).toHaveLength(1)
-    expect(relogins).toBe(1)
+    expect(h.relogins).toBe(1)
     expect(log.filter((l) => l.startsWith('loadend'))).toHaveLength(1)
     expect(xhr.status).toBe(0)
   })
@@ -489,8 +477,8 @@ describe('timeout counts from send(), held time included', () => {
     clearTimeout(end)
     release()
     await sleep(100)
-    expect(relogins).toBe(0)
-    expect(events).toEqual([])
+    expect(h.relogins).toBe(0)
+    expect(h.events).toEqual([])
     expect(log.filter((l) => l.startsWith('loadend'))).toHaveLength(1)
   })
 })
@@ -498,7 +486,7 @@ describe('timeout counts from send(), held time included', () => {
 describe('held at the gate', () => {
   it('abort() ends it the native way and leaves it UNSENT; it is never sent', async () => {
     makeHeld()
-    const flight = reauth.relogin().catch(() => {})
+    const flight = h.reauth.relogin().catch(() => {})
     const xhr = new XMLHttpRequest()
     const log: string[] = []
     for (const type of TYPES) xhr.addEventListener(type, () => log.push(`${type}:${xhr.readyState}`))
@@ -511,7 +499,7 @@ describe('held at the gate', () => {
     expect(log).toEqual(['loadstart:1', 'readystatechange:4', 'abort:4', 'loadend:4'])
     expect(xhr.readyState).toBe(0)
     expect(() => xhr.send()).toThrow(/state must be OPENED/)
-    finishRelogin(true)
+    h.finish(true)
     await flight
     await sleep(50)
     expect(seen).toHaveLength(0)
@@ -533,7 +521,7 @@ describe('held at the gate', () => {
       xhr.send()
     })
     xhr.onloadend = null
-    reauth.relogin().catch(() => {})
+    h.reauth.relogin().catch(() => {})
     const log: string[] = []
     for (const type of TYPES) xhr.addEventListener(type, () => log.push(`${type}:${xhr.readyState}`))
     xhr.open('GET', '/api/ok')
@@ -545,8 +533,8 @@ describe('held at the gate', () => {
 
   it('a failed re-login completes it as the synthetic 401 (reason of the flight), loadstart first', async () => {
     makeHeld()
-    reauth.relogin().catch(() => {})
-    const end = setTimeout(() => finishRelogin(false), 100)
+    h.reauth.relogin().catch(() => {})
+    const end = setTimeout(() => h.finish(false), 100)
     const { xhr, log } = await send('/api/ok')
     clearTimeout(end)
     expect(xhr.status).toBe(401)
@@ -595,8 +583,8 @@ describe('upload events', () => {
   it('held at the gate, an upload starts within send() and its events still fire once', async () => {
     withUploadEvents()
     makeHeld()
-    reauth.relogin().catch(() => {})
-    setTimeout(() => finishRelogin(true), 50)
+    h.reauth.relogin().catch(() => {})
+    setTimeout(() => h.finish(true), 50)
     const uploads: string[] = []
     const { xhr, log } = await send('/api/ok', uploadLog(uploads), 'POST', '{"n":1}')
     expect(xhr.status).toBe(200)
@@ -607,8 +595,8 @@ describe('upload events', () => {
   it('held at the gate, a timeout ends the upload too (upload timeout, loadend; then the request)', async () => {
     withUploadEvents()
     makeHeld()
-    reauth.relogin().catch(() => {})
-    const end = setTimeout(() => finishRelogin(true), 400)
+    h.reauth.relogin().catch(() => {})
+    const end = setTimeout(() => h.finish(true), 400)
     const all: string[] = []
     const { log } = await send(
       '/api/ok',
@@ -651,7 +639,7 @@ describe('responseType document', () => {
     })
     expect(xhr.status).toBe(401)
     expect(xhr.getResponseHeader('x-ajax-reauth')).toBe('login-page')
-    expect(events.map((e) => e.reason)).toEqual(['login-page'])
+    expect(h.events.map((e) => e.reason)).toEqual(['login-page'])
   })
 
   it('a signed-in 403 Forbidden page reaches the app as its native document', async () => {
@@ -662,6 +650,6 @@ describe('responseType document', () => {
     expect(xhr.status).toBe(403)
     expect((xhr.response as Document).documentElement.outerHTML).toContain('403 Forbidden')
     expect(xhr.responseXML).toBe(xhr.response)
-    expect(events).toEqual([])
+    expect(h.events).toEqual([])
   })
 })

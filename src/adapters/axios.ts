@@ -1,6 +1,7 @@
 import { clock } from '../clock'
-import { needsPeek, PEEK_BYTES } from '../detect'
-import { type Engine, networkErrorSnapshot } from '../engine'
+import { needsPeek, PEEK_BYTES } from '../core/detect'
+import type { Engine } from '../core/engine'
+import { networkErrorSnapshot } from '../core/snapshot'
 import { AUTH_REQUIRED_HEADER, AuthRequiredError, authRequiredReason, isAuthRequiredError } from '../errors'
 import type { RequestFacts, ResponseSnapshot } from '../types'
 
@@ -167,6 +168,67 @@ const toAxiosError = (
   }) as unknown as AxiosAuthRequiredError
 }
 
+/** Hand a lost session to the engine; the replay goes through the same instance, to the same URL. */
+const recover = (
+  engine: Engine,
+  instance: AxiosInstanceLike,
+  error: AuthRequiredError,
+  config: AxiosConfigLike,
+  request: unknown,
+): Promise<any> => {
+  const { scope } = engine
+  const state = stateOf(config)!
+  return engine
+    .recover(error, {
+      facts: state.facts,
+      sentAt: state.sentAt,
+      signal: signalOf(config),
+      isReplay: state.replay === true,
+      notReplayable: isStream(config.data)
+        ? 'the request body is a ReadableStream, which cannot be sent twice'
+        : null,
+      send: () => {
+        const next: AxiosConfigLike = {
+          ...config,
+          [KEY]: { facts: state.facts, replay: true, sentAt: undefined, untrack: undefined },
+        }
+        // A relative URL now points elsewhere (a client-side route change, a new <base>): the replay
+        // goes where the request went, the resolved URL (query included) in place of url/baseURL/params.
+        const raw = instance.getUri ? instance.getUri(config) : (config.url ?? '')
+        if (scope.resolve(raw) !== state.facts.url) {
+          Object.assign(next, { url: state.facts.url, baseURL: undefined, params: undefined })
+        }
+        return instance.request(next)
+      },
+    })
+    .catch((final: unknown) => {
+      throw isAuthRequiredError(final) ? toAxiosError(final, config, request) : final
+    })
+}
+
+/** What detection needs of an axios response. */
+const snapshot = (response: AxiosResponseLike, facts: RequestFacts): ResponseSnapshot => {
+  const responseURL = (response.request as { responseURL?: unknown } | undefined)?.responseURL
+  const url = typeof responseURL === 'string' ? responseURL : ''
+  const snap: ResponseSnapshot = {
+    status: response.status,
+    type: 'basic',
+    redirected: url !== '' && url !== facts.url,
+    url,
+    contentType: headerGet(response.headers, 'content-type'),
+    location: headerGet(response.headers, 'location'),
+    authRequired: authRequiredReason(response),
+  }
+  if (needsPeek(snap.status, snap.contentType)) {
+    // axios has parsed a JSON body already: its text is what the profile's 401 fingerprint reads.
+    const data = response.data
+    const parsed = !!data && (Array.isArray(data) || Object.getPrototypeOf(data) === Object.prototype)
+    const text = typeof data === 'string' ? data : parsed ? JSON.stringify(data) : ''
+    snap.bodyPeek = text.slice(0, PEEK_BYTES)
+  }
+  return snap
+}
+
 /**
  * Register the SDK's interceptors on an axios instance; returns the function that ejects both.
  * In-scope requests get the headers, responses and errors go through the one detection pipeline,
@@ -194,16 +256,15 @@ export const createAxiosAdapter =
       const raw = instance.getUri ? instance.getUri(config) : (config.url ?? '')
       const url = scope.resolve(raw)
       if (!scope.test(url)) return config
-      const accept = engine.acceptFor(headerGet(config.headers, 'accept'))
-      if (accept) headerSet(config, 'accept', accept)
-      for (const [name, value] of engine.headersToAdd((n) => headerGet(config.headers, n) !== null)) {
+      for (const [name, value] of engine.headersFor((n) => headerGet(config.headers, n))) {
         headerSet(config, name, value)
       }
       const method = String(config.method ?? 'get').toUpperCase()
       config[KEY] = { facts: { url, method, accept: headerGet(config.headers, 'accept'), inScope: true } }
-      if (engine.coordinator.gated) {
-        // Held while a re-login runs: sending it now would only mint another CSRF cookie.
-        await engine.coordinator.gate(url, method, signalOf(config)).catch((error: unknown) => {
+      // Held while a re-login runs: sending it now would only mint another CSRF cookie.
+      const held = engine.gate({ url, method }, signalOf(config))
+      if (held) {
+        await held.catch((error: unknown) => {
           throw isAuthRequiredError(error) ? toAxiosError(error, config, undefined) : error
         })
       }
@@ -213,64 +274,12 @@ export const createAxiosAdapter =
       return config
     }
 
-    const recover = (error: AuthRequiredError, config: AxiosConfigLike, request: unknown): Promise<any> => {
-      const state = stateOf(config)!
-      return engine
-        .recover(error, {
-          method: state.facts.method,
-          sentAt: state.sentAt,
-          signal: signalOf(config),
-          isReplay: state.replay === true,
-          notReplayable: isStream(config.data)
-            ? 'the request body is a ReadableStream, which cannot be sent twice'
-            : null,
-          replay: () => {
-            const next: AxiosConfigLike = {
-              ...config,
-              [KEY]: { facts: state.facts, replay: true, sentAt: undefined, untrack: undefined },
-            }
-            // A relative URL now points elsewhere (a client-side route change, a new <base>): the replay
-            // goes where the request went, the resolved URL (query included) in place of url/baseURL/params.
-            const raw = instance.getUri ? instance.getUri(config) : (config.url ?? '')
-            if (scope.resolve(raw) !== state.facts.url) {
-              Object.assign(next, { url: state.facts.url, baseURL: undefined, params: undefined })
-            }
-            return instance.request(next)
-          },
-        })
-        .catch((final: unknown) => {
-          throw isAuthRequiredError(final) ? toAxiosError(final, config, request) : final
-        })
-    }
-
-    const snapshot = (response: AxiosResponseLike, facts: RequestFacts): ResponseSnapshot => {
-      const responseURL = (response.request as { responseURL?: unknown } | undefined)?.responseURL
-      const url = typeof responseURL === 'string' ? responseURL : ''
-      const snap: ResponseSnapshot = {
-        status: response.status,
-        type: 'basic',
-        redirected: url !== '' && url !== facts.url,
-        url,
-        contentType: headerGet(response.headers, 'content-type'),
-        location: headerGet(response.headers, 'location'),
-        authRequired: authRequiredReason(response),
-      }
-      if (needsPeek(snap.status, snap.contentType)) {
-        // axios has parsed a JSON body already: its text is what the profile's 401 fingerprint reads.
-        const data = response.data
-        const parsed = !!data && (Array.isArray(data) || Object.getPrototypeOf(data) === Object.prototype)
-        const text = typeof data === 'string' ? data : parsed ? JSON.stringify(data) : ''
-        snap.bodyPeek = text.slice(0, PEEK_BYTES)
-      }
-      return snap
-    }
-
     const onResponse = async (response: AxiosResponseLike): Promise<AxiosResponseLike> => {
       const state = stateOf(response.config)
       state?.untrack?.()
       if (!state?.facts || (response.request && engine.guarded.has(response.request))) return response
       const error = await engine.judge(snapshot(response, state.facts), state.facts, undefined, state.sentAt)
-      return error ? recover(error, response.config, response.request) : response
+      return error ? recover(engine, instance, error, response.config, response.request) : response
     }
 
     const onError = async (error: any): Promise<never> => {
@@ -301,7 +310,7 @@ export const createAxiosAdapter =
       }
       const lost = await engine.judge(snap, state.facts, error, state.sentAt)
       if (!lost) throw error
-      return recover(lost, config, request) as Promise<never>
+      return recover(engine, instance, lost, config, request) as Promise<never>
     }
 
     // Plain use()/eject(): reordering axios's handler list would shift the ids the app ejects by.

@@ -1,6 +1,7 @@
-import { type Engine, networkErrorSnapshot, snapshotResponse } from '../engine'
+import type { Engine } from '../core/engine'
+import type { FetchLike } from '../core/probe'
+import { networkErrorSnapshot, snapshotResponse } from '../core/snapshot'
 import { AuthRequiredError, authRequiredReason, authRequiredResponse, isAuthRequiredError } from '../errors'
-import type { FetchLike } from '../probe'
 import type { ResponseSnapshot } from '../types'
 
 /** A `Request` from any realm (an iframe's fails `instanceof`), duck-typed like msw's interceptors do. */
@@ -64,6 +65,52 @@ export const toAuthRequiredResponse = (error: unknown): Response => {
 }
 
 /**
+ * The request's headers with the SDK's (`engine.headersFor`), or undefined when it adds none, and the
+ * `Accept` it goes out with.
+ */
+const withHeaders = (
+  engine: Engine,
+  init: RequestInit | undefined,
+  request: Request | null,
+): { headers: HeadersInit | undefined; accept: string | null } => {
+  const own = init?.headers
+  let headers: HeadersInit | undefined
+  let accept: string | null
+  if (!request && (own === undefined || isPlainObject(own))) {
+    // The common call (`fetch(url, { headers: {…} })`): no Headers object to build.
+    const plain = own as Record<string, string> | undefined
+    let requestedWith: string | null = null
+    accept = null
+    for (const key in plain) {
+      const name = key.toLowerCase()
+      if (name === 'accept') accept = plain[key]!
+      else if (name === 'x-requested-with') requestedWith = plain[key]!
+    }
+    const additions = engine.headersFor((name) => (name === 'accept' ? accept : requestedWith))
+    if (additions.length) {
+      const set: Record<string, string> = { ...plain }
+      for (const [name, value] of additions) {
+        // The app's own spelling (`Accept`) goes: its value is part of the new one.
+        for (const key in set) if (key.toLowerCase() === name) delete set[key]
+        set[name] = value
+        if (name === 'accept') accept = value
+      }
+      headers = set
+    }
+  } else {
+    // Another realm's Headers is read as the sequence of pairs it is (Node's Headers drops it otherwise).
+    const from =
+      own ?? (request && !(request instanceof Request) ? [...(request as Request).headers] : request?.headers)
+    const merged = new Headers(from)
+    const additions = engine.headersFor((name) => merged.get(name))
+    for (const [name, value] of additions) merged.set(name, value)
+    if (additions.length) headers = merged
+    accept = merged.get('accept')
+  }
+  return { headers, accept }
+}
+
+/**
  * A fetch with the SDK in front: headers on in-scope requests, one detection pipeline, the
  * coordinator's gate, queue and replay. A lost session that re-login cannot save resolves with a
  * synthetic `401` JSON `Response` (`X-Ajax-Reauth: <reason>`; see `authRequiredReason()`), as a
@@ -76,10 +123,6 @@ export const createFetchAdapter = (
   base: () => FetchLike = engine.baseFetch,
 ): typeof fetch => {
   const { scope } = engine
-  // The headers of a call that sets none (the common `fetch(url)`), worked out once: options are fixed.
-  const allHeaders = Object.fromEntries(engine.headersToAdd(() => false)) as Record<string, string>
-  const addsAny = Object.keys(allHeaders).length > 0
-  const allAccept = allHeaders.accept ?? null
   // Exactly what the app passed: the native errors of odd arguments stay native (and asynchronous).
   const untouched = (args: number, input?: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     try {
@@ -114,41 +157,7 @@ export const createFetchAdapter = (
     request: Request | null,
   ): Promise<Response> {
     const method = (init?.method ?? request?.method ?? 'GET').toUpperCase()
-    const own = init?.headers
-    let headers: HeadersInit | undefined
-    let accept: string | null
-    if (!request && own === undefined) {
-      headers = addsAny ? { ...allHeaders } : undefined
-      accept = allAccept
-    } else if (!request && isPlainObject(own)) {
-      // The common call (`fetch(url, { headers: {…} })`): no Headers object to build.
-      const plain = own as Record<string, string> | undefined
-      let requestedWith = false
-      accept = null
-      for (const key in plain) {
-        const name = key.toLowerCase()
-        if (name === 'accept') accept = plain[key]!
-        else if (name === 'x-requested-with') requestedWith = true
-      }
-      const additions = engine.headersToAdd((name) => (name === 'accept' ? accept !== null : requestedWith))
-      if (additions.length) {
-        headers = { ...plain }
-        for (const [name, value] of additions) {
-          headers[name] = value
-          if (name === 'accept') accept = value
-        }
-      }
-    } else {
-      // Another realm's Headers is read as the sequence of pairs it is (Node's Headers drops it otherwise).
-      const from =
-        own ??
-        (request && !(request instanceof Request) ? [...(request as Request).headers] : request?.headers)
-      const merged = new Headers(from)
-      const additions = engine.headersToAdd((name) => merged.has(name))
-      for (const [name, value] of additions) merged.set(name, value)
-      if (additions.length) headers = merged
-      accept = merged.get('accept')
-    }
+    const { headers, accept } = withHeaders(engine, init, request)
     const nextInit = headers ? { ...init, headers } : init
 
     // A Request's body can be read once: a spare copy, taken before the first send, serves the replay.

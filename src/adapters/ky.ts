@@ -1,7 +1,8 @@
 import { clock } from '../clock'
-import { type Engine, networkErrorSnapshot, snapshotResponse } from '../engine'
+import type { Engine } from '../core/engine'
+import type { FetchLike } from '../core/probe'
+import { networkErrorSnapshot, snapshotResponse } from '../core/snapshot'
 import { isAuthRequiredError } from '../errors'
-import type { FetchLike } from '../probe'
 import type { RequestFacts } from '../types'
 import { finalSnapshot, toAuthRequiredResponse } from './fetch'
 
@@ -38,6 +39,18 @@ const factsOf = (engine: Engine, request: Request): RequestFacts | null => {
 }
 
 /**
+ * An unread copy of `request` for the replay, or null; ky 2 without retries hands the hook the request it
+ * already sent, whose body is spent: it is rebuilt from the options' body (unless that is a stream).
+ */
+const spareOf = (request: Request, options: KyState['options']): Request | null => {
+  const body = options.body as BodyInit | null | undefined
+  if (!request.bodyUsed) return request.clone()
+  return body != null && !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream)
+    ? new Request(request, { body })
+    : null
+}
+
+/**
  * Build ky hooks that put the SDK in front of every in-scope ky request: headers in `beforeRequest`,
  * detection and replay in `afterResponse`. A lost session that re-login cannot save becomes the
  * synthetic 401 `Response`, so ky throws its own `HTTPError` (status 401, `authRequiredReason()` reads
@@ -58,10 +71,11 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     const request = isRequest(a) ? a : a.request
     const facts = factsOf(engine, request)
     if (!facts) return
-    for (const [name, value] of engine.headersToAdd((n) => request.headers.has(n)))
+    for (const [name, value] of engine.headersFor((n) => request.headers.get(n)))
       request.headers.set(name, value)
     // Held while a re-login runs: sending it now would only mint another CSRF cookie.
-    if (engine.coordinator.gated) await engine.coordinator.gate(facts.url, facts.method, request.signal)
+    const held = engine.gate(facts, request.signal)
+    if (held) await held
     sent.set(request, clock())
   }
 
@@ -82,21 +96,14 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
       sent.get(request),
     )
     if (!error) return undefined
-    // An unread copy for the replay; ky 2 without retries hands the hook the request it already sent,
-    // whose body is spent: rebuild it from the options' body.
-    const body = options.body as BodyInit | null | undefined
-    const spare = !request.bodyUsed
-      ? request.clone()
-      : body != null && !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream)
-        ? new Request(request, { body })
-        : null
+    const spare = spareOf(request, options)
     return engine
       .recover<Response>(error, {
-        method: facts.method,
+        facts,
         sentAt: sent.get(request),
         signal: request.signal,
         notReplayable: spare ? null : 'the request body was a stream that has already been sent',
-        replay: () =>
+        send: () =>
           engine.run<Response>({
             facts,
             isReplay: true,
@@ -124,9 +131,7 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     if (!facts) return error
     const lost = await engine.judge(networkErrorSnapshot(facts.url), facts, error, sent.get(request))
     if (!lost) return error
-    return engine
-      .recover<never>(lost, { method: facts.method, replay: null })
-      .catch((final: unknown) => final as Error)
+    return engine.recover<never>(lost, { facts, send: null }).catch((final: unknown) => final as Error)
   }
 
   return {

@@ -1,6 +1,7 @@
 import { clock } from '../clock'
-import { needsPeek, PEEK_BYTES } from '../detect'
-import { type Engine, networkErrorSnapshot } from '../engine'
+import { needsPeek, PEEK_BYTES } from '../core/detect'
+import type { Engine } from '../core/engine'
+import { networkErrorSnapshot } from '../core/snapshot'
 import { type AuthRequiredError, authRequiredBody, authRequiredHeaders, isAuthRequiredError } from '../errors'
 import type { applyPatch } from '../patch'
 import type { AuthReason, RequestFacts, ResponseSnapshot } from '../types'
@@ -77,6 +78,14 @@ const stateMustBeOpened = (method: string): Error =>
     `Failed to execute '${method}' on 'XMLHttpRequest': The object's state must be OPENED.`,
     'InvalidStateError',
   )
+
+/** A request header as it goes out: every value set for it, in order, joined by `, `; null when unset. */
+const headerValue = (headers: [string, string][], lowerCaseName: string): string | null => {
+  let value: string | null = null
+  for (const [name, v] of headers)
+    if (name.toLowerCase() === lowerCaseName) value = value === null ? v : `${value}, ${v}`
+  return value
+}
 
 /** The request body's size in bytes where it is cheap to know (upload `loadstart` carries it). */
 const bodySize = (body: Body): number => {
@@ -371,16 +380,22 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
         super.send(body)
         return
       }
-      for (const [name, value] of engine.headersToAdd((n) => headers.some(([h]) => h.toLowerCase() === n))) {
-        super.setRequestHeader(name, value)
-        headers.push([name, value])
+      for (const [name, value] of engine.headersFor((n) => headerValue(headers, n))) {
+        // setRequestHeader() appends to a header set already (`current, value`): only what is new goes.
+        const current = headerValue(headers, name)
+        const added =
+          current !== null && value.startsWith(`${current}, `) ? value.slice(current.length + 2) : value
+        super.setRequestHeader(name, added)
+        headers.push([name, added])
       }
       const method = this.#method
       this.#body = method === 'GET' || method === 'HEAD' ? null : (body ?? null)
       engine.guarded.set(this, null)
       this.#appSentAt = clock()
       this.#offset = 0
-      if (!engine.coordinator.gated) {
+      const controller = new AbortController()
+      const held = engine.gate({ url: this.#url, method }, controller.signal)
+      if (!held) {
         this.#mode = GUARD
         this.#untrack = engine.track()
         this.#sentAt = this.#appSentAt
@@ -390,9 +405,8 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       }
       this.#mode = GATE
       const gen = this.#gen
-      const controller = new AbortController()
       this.#controller = controller
-      engine.coordinator.gate(this.#url, this.#method, controller.signal).then(
+      held.then(
         () => {
           if (gen === this.#gen) this.#sendHeld(body)
         },
@@ -584,8 +598,8 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
     }
 
     #facts(): RequestFacts {
-      const accept = this.#headers?.find(([h]) => h.toLowerCase() === 'accept')
-      return { url: this.#url, method: this.#method, accept: accept ? accept[1] : null, inScope: true }
+      const accept = this.#headers ? headerValue(this.#headers, 'accept') : null
+      return { url: this.#url, method: this.#method, accept, inScope: true }
     }
 
     /** What detection sees, read from the native getters (no app code runs while covers are off). */
@@ -726,12 +740,9 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
           (error) => {
             if (gen !== this.#gen) return
             if (done) {
+              // A replay that lost its session again rejects: the coordinator starts nothing for it.
               this.#replayDone = null
-              if (!error) return done(null)
-              engine
-                .recover(error, { method: facts.method, isReplay: true, replay: null })
-                .then(() => done(null), done)
-              return
+              return done(error)
             }
             if (!error) return this.#release()
             this.#recover(error)
@@ -747,11 +758,11 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
       this.#controller ??= new AbortController()
       engine
         .recover<void>(error, {
-          method: this.#method,
+          facts: this.#facts(),
           sentAt: this.#sentAt,
           signal: this.#controller.signal,
           notReplayable: null,
-          replay: () =>
+          send: () =>
             gen === this.#gen
               ? this.#replay()
               : Promise.reject(new DOMException('The request was aborted', 'AbortError')),

@@ -1,4 +1,4 @@
-import type { FetchLike } from '../probe'
+import type { FetchLike } from '../core/probe'
 import type { ProbeResult } from '../types'
 
 /** What the coordinator hands a re-login strategy for one flight. */

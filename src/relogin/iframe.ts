@@ -1,3 +1,4 @@
+import { abortable } from './abortable'
 import type { StrategyContext } from './context'
 import { InteractionRequiredError } from './interaction-error'
 import { isCallbackMessage, parseHttpUrl } from './landing'
@@ -16,36 +17,19 @@ const HIDDEN =
  * await iframeStrategy({ signal, error, url: '/oauth2/start?rd=%2Fcb.html', returnTo: '/cb.html', isLanding })
  */
 export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
-  new Promise<void>((resolve, reject) => {
-    const { signal } = ctx
-    if (signal.aborted) {
-      reject(signal.reason)
-      return
-    }
+  abortable(ctx.signal, ({ resolve, reject }) => {
     const frame = document.createElement('iframe')
-    let settled = false
-    const finish = (error?: unknown): void => {
-      if (settled) return
-      settled = true
-      signal.removeEventListener('abort', onAbort)
-      frame.removeEventListener('load', onLoad)
-      window.removeEventListener('message', onMessage)
-      frame.remove()
-      if (error === undefined) resolve()
-      else reject(error)
-    }
-    const onAbort = (): void => finish(signal.reason)
     const onMessage = (event: MessageEvent): void => {
       if (event.origin !== location.origin || event.source !== frame.contentWindow) return
-      if (isCallbackMessage(event.data)) finish()
+      if (isCallbackMessage(event.data)) resolve()
     }
     /** Success if the probe finds a session, else `fail`. */
     const confirm = (fail: () => void): void => {
       if (!ctx.probe) fail()
-      else ctx.probe().then((r) => (r === 'signed-in' ? finish() : fail()), fail)
+      else ctx.probe().then((r) => (r === 'signed-in' ? resolve() : fail()), fail)
     }
     // The app's own landing page may refuse framing after the session cookie was renewed.
-    const unreadable = (): void => confirm(() => finish(new InteractionRequiredError('frame-blocked')))
+    const unreadable = (): void => confirm(() => reject(new InteractionRequiredError('frame-blocked')))
     const onLoad = (): void => {
       let href: string
       try {
@@ -58,13 +42,12 @@ export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
       if (href === '' || href.startsWith('about:')) return
       const url = parseHttpUrl(href)
       if (!url) unreadable()
-      else if (ctx.isLanding(url)) finish()
+      else if (ctx.isLanding(url)) resolve()
       // A same-origin page that is not the landing: the proxy's sign-in or error page, or where a proxy
       // ends its refresh (Google IAP's `?gcp-iap-mode=`). The probe decides which.
-      else confirm(() => finish(new InteractionRequiredError('sign-in-page')))
+      else confirm(() => reject(new InteractionRequiredError('sign-in-page')))
     }
 
-    signal.addEventListener('abort', onAbort, { once: true })
     window.addEventListener('message', onMessage)
     frame.addEventListener('load', onLoad)
     frame.setAttribute('aria-hidden', 'true')
@@ -74,4 +57,9 @@ export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
     frame.style.cssText = HIDDEN
     frame.src = ctx.url
     ;(document.body ?? document.documentElement).append(frame)
+    return () => {
+      frame.removeEventListener('load', onLoad)
+      window.removeEventListener('message', onMessage)
+      frame.remove()
+    }
   })

@@ -1,5 +1,6 @@
 import type { ReloginStrategy } from '../options'
 import type { ProxyProfile } from '../types'
+import { abortable } from './abortable'
 import type { Strategy, StrategyContext } from './context'
 import { iframeStrategy } from './iframe'
 import { buildReturnTo, createLandingCheck } from './landing'
@@ -26,20 +27,13 @@ export { redirectStrategy } from './redirect'
 
 const custom =
   (fn: Extract<ReloginStrategy, Function>): Strategy =>
-  (ctx) =>
-    new Promise<void>((resolve, reject) => {
-      const { signal } = ctx
-      if (signal.aborted) {
-        reject(signal.reason)
-        return
-      }
-      // The app's function may ignore the signal; the flight still ends when it aborts.
-      const onAbort = (): void => reject(signal.reason)
-      signal.addEventListener('abort', onAbort, { once: true })
+  ({ signal, error, url, fetch }) =>
+    // The app's function may ignore the signal; the flight still ends when it aborts.
+    abortable(signal, ({ resolve, reject }) => {
       Promise.resolve()
-        .then(() => fn({ signal, error: ctx.error, url: ctx.url, fetch: ctx.fetch ?? globalThis.fetch }))
-        .then(() => resolve(), reject)
-        .finally(() => signal.removeEventListener('abort', onAbort))
+        .then(() => fn({ signal, error, url, fetch: fetch ?? globalThis.fetch }))
+        .then(resolve, reject)
+      return undefined
     })
 
 /**

@@ -1,3 +1,4 @@
+import { abortable } from './abortable'
 import type { StrategyContext } from './context'
 import { InteractionRequiredError } from './interaction-error'
 import { isCallbackMessage, parseHttpUrl } from './landing'
@@ -7,14 +8,6 @@ export const POPUP_NAME = 'ajax-reauth'
 const FEATURES = 'popup,width=500,height=650'
 const POLL_MS = 100
 
-/**
- * Interactive re-login in a popup (also Google IAP's session refresh). Needs a user gesture: without
- * transient activation it fails at once with `'no-user-gesture'` and opens nothing. Succeeds when the
- * popup reaches a landing URL (polled) or posts the callback message; the popup is then closed.
- *
- * @example
- * button.onclick = () => popupStrategy({ signal, error, url, returnTo, isLanding })
- */
 /** `window.open` of the re-login popup; null when the browser blocks it. */
 export const openPopup = (url: string): Window | null => {
   try {
@@ -24,13 +17,16 @@ export const openPopup = (url: string): Window | null => {
   }
 }
 
+/**
+ * Interactive re-login in a popup (also Google IAP's session refresh). Needs a user gesture: without
+ * transient activation it fails at once with `'no-user-gesture'` and opens nothing. Succeeds when the
+ * popup reaches a landing URL (polled) or posts the callback message; the popup is then closed.
+ *
+ * @example
+ * button.onclick = () => popupStrategy({ signal, error, url, returnTo, isLanding })
+ */
 export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
-  new Promise<void>((resolve, reject) => {
-    const { signal } = ctx
-    if (signal.aborted) {
-      reject(signal.reason)
-      return
-    }
+  abortable(ctx.signal, ({ resolve, reject }) => {
     let popup: Window | null = ctx.popup && !ctx.popup.closed ? ctx.popup : null
     if (popup) {
       // Opened blank by start() inside the click (WebKit allows window.open only in the gesture's own
@@ -44,39 +40,25 @@ export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
       const activation = (navigator as { userActivation?: { isActive: boolean } }).userActivation
       if (activation && activation.isActive === false) {
         reject(new InteractionRequiredError('no-user-gesture'))
-        return
+        return undefined
       }
       popup = openPopup(ctx.url)
     }
     if (!popup) {
       reject(new InteractionRequiredError('popup-blocked'))
-      return
+      return undefined
     }
     const win = popup
-    let settled = false
     let closedSeen = 0
     let probing = false
-    const finish = (error?: unknown): void => {
-      if (settled) return
-      settled = true
-      clearInterval(timer)
-      signal.removeEventListener('abort', onAbort)
-      window.removeEventListener('message', onMessage)
-      try {
-        if (!win.closed) win.close()
-      } catch {}
-      if (error === undefined) resolve()
-      else reject(error)
-    }
-    const onAbort = (): void => finish(signal.reason)
     const onMessage = (event: MessageEvent): void => {
       if (event.origin !== location.origin || event.source !== win) return
-      if (isCallbackMessage(event.data)) finish()
+      if (isCallbackMessage(event.data)) resolve()
     }
     const poll = (): void => {
       if (win.closed) {
         // The callback page posts, then closes itself: give its message one more tick to arrive.
-        if (++closedSeen > 1) finish(new InteractionRequiredError('popup-closed'))
+        if (++closedSeen > 1) reject(new InteractionRequiredError('popup-closed'))
         return
       }
       let href: string
@@ -87,7 +69,7 @@ export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
       }
       const url = parseHttpUrl(href)
       if (!url) return
-      if (ctx.isLanding(url)) finish()
+      if (ctx.isLanding(url)) resolve()
       // Back on the app's origin but not on a landing (Google IAP's refresh page): poll the session the
       // way IAP documents it, and close the popup once it is live.
       else if (ctx.probe && !probing) {
@@ -95,7 +77,7 @@ export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
         ctx.probe().then(
           (r) => {
             probing = false
-            if (r === 'signed-in') finish()
+            if (r === 'signed-in') resolve()
           },
           () => {
             probing = false
@@ -104,6 +86,12 @@ export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
       }
     }
     const timer = setInterval(poll, POLL_MS)
-    signal.addEventListener('abort', onAbort, { once: true })
     window.addEventListener('message', onMessage)
+    return () => {
+      clearInterval(timer)
+      window.removeEventListener('message', onMessage)
+      try {
+        if (!win.closed) win.close()
+      } catch {}
+    }
   })

@@ -1,4 +1,5 @@
 import { ReauthError } from '../errors'
+import { abortable } from './abortable'
 import type { StrategyContext } from './context'
 import { InteractionRequiredError } from './interaction-error'
 import { parseHttpUrl } from './landing'
@@ -46,21 +47,10 @@ const allowRedirect = (): boolean => {
  * await redirectStrategy({ signal, error, url: '/oauth2/start?rd=%2Forders', returnTo: '/orders', isLanding })
  */
 export const redirectStrategy = (ctx: StrategyContext): Promise<void> =>
-  new Promise<void>((_resolve, reject) => {
-    const { signal } = ctx
-    if (signal.aborted) {
-      reject(signal.reason)
-      return
-    }
+  abortable(ctx.signal, ({ reject }) => {
     const url = parseHttpUrl(new URL(ctx.url, location.href).href)
-    if (!url) {
-      reject(new ReauthError(`Refusing to navigate to a non-http(s) re-login URL: ${ctx.url}`))
-      return
-    }
-    if (!allowRedirect()) {
-      reject(new InteractionRequiredError('too-many-redirects'))
-      return
-    }
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true })
-    location.assign(url.href)
+    if (!url) reject(new ReauthError(`Refusing to navigate to a non-http(s) re-login URL: ${ctx.url}`))
+    else if (!allowRedirect()) reject(new InteractionRequiredError('too-many-redirects'))
+    else location.assign(url.href)
+    return undefined
   })

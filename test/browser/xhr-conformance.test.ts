@@ -190,15 +190,22 @@ describe('patched XHR behaves exactly like the native one', () => {
 })
 
 describe('headers on the wire', () => {
-  it('the patched XHR adds Accept and X-Requested-With; the native one does not', async () => {
+  it('the patched XHR adds Accept (oauth2-proxy reads it alone); the native one does not', async () => {
     await run('native', { url: '/api/json?native' })
     await run('patched', { url: '/api/json?patched' })
     const json = server.seen.filter((s) => s.path === '/api/json')
     const native = json.at(-2)!.headers
     const patched = json.at(-1)!.headers
     expect(native['x-requested-with']).toBeUndefined()
-    expect(patched['x-requested-with']).toBe('XMLHttpRequest')
+    // The default profile (oauth2-proxy) reads Accept alone: no X-Requested-With (src/profiles/oauth2-proxy.ts).
+    expect(patched['x-requested-with']).toBeUndefined()
     expect(patched.accept).toBe('application/json')
+  })
+
+  it('the patched XHR extends an Accept that admits JSON: the browser joins the two values', async () => {
+    await run('patched', { url: '/api/json?extended', headers: { Accept: '*/*' } })
+    const json = server.seen.filter((s) => s.path === '/api/json')
+    expect(json.at(-1)!.headers.accept).toBe('*/*, application/json')
   })
 })
 

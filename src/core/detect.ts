@@ -1,4 +1,4 @@
-import type { AuthSignal, ProxyProfile, RequestFacts, ResponseSnapshot } from './types'
+import type { AuthSignal, ProxyProfile, RequestFacts, ResponseSnapshot } from '../types'
 
 /** How much of an HTML body detection reads. */
 export const PEEK_BYTES = 4096

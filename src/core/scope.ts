@@ -1,5 +1,5 @@
-import type { NormalizedOptions, UrlPattern } from './options'
-import type { ProxyProfile } from './types'
+import type { NormalizedOptions, UrlPattern } from '../options'
+import type { ProxyProfile } from '../types'
 
 /** The in-scope test for one SDK instance: absolute URL in, boolean out. */
 export interface Scope {

@@ -1,4 +1,4 @@
-import type { ProbeResult, ProxyProfile } from './types'
+import type { ProbeResult, ProxyProfile } from '../types'
 
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>
 

@@ -1,0 +1,89 @@
+import type { AuthRequiredError } from '../errors'
+import type { ReauthEmitter } from '../events'
+import type { NormalizedOptions } from '../options'
+
+/**
+ * How long a failed silent re-login is remembered (at most the circuit's cooldown): losses within it fail
+ * fast with no new flight, so an HTTP client's own retries (ofetch once, ky 1 twice, TanStack Query three
+ * times within ~7 s) cost no extra re-login.
+ */
+export const FAILURE_MEMORY_MS = 10_000
+
+/**
+ * The circuit breaker and the memory of one episode (from the first loss until a success): too many
+ * failed re-logins within `windowMs` open it for `cooldownMs`; the last failure is remembered for a while.
+ */
+export interface Circuit {
+  /** Failing fast: no flight starts until the cooldown ends or a re-login succeeds. */
+  isOpen(): boolean
+  /** Open it now (a `431`: every re-login would mint one more CSRF cookie). */
+  trip(): void
+  /** A re-login failed: counts towards the circuit and fails the losses right after it fast. */
+  failed(error: Error): void
+  /** A re-login succeeded: in this tab it closes the circuit; another tab's closes it when open. */
+  succeeded(here: boolean): void
+  /** The failed re-login a loss comes right after, or null; an expired memory ends its episode. */
+  recentFailure(): Error | null
+  /** Emit `reauth:required`, once per episode: for the loss that opens it. */
+  report(error: AuthRequiredError): void
+}
+
+export const createCircuit = (deps: {
+  options: Pick<NormalizedOptions, 'circuit'>
+  emitter: ReauthEmitter
+  now: () => number
+}): Circuit => {
+  const { circuit } = deps.options
+  const { emitter, now } = deps
+  let failures: number[] = []
+  let openUntil = 0
+  let episode = false
+  let failure: { at: number; error: Error } | null = null
+
+  const endEpisode = (): void => {
+    episode = false
+    failure = null
+  }
+  const open = (): void => {
+    openUntil = now() + circuit.cooldownMs
+    emitter.emit('circuit:open', { failures: failures.length, until: openUntil })
+  }
+  const close = (): void => {
+    const wasOpen = openUntil > 0
+    failures = []
+    openUntil = 0
+    if (wasOpen) emitter.emit('circuit:close', { reason: 'success' })
+  }
+  const isOpen = (): boolean => openUntil > 0 && now() < openUntil
+
+  return {
+    isOpen,
+    trip: () => {
+      if (!isOpen()) open()
+    },
+    failed: (error) => {
+      const t = now()
+      failures = [...failures.filter((f) => t - f < circuit.windowMs), t]
+      failure = { at: t, error }
+      if (openUntil > 0 || failures.length >= circuit.failures) open()
+    },
+    succeeded: (here) => {
+      endEpisode()
+      if (here || openUntil > 0) close()
+    },
+    recentFailure: () => {
+      if (failure && now() - failure.at >= Math.min(FAILURE_MEMORY_MS, circuit.cooldownMs)) endEpisode()
+      return failure?.error ?? null
+    },
+    report: (error) => {
+      if (episode) return
+      episode = true
+      emitter.emit('reauth:required', {
+        error,
+        reason: error.reason,
+        url: error.url,
+        method: error.method,
+      })
+    },
+  }
+}

@@ -1,0 +1,266 @@
+import type { FetchLike, SessionProbe } from '../core/probe'
+import { type CrossTab, createCrossTab } from '../cross-tab'
+import type { LockManagerLike } from '../cross-tab/lock'
+import { AuthRequiredError, queueFullError } from '../errors'
+import type { ReauthEmitter } from '../events'
+import type { NormalizedOptions } from '../options'
+import { createStrategy, type Strategy } from '../relogin'
+import type { GuardedRequest, ProxyProfile } from '../types'
+import { type Circuit, createCircuit } from './circuit'
+import { createFlights, type Flights } from './flight'
+import { waitFor } from './wait'
+import { createWire, type Wire } from './wire'
+
+export { FAILURE_MEMORY_MS } from './circuit'
+
+export type ReauthState = 'idle' | 'reauthenticating' | 'circuit-open'
+
+/** One flight per page, gate, queue, replay, circuit breaker. */
+export interface Coordinator {
+  readonly state: ReauthState
+  /** Must new in-scope requests wait at the gate (a re-login in flight, or a `hold`)? */
+  readonly gated: boolean
+  /**
+   * Wait at the gate until the flight (and any hold) ends; rejects with `AuthRequiredError` if the
+   * flight fails.
+   */
+  gate(url: string, method: string, signal?: AbortSignal | null): Promise<void>
+  /**
+   * Hold new in-scope requests at the gate until `until` settles (the wake-up check, src/wake.ts). A
+   * flight started before it settles keeps them. The caller bounds `until`; the app's signal still aborts.
+   */
+  hold(until: Promise<unknown>): void
+  /**
+   * A request lost its session: report it, join or start a flight, then send it again (`request.send`)
+   * or reject. With `send: null` it is a loss without a request to send again (the wake-up check's
+   * probe, a stream body): it starts the flight and rejects at once.
+   */
+  recover<T>(error: AuthRequiredError, request: GuardedRequest<T>): Promise<T>
+  /** Start a flight by hand (joins one in progress; allowed while the circuit is open). */
+  relogin(): Promise<void>
+  /**
+   * Is this the running flight's own request (a custom strategy fetching the re-login URL)? It goes to
+   * the network untouched: held or judged, it would wait for its own flight.
+   */
+  isOwnRequest(url: string): boolean
+  /** Resolves once no flight is in progress (whatever its outcome). */
+  settled(): Promise<void>
+  /** When (`clock()`) the last re-login in any tab succeeded; -Infinity if none. */
+  lastSuccessAt(): number
+  /** Abort the flight and reject everything held (uninstall). */
+  dispose(): void
+}
+
+export interface CoordinatorDeps {
+  options: NormalizedOptions
+  emitter: ReauthEmitter
+  profile: ProxyProfile
+  probe: SessionProbe
+  baseFetch: () => FetchLike
+  scope: { readonly origin: string }
+  /** This page's (and other tabs') requests on the wire: a re-login waits for them to land. */
+  wire?: Wire
+  /** Test seams. */
+  strategy?: Strategy
+  crossTab?: () => CrossTab
+  now?: () => number
+}
+
+const noop = (): void => {}
+
+/** The Web Locks of the page, where cross-tab coordination is on and the browser has them. */
+export const pageLocks = (options: Pick<NormalizedOptions, 'crossTab'>): LockManagerLike | undefined =>
+  options.crossTab ? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks : undefined
+
+/** The cross-tab part, made on first use; another tab's success also ends this tab's open circuit. */
+const lazyCrossTab = (deps: CoordinatorDeps, circuit: Circuit) => {
+  const { options, scope, profile } = deps
+  let crossTab: CrossTab | null = null
+  const get = (): CrossTab => {
+    if (crossTab) return crossTab
+    crossTab = (
+      deps.crossTab ??
+      (() => createCrossTab({ enabled: options.crossTab, origin: scope.origin, profileName: profile.name }))
+    )()
+    crossTab.onRemote((msg) => {
+      if (msg.kind === 'success') circuit.succeeded(false)
+    })
+    return crossTab
+  }
+  const dispose = (): void => {
+    crossTab?.dispose()
+    crossTab = null
+  }
+  return { get, dispose }
+}
+
+/** The requests waiting at the gate or for a replay, at most `maxQueue`. */
+const createQueue = (maxQueue: number) => {
+  let waiting = 0
+  const count = async <T>(work: () => Promise<T>): Promise<T> => {
+    waiting++
+    try {
+      return await work()
+    } finally {
+      waiting--
+    }
+  }
+  return {
+    full: (): boolean => waiting >= maxQueue,
+    count,
+    /** Count a request while it waits for the flight, or reject it when the queue is full. */
+    hold: <T>(error: AuthRequiredError, url: string, method: string, work: () => Promise<T>): Promise<T> =>
+      waiting >= maxQueue ? Promise.reject(queueFullError(error.reason, url, method, maxQueue)) : count(work),
+  }
+}
+
+/** Fail fast, or start (join) a flight: null when this loss may wait for it. */
+const refuse = (
+  circuit: Circuit,
+  flights: Flights,
+  error: AuthRequiredError,
+  request: Pick<GuardedRequest<unknown>, 'notReplayable'> & { send: unknown },
+): AuthRequiredError | null => {
+  const { url, method } = error
+  // Read first: an expired memory ends its episode, so this loss opens a new one (and is reported).
+  const recent = flights.current ? null : circuit.recentFailure()
+  circuit.report(error)
+  if (error.reason === 'header-overflow') {
+    // Every re-login would mint one more CSRF cookie: stop instead of looping.
+    circuit.trip()
+    return error
+  }
+  if (circuit.isOpen()) return new AuthRequiredError({ reason: 'circuit-open', url, method, cause: error })
+  // One app call costs at most one flight, however often its HTTP client retries.
+  if (recent) return new AuthRequiredError({ reason: error.reason, url, method, cause: recent })
+  flights.start(error)
+  if (request.send) return null
+  if (!request.notReplayable) return error
+  return new AuthRequiredError({ reason: error.reason, url, method, cause: request.notReplayable })
+}
+
+/** The hold of a session check (the wake-up check): new requests wait at the gate until it ends. */
+const createHold = () => {
+  let current: Promise<void> | null = null
+  return {
+    get current() {
+      return current
+    },
+    hold(until: Promise<unknown>): void {
+      const mine: Promise<void> = Promise.all([current, Promise.resolve(until).catch(noop)]).then(noop)
+      current = mine
+      // Registered first: the gate's waiters see the hold gone when they wake.
+      mine.then(() => {
+        if (current === mine) current = null
+      })
+    },
+  }
+}
+
+/** `Coordinator.recover`: replay at once, fail fast, or wait for the flight in the queue and replay. */
+const recoverLoss = async <T>(
+  ctx: {
+    circuit: Circuit
+    flights: Flights
+    queue: ReturnType<typeof createQueue>
+    emitter: ReauthEmitter
+    lastSuccessAt: () => number
+  },
+  error: AuthRequiredError,
+  request: GuardedRequest<T>,
+): Promise<T> => {
+  const { flights, queue } = ctx
+  if (request.isReplay) throw error
+  const { send, signal, sentAt } = request
+  const replayed = (again: () => Promise<T>, generation: number): Promise<T> => {
+    ctx.emitter.emit('request:replayed', { url: error.url, method: error.method, generation })
+    return again()
+  }
+  // It went out with the old cookie before a re-login (in any tab) succeeded: the session is back,
+  // a new flight would only mint another CSRF cookie.
+  if (send && !flights.current && sentAt !== undefined && sentAt < ctx.lastSuccessAt()) {
+    return replayed(send, flights.generation)
+  }
+  const refused = refuse(ctx.circuit, flights, error, request)
+  if (refused) throw refused
+  const current = flights.current!
+  await queue.hold(error, error.url, error.method, () =>
+    waitFor(current.promise, signal).catch((cause) => {
+      if (signal?.aborted) throw cause
+      throw error
+    }),
+  )
+  return replayed(send!, current.generation)
+}
+
+/**
+ * @example
+ * const coordinator = createCoordinator({ options, emitter, profile, probe, baseFetch, scope, wire })
+ * const again = await coordinator.recover(error, { facts, send: () => fetch(url) })
+ */
+export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
+  const { options, emitter, profile, scope } = deps
+  const now = deps.now ?? Date.now
+  const circuit = createCircuit({ options, emitter, now })
+  const wire =
+    deps.wire ??
+    createWire({ locks: pageLocks(options), name: `ajax-reauth:${scope.origin}:${profile.name}:wire` })
+  const crossTab = lazyCrossTab(deps, circuit)
+  const tabs = crossTab.get
+  const flights = createFlights({
+    options,
+    emitter,
+    circuit,
+    tabs,
+    now,
+    strategy: deps.strategy ?? createStrategy(options.relogin),
+    attempt: { ...deps, quiet: wire.quiet },
+  })
+  const lastSuccessAt = (): number => Math.max(flights.succeededAt, tabs().lastSuccessAt())
+  const queue = createQueue(options.maxQueue)
+  const held = createHold()
+
+  const coordinator: Coordinator = {
+    get state(): ReauthState {
+      return flights.current ? 'reauthenticating' : circuit.isOpen() ? 'circuit-open' : 'idle'
+    },
+    get gated() {
+      return flights.current !== null || held.current !== null
+    },
+    gate(url, method, signal) {
+      const h = held.current
+      // A check's hold (beyond maxQueue, no loss is known yet: the request just goes out).
+      if (!flights.current && h) {
+        if (queue.full()) return Promise.resolve()
+        return queue.count(() => waitFor(h, signal)).then(() => coordinator.gate(url, method, signal))
+      }
+      const current = flights.current
+      if (!current || url === current.url) return Promise.resolve()
+      return queue.hold(current.error, url, method, () =>
+        waitFor(current.promise, signal).catch((cause) => {
+          if (signal?.aborted) throw cause
+          throw new AuthRequiredError({ reason: current.error.reason, url, method, cause })
+        }),
+      )
+    },
+    recover: (error, request) =>
+      recoverLoss({ circuit, flights, queue, emitter, lastSuccessAt }, error, request),
+    hold: held.hold,
+    isOwnRequest: (url) => flights.current !== null && flights.current.url === url,
+    // Without a flight here, another tab's may be restoring the session this request found dead.
+    settled: () =>
+      flights.current
+        ? flights.current.promise.then(noop, noop)
+        : tabs().remoteSettled(options.reloginTimeoutMs),
+    lastSuccessAt,
+    relogin: () =>
+      flights.start(
+        new AuthRequiredError({ reason: 'unauthorized', url: scope.origin, method: 'GET', cause: 'manual' }),
+      ).promise,
+    dispose() {
+      flights.dispose()
+      crossTab.dispose()
+    },
+  }
+  return coordinator
+}

@@ -1,0 +1,109 @@
+import type { LockManagerLike } from '../cross-tab/lock'
+
+/** A request that hangs must not hold a re-login back for long. */
+const DRAIN_MAX_MS = 1500
+/** How long a tab keeps its shared "wire" lock after its last request landed. */
+const WIRE_LINGER_MS = 250
+
+/**
+ * Requests on the wire carry the old cookie: their answers can clear (Set-Cookie Max-Age=0) the session a
+ * re-login has just created, so the leader waits for them before it starts. This page's are counted;
+ * other tabs' are seen through Web Locks, where they exist: every tab holds a shared "wire" lock while it
+ * has requests out, and the leader takes it exclusively (briefly) once every tab's requests have landed.
+ */
+export interface Wire {
+  /**
+   * Count an in-scope request as on the wire until its response headers arrive; returns the (idempotent)
+   * function that ends it.
+   */
+  track(): () => void
+  /** This page's requests and (with Web Locks) every tab's have landed, or `DRAIN_MAX_MS` passed. */
+  quiet(): Promise<void>
+}
+
+/** `promise`, or nothing after `ms`; the timer goes as soon as either settles. */
+const within = (promise: Promise<void>, ms: number): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    promise.then(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+
+/** The shared "wire" lock a tab holds while it has requests out (none without Web Locks). */
+const createWireLock = (locks: LockManagerLike | undefined, name: string) => {
+  let release: (() => void) | null = null
+  let linger: ReturnType<typeof setTimeout> | undefined
+  const drop = (): void => {
+    clearTimeout(linger)
+    linger = undefined
+    release?.()
+    release = null
+  }
+  const busy = (on: boolean): void => {
+    if (!locks) return
+    if (on) {
+      clearTimeout(linger)
+      linger = undefined
+      if (release) return
+      const held = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      locks.request(name, { mode: 'shared' }, () => held).catch(() => {})
+    } else if (release && linger === undefined) {
+      // Kept a little after the last request lands: a lock request is a round trip to the browser
+      // process, and back-to-back requests should not pay it each time.
+      linger = setTimeout(drop, WIRE_LINGER_MS)
+    }
+  }
+  /** Every tab's requests have landed: this tab's lock goes, then the exclusive one is taken (briefly). */
+  const exclusive = (signal: AbortSignal): Promise<unknown> | undefined => {
+    drop()
+    return locks?.request(name, { mode: 'exclusive', signal }, async () => {})
+  }
+  return { busy, exclusive }
+}
+
+/**
+ * @example
+ * const wire = createWire({ locks: navigator.locks, name: 'ajax-reauth:https://app.example:oauth2-proxy:wire' })
+ * const end = wire.track() // at the response headers: end()
+ * await wire.quiet() // before a re-login
+ */
+export const createWire = (opts: { locks: LockManagerLike | undefined; name: string }): Wire => {
+  const lock = createWireLock(opts.locks, opts.name)
+  let onWire = 0
+  let drainWaiters: (() => void)[] = []
+
+  const track = (): (() => void) => {
+    if (onWire++ === 0) lock.busy(true)
+    let open = true
+    return () => {
+      if (!open) return
+      open = false
+      if (--onWire === 0) {
+        lock.busy(false)
+        const waiters = drainWaiters
+        drainWaiters = []
+        for (const wake of waiters) wake()
+      }
+    }
+  }
+  const drained = (): Promise<void> =>
+    onWire === 0 ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve))
+
+  const quiet = (): Promise<void> => {
+    const give = new AbortController()
+    const landed = drained().then(() => lock.exclusive(give.signal))
+    return within(
+      landed.then(
+        () => {},
+        () => {},
+      ),
+      DRAIN_MAX_MS,
+    ).finally(() => give.abort())
+  }
+
+  return { track, quiet }
+}

@@ -1,0 +1,138 @@
+import { type Coordinator, pageLocks } from '../coordinator'
+import { createWire, type Wire } from '../coordinator/wire'
+import type { AuthRequiredError } from '../errors'
+import type { ReauthEmitter } from '../events'
+import { sharedGuarded } from '../flights'
+import type { NormalizedOptions } from '../options'
+import { unwrap } from '../patch'
+import type { GuardedRequest, ProxyProfile, RequestFacts, ResponseSnapshot } from '../types'
+import { classify, needsPeek } from './detect'
+import { createHeaderPolicy } from './headers'
+import { createJudge } from './judge'
+import { createSessionProbe, type FetchLike, type SessionProbe } from './probe'
+import { createRun } from './run'
+import { createScope, type Scope } from './scope'
+
+/**
+ * The shared core every adapter talks to: scope, headers, detection (+ probe) and the coordinator.
+ * Adapters translate their library's idiom to and from these calls; they decide nothing.
+ */
+export interface Engine {
+  readonly options: NormalizedOptions
+  readonly profile: ProxyProfile
+  readonly emitter: ReauthEmitter
+  readonly scope: Scope
+  readonly probe: SessionProbe
+  readonly coordinator: Coordinator
+  /** The fetch underneath any ajax-reauth wrapper, looked up at call time so later wrappers compose. */
+  baseFetch(): FetchLike
+  /**
+   * The one header policy of every adapter: given a getter for the values an in-scope request has
+   * (lower-case names, null when missing), the headers to set, each with its whole new value. `Accept`
+   * is set when missing and extended when it admits JSON without naming it (`*\/*` →
+   * `*\/*, application/json`); `X-Requested-With` is set when missing. Nothing the app set is dropped.
+   */
+  headersFor(get: (lowerCaseName: string) => string | null): [string, string][]
+  /**
+   * The gate: null when the request may go now, else a promise that resolves once the re-login in flight
+   * has succeeded, and rejects (`AuthRequiredError`, or the abort of `signal`) otherwise.
+   */
+  gate(facts: Pick<RequestFacts, 'url' | 'method'>, signal?: AbortSignal | null): Promise<void> | null
+  /**
+   * Classify a response (or a network failure) and confirm ambiguous signals with the probe. Returns the
+   * error to report, or null when the proxy did not answer it (the session is fine, or nothing is proven).
+   * `sentAt` (`clock()` when the request went out) lets a network failure that lands after a re-login
+   * restored the session count as the lost session it was.
+   */
+  judge(
+    snapshot: ResponseSnapshot,
+    facts: RequestFacts,
+    cause?: unknown,
+    sentAt?: number,
+  ): AuthRequiredError | null | Promise<AuthRequiredError | null>
+  /**
+   * Can this response be cleared from its status line and headers alone? True when `classify()` finds
+   * nothing and no body peek is needed: adapters that must hold events back (XHR) release them early.
+   */
+  clearsEarly(snapshot: ResponseSnapshot, facts: RequestFacts): boolean
+  /** Hand a lost session to the coordinator, applying the `replay` policy to `request.send`. */
+  recover<T>(error: AuthRequiredError, request: GuardedRequest<T>): Promise<T>
+  /**
+   * Requests an inner patch (the XHR patch) already guarded → the error it completed them with, or
+   * null when it found the session fine. Outer adapters (axios) look here so one loss is reported once.
+   */
+  readonly guarded: WeakMap<object, AuthRequiredError | null>
+  /** The full lifecycle of a promise-based request (fetch, ky): gate, send, judge, recover. */
+  run<T>(request: RunRequest<T>): Promise<T>
+  /** This page's requests on the wire (and, with Web Locks, other tabs'): a re-login waits for them. */
+  readonly wire: Wire
+  /** `wire.track()`: count an in-scope request as on the wire until its response headers arrive. */
+  track(): () => void
+}
+
+/** A request the engine sends itself (`run`): `send` and both snapshots are required. */
+export type RunRequest<T> = GuardedRequest<T> & {
+  send: () => Promise<T>
+  inspect: NonNullable<GuardedRequest<T>['inspect']>
+  inspectError: NonNullable<GuardedRequest<T>['inspectError']>
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+
+export const createEngine = (deps: {
+  options: NormalizedOptions
+  emitter: ReauthEmitter
+  coordinator: (engine: Omit<Engine, 'coordinator' | 'run' | 'recover' | 'guarded'>) => Coordinator
+  /** The fetch under the SDK; by default `globalThis.fetch` at call time, seen through SDK wrappers. */
+  baseFetch?: () => FetchLike
+}): Engine => {
+  const { options, emitter } = deps
+  const profile = options.profile
+  const scope = createScope(options, profile)
+  const baseFetch = deps.baseFetch ?? ((): FetchLike => unwrap(globalThis.fetch).bind(globalThis))
+  const probe = createSessionProbe(profile, baseFetch, () => scope.origin)
+  let coordinator!: Coordinator
+  const headersFor = createHeaderPolicy(options)
+
+  // judge() reads the coordinator lazily: it exists once createEngine returns.
+  const judge = createJudge({ profile, probe, coordinator: () => coordinator })
+
+  const wire = createWire({
+    locks: pageLocks(options),
+    name: `ajax-reauth:${scope.origin}:${profile.name}:wire`,
+  })
+
+  const clearsEarly = (snapshot: ResponseSnapshot, facts: RequestFacts): boolean =>
+    !needsPeek(snapshot.status, snapshot.contentType) && classify(snapshot, facts, profile) === null
+
+  const gate = (facts: Pick<RequestFacts, 'url' | 'method'>, signal?: AbortSignal | null) =>
+    coordinator.gated ? coordinator.gate(facts.url, facts.method, signal) : null
+
+  const base = {
+    options,
+    profile,
+    emitter,
+    scope,
+    probe,
+    baseFetch,
+    headersFor,
+    gate,
+    judge,
+    clearsEarly,
+    wire,
+    track: wire.track,
+  }
+  coordinator = deps.coordinator(base)
+
+  const recover = <T>(error: AuthRequiredError, req: GuardedRequest<T>): Promise<T> => {
+    const policy = options.replay
+    const replayable =
+      !req.notReplayable &&
+      (policy === 'all' || (policy === 'idempotent' && IDEMPOTENT.has(req.facts.method)))
+    return coordinator.recover(error, { ...req, send: replayable ? req.send : null })
+  }
+
+  const run = createRun({ coordinator, judge, track: wire.track, recover })
+
+  return { ...base, coordinator, recover, guarded: sharedGuarded<AuthRequiredError | null>(), run }
+}
