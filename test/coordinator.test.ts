@@ -36,6 +36,7 @@ beforeEach(() => {
   hits.clear()
 })
 afterEach(() => {
+  server.resetHandlers()
   vi.useRealTimers()
   vi.unstubAllGlobals()
 })
@@ -375,6 +376,39 @@ describe('coordinator: circuit breaker', () => {
     expect(await h.reauth.fetch('/api/x').then(lostOrValue, (e) => e)).toMatchObject({
       reason: 'circuit-open',
     })
+  })
+
+  it('a network failure whose session probe is refused for its cookies (nginx 400) is a cookie flood', async () => {
+    const h = harness()
+    server.use(
+      http.get(`${ORIGIN}/api/redirected`, () => HttpResponse.error()),
+      http.get(
+        `${ORIGIN}/oauth2/auth`,
+        () =>
+          new HttpResponse(
+            '<html><center><h1>400 Bad Request</h1></center><center>Request Header Or Cookie Too Large</center></html>',
+            {
+              status: 400,
+              headers: { 'content-type': 'text/html' },
+            },
+          ),
+      ),
+    )
+    const error = await h.reauth.fetch('/api/redirected').then(lostOrValue, (e) => e)
+    expect(error).toMatchObject({ name: 'AuthRequiredError', reason: 'header-overflow' })
+    expect(h.events).toContain('circuit:open')
+    expect(h.relogins).toBe(0)
+  })
+
+  it('a network failure whose probe gets some other 400 proves nothing: the TypeError is handed back', async () => {
+    const h = harness()
+    server.use(
+      http.get(`${ORIGIN}/api/redirected`, () => HttpResponse.error()),
+      http.get(`${ORIGIN}/oauth2/auth`, () => new HttpResponse('bad', { status: 400 })),
+    )
+    const error = await h.reauth.fetch('/api/redirected').then(lostOrValue, (e) => e)
+    expect(error).toBeInstanceOf(TypeError)
+    expect(h.events).toEqual([])
   })
 
   it('relogin() runs a flight by hand and joins one in progress', async () => {

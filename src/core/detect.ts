@@ -3,7 +3,7 @@ import type { AuthSignal, ProxyProfile, RequestFacts, ResponseSnapshot } from '.
 /** How much of an HTML body detection reads. */
 export const PEEK_BYTES = 4096
 
-const HEADER_OVERFLOW = /request header or cookie too large|request header fields too large/i
+export const HEADER_OVERFLOW = /request header or cookie too large|request header fields too large/i
 
 /** Does the request's `Accept` ask for HTML (the app wants a page or fragment, not data)? */
 const wantsHtml = (accept: string | null): boolean => !!accept && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept)

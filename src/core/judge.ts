@@ -30,7 +30,16 @@ export const createJudge = (deps: {
 }): Judge => {
   const { profile, probe } = deps
   /** Did the proxy (not the upstream, not the network) answer this ambiguous signal? */
-  const confirm = async (signal: AuthSignal, sentAt: number | undefined): Promise<boolean> => {
+  const confirm = async (
+    signal: AuthSignal,
+    sentAt: number | undefined,
+  ): Promise<AuthSignal['reason'] | null> => {
+    const yes = await proven(signal, sentAt)
+    if (yes) return signal.reason
+    // The probe itself was refused for its cookies: what failed (CORS, a redirect) was the cookie flood.
+    return signal.reason === 'network-error' && probe.overflowed?.() ? 'header-overflow' : null
+  }
+  const proven = async (signal: AuthSignal, sentAt: number | undefined): Promise<boolean> => {
     const { reason } = signal
     if (reason === 'network-error' && sentAt !== undefined && deps.coordinator().gated) {
       // The session is known lost and its re-login is under way: no probe per straggler of the burst.
@@ -62,15 +71,15 @@ export const createJudge = (deps: {
   ): AuthRequiredError | null | Promise<AuthRequiredError | null> => {
     const signal = classify(snapshot, facts, profile)
     if (!signal) return null
-    const lost = (): AuthRequiredError =>
+    const lost = (reason = signal.reason): AuthRequiredError =>
       new AuthRequiredError({
-        reason: signal.reason,
+        reason,
         url: facts.url,
         method: facts.method,
         cause: cause ?? signal.detail,
       })
     if (!signal.needsProbe) return lost()
-    return confirm(signal, sentAt).then((yes) => (yes ? lost() : null))
+    return confirm(signal, sentAt).then((reason) => (reason ? lost(reason) : null))
   }
 
   return judge

@@ -1,9 +1,14 @@
 import type { ProbeResult, ProxyProfile } from '../types'
+import { HEADER_OVERFLOW } from './detect'
 
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>
 
-/** One session probe in flight at a time, shared by every caller. */
-export type SessionProbe = () => Promise<ProbeResult>
+/**
+ * One session probe in flight at a time, shared by every caller. `overflowed()`: the last probe was itself
+ * refused for its request headers (431, nginx's 400 "Request Header Or Cookie Too Large"): the cookies
+ * have piled up, which proves the loss of a burst whose requests failed CORS before that.
+ */
+export type SessionProbe = (() => Promise<ProbeResult>) & { overflowed?(): boolean }
 
 /**
  * Asks the proxy whether the session is alive, with `redirect: 'manual'` so a redirect to the identity
@@ -16,7 +21,9 @@ export const createSessionProbe = (
   timeoutMs = 5000,
 ): SessionProbe => {
   let inflight: Promise<ProbeResult> | null = null
+  let overflow = false
   const run = async (): Promise<ProbeResult> => {
+    overflow = false
     const probe = profile.probe
     if (!probe || !origin()) return 'unknown'
     const ctrl = new AbortController()
@@ -30,19 +37,26 @@ export const createSessionProbe = (
         headers: { accept: 'application/json', 'x-requested-with': 'XMLHttpRequest' },
         signal: ctrl.signal,
       })
+      const result = probe.read({ status: res.status, type: res.type })
+      if (result === 'unknown' && (res.status === 431 || res.status === 400)) {
+        overflow = res.status === 431 || HEADER_OVERFLOW.test((await res.text()).slice(0, 2048))
+        return result
+      }
       // The body is never needed; release the connection.
       res.body?.cancel().catch(() => {})
-      return probe.read({ status: res.status, type: res.type })
+      return result
     } catch {
       return 'unknown'
     } finally {
       clearTimeout(timer)
     }
   }
-  return () => {
+  const shared: SessionProbe = () => {
     inflight ??= run().finally(() => {
       inflight = null
     })
     return inflight
   }
+  shared.overflowed = () => overflow
+  return shared
 }
