@@ -150,22 +150,22 @@ const profileOf = (proxy: unknown): ProxyProfile => {
  * negative or an overflowing delay would hang or spin). Everything else is development-only.
  */
 const checkNumbers = (o: NormalizedOptions): void => {
-  const issues = [
+  const fields: [string, unknown, number, number?][] = [
     ['reloginTimeoutMs', o.reloginTimeoutMs, 1],
     ['maxQueue', o.maxQueue, 0],
     ['circuit.failures', o.circuit.failures, 1],
     ['circuit.windowMs', o.circuit.windowMs, 0],
     ['circuit.cooldownMs', o.circuit.cooldownMs, 0],
-    ...(o.wake
-      ? [['wake.afterMs', o.wake.afterMs, 0] as const, ['wake.holdMs', o.wake.holdMs, 0] as const]
-      : []),
   ]
+  // The hold keeps the app's requests at the gate: its documented cap holds in production too.
+  if (o.wake) fields.push(['wake.afterMs', o.wake.afterMs, 0], ['wake.holdMs', o.wake.holdMs, 0, 30_000])
+  const issues = fields
     .filter(
-      ([, v, min]) => !(Number.isInteger(v) && (v as number) >= (min as number) && (v as number) <= MAX_INT),
+      ([, v, min, max = MAX_INT]) => !(Number.isInteger(v) && (v as number) >= min && (v as number) <= max),
     )
-    .map(([path, v, min]) => ({
-      path: path as string,
-      message: `expected an integer from ${min} to ${MAX_INT}, got ${String(v)}`,
+    .map(([path, v, min, max = MAX_INT]) => ({
+      path,
+      message: `expected an integer from ${min} to ${max}, got ${String(v)}`,
     }))
   if (issues.length) throw new ReauthConfigError(issues)
 }

@@ -424,6 +424,9 @@ describe('in production (NODE_ENV=production)', () => {
       'circuit.cooldownMs',
     ])
     expect(message({ circuit: { failures: '3' } })).toContain('circuit.failures: expected an integer from 1')
+    expect(message({ wake: { holdMs: 99_999 } })).toContain(
+      'wake.holdMs: expected an integer from 0 to 30000',
+    )
   })
 
   it('keeps the profile check: a string names which import to use', () => {
