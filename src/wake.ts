@@ -112,7 +112,8 @@ const globalEnv = (): WakeEnv => {
     navigator?: { locks?: LockManagerLike }
   }
   return {
-    target: g.window,
+    // A window stub without events (a test double, a vm context) has nothing to wake on: no check.
+    target: typeof g.window?.addEventListener === 'function' ? g.window : undefined,
     document: g.document,
     locks: g.navigator?.locks,
     storage: pageStorage(),

@@ -370,6 +370,15 @@ describe('reauth.check()', () => {
   })
 })
 
+describe('environments without events', () => {
+  it('a window without addEventListener (a stub, a vm context): createReauth works, no check runs', () => {
+    vi.stubGlobal('window', { location: globalThis.location })
+    const reauth = createReauth({ crossTab: false })
+    expect(reauth.state).toBe('idle')
+    reauth.uninstall()
+  })
+})
+
 describe('options', () => {
   it('validates wake in the rule table', () => {
     const bad = (wake: unknown): string => {
