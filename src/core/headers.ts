@@ -6,16 +6,20 @@ import type { NormalizedOptions } from '../options'
  * `application/json;q=0.9`) so the proxy sees an exact entry; never drops or overrides what the app
  * asked for.
  */
-const acceptFor = (wanted: string, current: string | null): string | null => {
-  if (!current?.trim()) return wanted
-  const entries = current.split(',').map((e) => e.trim().toLowerCase())
-  if (entries.includes(wanted.toLowerCase())) return null
-  const [type = '', sub = ''] = wanted.toLowerCase().split(';')[0]!.split('/')
-  const admits = entries.some((e) => {
-    const range = e.split(';')[0]!.trim()
-    return range === '*/*' || range === `${type}/*` || range === `${type}/${sub}`
-  })
-  return admits ? `${current}, ${wanted}` : null
+const acceptFor = (wanted: string): ((current: string | null) => string | null) => {
+  // Worked out once per instance, not per request.
+  const lower = wanted.toLowerCase()
+  const [type = '', sub = ''] = lower.split(';')[0]!.split('/')
+  return (current) => {
+    if (!current?.trim()) return wanted
+    const entries = current.split(',').map((e) => e.trim().toLowerCase())
+    if (entries.includes(lower)) return null
+    const admits = entries.some((e) => {
+      const range = e.split(';')[0]!.trim()
+      return range === '*/*' || range === `${type}/*` || range === `${type}/${sub}`
+    })
+    return admits ? `${current}, ${wanted}` : null
+  }
 }
 
 /**
@@ -32,9 +36,10 @@ export const createHeaderPolicy = (
   options: Pick<NormalizedOptions, 'headers'>,
 ): ((get: (lowerCaseName: string) => string | null) => [string, string][]) => {
   const { accept, requestedWith } = options.headers
+  const extend = accept ? acceptFor(accept) : null
   return (get) => {
     const set: [string, string][] = []
-    const value = accept ? acceptFor(accept, get('accept')) : null
+    const value = extend ? extend(get('accept')) : null
     if (value !== null) set.push(['accept', value])
     if (requestedWith && get('x-requested-with') === null) set.push(['x-requested-with', requestedWith])
     return set
