@@ -70,7 +70,7 @@ export interface GuardedRequest<T> {
   notReplayable?: string | null | undefined
   send: (() => Promise<T>) | null
   /** Snapshot of a successful result (`engine.run`). */
-  inspect?: (result: T) => ResponseSnapshot | Promise<ResponseSnapshot>
+  inspect?: (result: T, facts: RequestFacts) => ResponseSnapshot | Promise<ResponseSnapshot>
   /** Snapshot of a failure, or null when it is not a network failure (an abort, a bug): rethrown as is. */
   inspectError?: (error: unknown) => ResponseSnapshot | null
 }

@@ -107,6 +107,30 @@ describe('scope', () => {
     expect(s.test(s.resolve('api/items'))).toBe(true)
   })
 
+  it('answers a URL seen before from its memo, and forgets it when the base moves', () => {
+    stubPage('https://app.example.com/shop/orders/')
+    const o = normalizeOptions({ scope: { exclude: ['/api/private'] } })
+    const s = createScope(o, o.profile)
+    for (let round = 0; round < 3; round++) {
+      expect(s.resolve('items')).toBe('https://app.example.com/shop/orders/items')
+      expect(s.test(s.resolve('/api/items'))).toBe(true)
+      expect(s.test(s.resolve('/api/private/1'))).toBe(false)
+    }
+    // A client-side route change moves what a path-relative URL means, and a <base> what a root-relative does.
+    stubPage('https://app.example.com/account/')
+    expect(s.resolve('items')).toBe('https://app.example.com/account/items')
+    vi.stubGlobal('document', { baseURI: 'https://cdn.example.com/assets/' })
+    expect(s.resolve('/api/items')).toBe('https://cdn.example.com/api/items')
+    expect(s.test(s.resolve('/api/items'))).toBe(false)
+    // More URLs than the memo keeps, and URLs too long to keep: each still judged right.
+    vi.stubGlobal('document', undefined)
+    for (let i = 0; i < 600; i++) expect(s.test(s.resolve(`/api/items/${i}`))).toBe(true)
+    const long = `/api/${'x'.repeat(5000)}`
+    expect(s.resolve(long)).toBe(`https://app.example.com${long}`)
+    expect(s.test(s.resolve(long))).toBe(true)
+    expect(s.test(s.resolve('/api/private/2'))).toBe(false)
+  })
+
   it('resolves non-ASCII and escaped paths exactly as the URL parser does', () => {
     stubPage('https://app.example.com/')
     const o = normalizeOptions()

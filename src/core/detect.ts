@@ -1,4 +1,5 @@
 import type { AuthSignal, ProxyProfile, RequestFacts, ResponseSnapshot } from '../types'
+import { memo } from './memo'
 
 /** How much of an HTML body detection reads. */
 export const PEEK_BYTES = 4096
@@ -8,8 +9,9 @@ export const HEADER_OVERFLOW = /request header or cookie too large|request heade
 /** Does the request's `Accept` ask for HTML (the app wants a page or fragment, not data)? */
 const wantsHtml = (accept: string | null): boolean => !!accept && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept)
 
-const isHtml = (contentType: string | null): boolean =>
-  !!contentType && /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType)
+// Memoised: each response's content type is checked, and an app's are few.
+const html = memo((contentType) => /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType))
+const isHtml = (contentType: string | null): boolean => !!contentType && html.get(contentType)
 
 const parse = (url: string, base?: string): URL | null => {
   try {

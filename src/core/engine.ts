@@ -75,6 +75,11 @@ export type RunRequest<T> = GuardedRequest<T> & {
   send: () => Promise<T>
   inspect: NonNullable<GuardedRequest<T>['inspect']>
   inspectError: NonNullable<GuardedRequest<T>['inspectError']>
+  /**
+   * What a rejection of the first round becomes (the fetch adapter's synthetic 401), instead of a
+   * `.catch()` of the adapter's own: one promise and one tick less per request. Never applied to a replay.
+   */
+  rejected?: ((error: unknown) => T) | undefined
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])

@@ -20,38 +20,49 @@ export const createRun = (deps: {
   track: () => () => void
   recover: <T>(error: AuthRequiredError, request: GuardedRequest<T>) => Promise<T>
 }): Engine['run'] => {
+  // One async function, its catch included: an adapter's own `.catch()` would cost a promise and a tick.
   const run = async <T>(req: RunRequest<T>): Promise<T> => {
-    const { facts, signal } = req
-    if (deps.coordinator.gated && !req.isReplay) {
-      if (deps.coordinator.isOwnRequest(facts.url)) return req.send()
-      await deps.coordinator.gate(facts.url, facts.method, signal)
-    }
-    const untrack = deps.track()
-    const sentAt = clock()
-    let result: T
     try {
-      result = await req.send()
-    } catch (thrown) {
+      const { facts, signal } = req
+      if (deps.coordinator.gated && !req.isReplay) {
+        if (deps.coordinator.isOwnRequest(facts.url)) return await req.send()
+        await deps.coordinator.gate(facts.url, facts.method, signal)
+      }
+      const untrack = deps.track()
+      const sentAt = clock()
+      let result: T
+      try {
+        result = await req.send()
+      } catch (thrown) {
+        untrack()
+        const snapshot = isAbortError(thrown) ? null : req.inspectError(thrown)
+        const lost = snapshot && (await deps.judge(snapshot, facts, thrown, sentAt))
+        if (!lost) throw thrown
+        return await recoverRun(req, lost, sentAt)
+      }
       untrack()
-      const snapshot = isAbortError(thrown) ? null : req.inspectError(thrown)
-      const lost = snapshot && (await deps.judge(snapshot, facts, thrown, sentAt))
-      if (!lost) throw thrown
-      return recoverRun(req, lost, sentAt)
+      // Awaited only when a body peek or a probe is needed: a healthy response costs no extra tick.
+      const inspected = req.inspect(result, facts)
+      const verdict = deps.judge(
+        inspected instanceof Promise ? await inspected : inspected,
+        facts,
+        undefined,
+        sentAt,
+      )
+      const error = verdict instanceof Promise ? await verdict : verdict
+      return error ? await recoverRun(req, error, sentAt) : result
+    } catch (error) {
+      if (req.rejected) return req.rejected(error)
+      throw error
     }
-    untrack()
-    // Awaited only when a body peek or a probe is needed: a healthy response costs no extra tick.
-    const inspected = req.inspect(result)
-    const verdict = deps.judge(
-      inspected instanceof Promise ? await inspected : inspected,
-      facts,
-      undefined,
-      sentAt,
-    )
-    const error = verdict instanceof Promise ? await verdict : verdict
-    return error ? recoverRun(req, error, sentAt) : result
   }
 
+  // The replay runs as a replay: no gate, and its rejection goes to the coordinator as it is.
   const recoverRun = <T>(req: RunRequest<T>, error: AuthRequiredError, sentAt: number): Promise<T> =>
-    deps.recover(error, { ...req, sentAt, send: () => run({ ...req, isReplay: true }) })
+    deps.recover(error, {
+      ...req,
+      sentAt,
+      send: () => run({ ...req, isReplay: true, rejected: undefined }),
+    })
   return run
 }

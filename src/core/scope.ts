@@ -1,5 +1,6 @@
 import type { NormalizedOptions, UrlPattern } from '../options'
 import type { ProxyProfile } from '../types'
+import { memo } from './memo'
 
 /** The in-scope test for one SDK instance: absolute URL in, boolean out. */
 export interface Scope {
@@ -43,9 +44,16 @@ const matches = (pattern: UrlPattern, url: string, path: string): boolean =>
 
 /** Path of an absolute http(s) URL whose origin is known to be `origin`, without building a URL object. */
 const pathOf = (url: string, origin: string): string => {
-  const rest = url.slice(origin.length)
-  const end = rest.search(/[?#]/)
-  return end === -1 ? rest : rest.slice(0, end)
+  let end = origin.length
+  // A loop, not `search(/[?#]/)`: this runs on every in-scope request.
+  while (end < url.length && url[end] !== '?' && url[end] !== '#') end++
+  return url.slice(origin.length, end)
+}
+
+/** Does any pattern match? (A loop, not `some()` with a closure: this runs on every request.) */
+const anyMatch = (patterns: readonly UrlPattern[], url: string, path: string): boolean => {
+  for (const p of patterns) if (matches(p, url, path)) return true
+  return false
 }
 
 export const createScope = (
@@ -64,10 +72,42 @@ export const createScope = (
     origin = page ? new URL(page).origin : now ? new URL(now).origin : ''
     baseOrigin = now ? new URL(now).origin : ''
     origins = scope.origins.map((o) => (o === 'same-origin' ? origin : originOf(o)))
+    resolved.clear()
+    tested.clear()
   }
-  refresh()
   const { include, exclude } = scope
   const own = profile.ownPaths
+
+  const resolved = memo((url) => {
+    // Fast paths, for strings the WHATWG parser would return unchanged: a root-relative path (resolved
+    // against the base's origin) and an absolute URL already in canonical form. Anything else (tabs,
+    // backslashes, dot segments, escapes, ports, upper case) goes through the parser, as the browser would.
+    if (url.charCodeAt(0) === 47 /* / */ && url.charCodeAt(1) !== 47 && VERBATIM.test(url)) {
+      if (baseOrigin && !DOT_SEGMENT.test(url)) return baseOrigin + url
+    } else if (CANONICAL.test(url) && VERBATIM.test(url) && !DOT_SEGMENT.test(url)) {
+      return url
+    }
+    try {
+      return new URL(url, href || undefined).href
+    } catch {
+      return url
+    }
+  })
+  const tested = memo((url) => {
+    let target = ''
+    for (const o of origins) {
+      if (o && url.startsWith(o) && (url.length === o.length || '/?#'.includes(url[o.length]!))) {
+        target = o
+        break
+      }
+    }
+    if (!target) return false
+    const path = pathOf(url, target) || '/'
+    if (target === origin) for (const p of own) if (path.startsWith(p)) return false
+    if (anyMatch(exclude, url, path)) return false
+    return include.length === 0 || anyMatch(include, url, path)
+  })
+  refresh()
 
   return {
     get origin() {
@@ -75,33 +115,8 @@ export const createScope = (
     },
     resolve(url) {
       refresh()
-      // Fast paths, for strings the WHATWG parser would return unchanged: a root-relative path (resolved
-      // against the base's origin) and an absolute URL already in canonical form. Anything else (tabs,
-      // backslashes, dot segments, escapes, ports, upper case) goes through the parser, as the browser would.
-      if (url.charCodeAt(0) === 47 /* / */ && url.charCodeAt(1) !== 47 && VERBATIM.test(url)) {
-        if (baseOrigin && !DOT_SEGMENT.test(url)) return baseOrigin + url
-      } else if (CANONICAL.test(url) && VERBATIM.test(url) && !DOT_SEGMENT.test(url)) {
-        return url
-      }
-      try {
-        return new URL(url, href || undefined).href
-      } catch {
-        return url
-      }
+      return resolved.get(url)
     },
-    test(url) {
-      let target = ''
-      for (const o of origins) {
-        if (o && url.startsWith(o) && (url.length === o.length || '/?#'.includes(url[o.length]!))) {
-          target = o
-          break
-        }
-      }
-      if (!target) return false
-      const path = pathOf(url, target) || '/'
-      if (target === origin && own.some((p) => path.startsWith(p))) return false
-      if (exclude.some((p) => matches(p, url, path))) return false
-      return include.length === 0 || include.some((p) => matches(p, url, path))
-    },
+    test: (url) => tested.get(url),
   }
 }

@@ -31,25 +31,34 @@ const peekBody = async (response: Response): Promise<string> => {
   }
 }
 
+const withoutFragment = (url: string): string => {
+  const hash = url.indexOf('#')
+  return hash === -1 ? url : url.slice(0, hash)
+}
+
 /**
  * What detection needs of a fetch `Response`. Synchronous unless an in-scope HTML body (or a 401's) must be
- * peeked (the hot path of a JSON response costs no extra promise tick).
+ * peeked (the hot path of a JSON response costs no extra promise tick). `requestUrl`, where given, is the
+ * URL of a response that was not redirected (fetch's `url` is then the request's, without its fragment),
+ * so that getter is read only after a redirect: it serialises a URL on each read in some engines.
  */
 export const snapshotResponse = (
   response: Response,
   inScope: boolean,
+  requestUrl?: string,
 ): ResponseSnapshot | Promise<ResponseSnapshot> => {
   const { status, headers } = response
   const contentType = headers.get('content-type')
+  const redirected = response.redirected
   const snapshot: ResponseSnapshot = {
     status,
     type: response.type,
-    redirected: response.redirected,
-    url: response.url,
+    redirected,
+    url: redirected || requestUrl === undefined ? response.url : withoutFragment(requestUrl),
     contentType,
     location: (status >= 300 && status < 400) || status === 401 ? headers.get('location') : null,
   }
-  if (!inScope || !response.body || !needsPeek(status, contentType)) return snapshot
+  if (!inScope || !needsPeek(status, contentType) || !response.body) return snapshot
   return peekBody(response).then((bodyPeek) => ({ ...snapshot, bodyPeek }))
 }
 
