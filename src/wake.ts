@@ -2,7 +2,7 @@ import { clock } from './clock'
 import type { Coordinator } from './coordinator'
 import type { SessionProbe } from './core/probe'
 import { ownMessage } from './cross-tab/channel'
-import { pageStorage } from './cross-tab/env'
+import { pageStorage, readJson } from './cross-tab/env'
 import type { LockManagerLike } from './cross-tab/lock'
 import { AuthRequiredError } from './errors'
 import { pageShared } from './flights'
@@ -139,11 +139,9 @@ const createAnswers = ({ probe, channel, options }: WakeDeps, env: WakeEnv) => {
 
   /** The last answer (read from storage first), if its probe was sent at or after `since` (`clock()` time). */
   const fresh = (since: number): Answer | null => {
-    try {
-      const data: unknown = crossTab && JSON.parse(env.storage?.getItem(key) ?? 'null')
-      if (isMessage(data, channel, clock() + MAX_SKEW_MS))
-        remember({ result: data.result, sentAt: data.sentAt, at: data.at })
-    } catch {}
+    const data = crossTab && env.storage ? readJson(env.storage, key) : null
+    if (isMessage(data, channel, clock() + MAX_SKEW_MS))
+      remember({ result: data.result, sentAt: data.sentAt, at: data.at })
     const last = shared.last
     return last && last.sentAt >= since ? last : null
   }
@@ -269,7 +267,7 @@ const listenForReturns = (
   trigger: (cause: string, awayMs?: number) => void,
 ): { start(): void; stop(): boolean } => {
   let hiddenAt: number | null = null
-  let returnedAt = Number.NEGATIVE_INFINITY
+  let returnedAt = -Infinity
   const hide = (): void => {
     hiddenAt ??= env.now()
   }
@@ -290,10 +288,7 @@ const listenForReturns = (
   const onPageShow = (event: { persisted?: boolean }): void => {
     // Restored from the back/forward cache: unless its visibilitychange just judged this return.
     if (!event.persisted || (hiddenAt === null && env.now() - returnedAt < SAME_RETURN_MS)) return
-    back(
-      hiddenAt === null ? Number.POSITIVE_INFINITY : env.now() - hiddenAt,
-      'restored from the back/forward cache',
-    )
+    back(hiddenAt === null ? Infinity : env.now() - hiddenAt, 'restored from the back/forward cache')
   }
   // How long the network was gone is not observable (a machine that slept fires `offline` on waking):
   // every `online` checks, once per browser.
