@@ -129,7 +129,7 @@ const fly = async (
 
 export const createFlights = (deps: FlightsDeps): Flights => {
   const { options, circuit } = deps
-  const state: State = { flight: null, generation: 0, succeededAt: Number.NEGATIVE_INFINITY }
+  const state: State = { flight: null, generation: 0, succeededAt: -Infinity }
 
   // Called from the app's click handler: a popup needs that user gesture. Without one (a call straight
   // from the event handler) it fails at once and starts nothing, so it can never loop; where the browser

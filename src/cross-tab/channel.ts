@@ -33,7 +33,6 @@ export interface CrossTabMessage extends RemoteOutcome {
  */
 export const MAX_SKEW_MS = 2000
 
-/** The SDK's own message for this channel, dated no later than `latest` (the receiver's clock + skew). */
 /**
  * The fields of a message of the SDK's own shape (`source`, `v: 1`) for `channel`, or null: every message
  * between tabs, iframes and popups is checked for it before anything else is read.
@@ -166,7 +165,7 @@ export const createChannel = (
   const key = `${name}:msg`
   const storage = active ? env.storage : undefined
   let generation = 0
-  let lastSuccessAt = Number.NEGATIVE_INFINITY
+  let lastSuccessAt = -Infinity
   let disposed = false
   const seen: string[] = []
   const outcomes = new Set<(msg: CrossTabMessage) => void>()
@@ -208,7 +207,7 @@ export const createChannel = (
       at: env.now(),
     }
     note(msg)
-    if (active) transports.post(msg)
+    transports.post(msg) // (inactive: none to post by)
     for (const listener of [...outcomes]) listener(msg)
     return msg.generation
   }
