@@ -18,7 +18,6 @@ const ALLOWED = new Set([
   'src/core/detect.ts:classify',
   // Not in the browser bundle (the doctor CLI, the msw test helpers); to split in a follow-up.
   'src/doctor/analyze.ts:analyze',
-  'src/doctor/main.ts:main',
   'src/doctor/run.ts:collect',
   'src/testing/behaviour/oauth2-proxy.ts:createOAuth2ProxyBehaviour',
   'src/testing/behaviour/profiles.ts:createProfileBehaviour',
