@@ -133,6 +133,8 @@ const openTransports = (
   }
   if (storage) env.target?.addEventListener('storage', onStorage)
   return {
+    /** The message stored last, or null. */
+    read: (): unknown => (storage ? readJson(storage, key) : null),
     post: (msg: CrossTabMessage): void => {
       try {
         bc?.postMessage(msg)
@@ -161,9 +163,8 @@ export const createChannel = (
   env: CrossTabEnv,
   opts: { name: string; origin: string; active: boolean },
 ): Channel => {
-  const { name, origin, active } = opts
+  const { name, origin } = opts
   const key = `${name}:msg`
-  const storage = active ? env.storage : undefined
   let generation = 0
   let lastSuccessAt = -Infinity
   let disposed = false
@@ -224,9 +225,7 @@ export const createChannel = (
       generation = Math.max(generation, g)
     },
     publish,
-    readStored: () => {
-      if (storage) receive(readJson(storage, key))
-    },
+    readStored: () => receive(transports.read()),
     onOutcome: (listener) => subscribe(outcomes, listener),
     onRemote: (listener) => subscribe(remotes, listener),
     dispose: () => {
