@@ -56,6 +56,52 @@ export interface Reauth {
 }
 
 /**
+ * Patch `fetch` and `XMLHttpRequest` for `engine`; the restores, last in first out (null outside a
+ * browser: nothing patched). `setOriginal` learns what the fetch patch replaced, and null once restored.
+ */
+const patchGlobals = (
+  engine: Engine,
+  owner: Reauth,
+  setOriginal: (fetch: FetchLike | null) => void,
+): (() => void)[] | null => {
+  const g = globalThis as { window?: unknown; fetch?: unknown }
+  if (typeof g.window === 'undefined' || typeof g.fetch !== 'function') {
+    console.warn('[ajax-reauth] install() is a no-op outside a browser (no window or fetch)')
+    return null
+  }
+  // What the patches see: the engine, with nothing in scope once this install is undone. A wrapper
+  // installed on top of ours (or a reference the app kept) still calls ours: it must pass through.
+  let active = true
+  const scope = Object.create(engine.scope, {
+    test: { value: (url: string) => active && engine.scope.test(url) },
+  }) as Engine['scope']
+  const patched = Object.create(engine, { scope: { value: scope } }) as Engine
+  const applied: (() => void)[] = [
+    () => {
+      active = false
+    },
+  ]
+  try {
+    applied.push(
+      applyPatch<typeof fetch>(globalThis, 'fetch', owner, (native) => {
+        const own = native.bind(globalThis)
+        setOriginal(own)
+        // Bound to what it replaced, not looked up: after uninstall() a later wrapper may be
+        // `globalThis.fetch`, and it calls this one.
+        return createFetchAdapter(patched, () => own)
+      }),
+      () => setOriginal(null),
+    )
+    const restoreXhr = installXhr(patched, owner, applyPatch)
+    if (restoreXhr) applied.push(restoreXhr)
+  } catch (error) {
+    for (const restore of applied.reverse()) restore()
+    throw error
+  }
+  return applied
+}
+
+/**
  * Create an SDK instance. Nothing is patched until `install()`.
  *
  * @example
@@ -83,11 +129,14 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
   })
   // Also without install(): an app on reauth.axios() or kyHooks alone gets the check too.
   wake.start()
-  const wrappedFetch = createFetchAdapter(engine)
   let restores: (() => void)[] = []
+  const on: Reauth['on'] = (type, handler) => {
+    emitter.on(type, handler)
+    return () => emitter.off(type, handler)
+  }
 
   const reauth: Reauth = {
-    fetch: wrappedFetch,
+    fetch: createFetchAdapter(engine),
     get installed() {
       return restores.length > 0
     },
@@ -96,44 +145,11 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
     },
     install() {
       wake.start()
-      if (restores.length) return reauth
-      const g = globalThis as { window?: unknown; fetch?: unknown }
-      if (typeof g.window === 'undefined' || typeof g.fetch !== 'function') {
-        console.warn('[ajax-reauth] install() is a no-op outside a browser (no window or fetch)')
-        return reauth
-      }
-      // What the patches see: the engine, with nothing in scope once this install is undone. A wrapper
-      // installed on top of ours (or a reference the app kept) still calls ours: it must pass through.
-      let active = true
-      const scope = Object.create(engine.scope, {
-        test: { value: (url: string) => active && engine.scope.test(url) },
-      }) as Engine['scope']
-      const patched = Object.create(engine, { scope: { value: scope } }) as Engine
-      const applied: (() => void)[] = [
-        () => {
-          active = false
-        },
-      ]
-      try {
-        applied.push(
-          applyPatch<typeof fetch>(globalThis, 'fetch', reauth, (native) => {
-            const own = native.bind(globalThis)
-            original = own
-            // Bound to what it replaced, not looked up: after uninstall() a later wrapper may be
-            // `globalThis.fetch`, and it calls this one.
-            return createFetchAdapter(patched, () => own)
-          }),
-          () => {
-            original = null
-          },
-        )
-        const restoreXhr = installXhr(patched, reauth, applyPatch)
-        if (restoreXhr) applied.push(restoreXhr)
-      } catch (error) {
-        for (const restore of applied.reverse()) restore()
-        throw error
-      }
-      restores = applied
+      if (!restores.length)
+        restores =
+          patchGlobals(engine, reauth, (fetch) => {
+            original = fetch
+          }) ?? []
       return reauth
     },
     uninstall() {
@@ -145,14 +161,8 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
       for (const restore of pending.reverse()) restore()
       return reauth
     },
-    onReauthRequired(callback) {
-      emitter.on('reauth:required', callback)
-      return () => emitter.off('reauth:required', callback)
-    },
-    on(type, handler) {
-      emitter.on(type, handler)
-      return () => emitter.off(type, handler)
-    },
+    onReauthRequired: (callback) => on('reauth:required', callback),
+    on,
     off(type, handler) {
       emitter.off(type, handler)
     },

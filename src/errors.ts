@@ -113,7 +113,8 @@ export const queueFullError = (reason: AuthReason, url: string, method: string, 
     cause: new ReauthQueueFullError(`more than ${max} requests are waiting for a re-login`),
   })
 
-const hasName = (error: unknown, name: string): boolean =>
+/** An object whose `name` is `name`: an SDK error class, also from another realm or copy of the SDK. */
+export const hasName = (error: unknown, name: string): boolean =>
   typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name
 
 /**
@@ -125,10 +126,8 @@ export const isAuthRequiredError = (error: unknown): error is AuthRequiredError 
 
 /** True for any error the SDK throws on purpose, across realms. */
 export const isReauthError = (error: unknown): error is ReauthError =>
-  error instanceof ReauthError ||
-  (typeof error === 'object' &&
-    error !== null &&
-    (error as { isReauthError?: unknown }).isReauthError === true)
+  // (a primitive has no `isReauthError`; the class's getter is on its prototype, not on the class)
+  error instanceof ReauthError || (error as { isReauthError?: unknown } | null)?.isReauthError === true
 
 /** True for a `ReauthConfigError`, across realms. */
 export const isReauthConfigError = (error: unknown): error is ReauthConfigError =>

@@ -73,7 +73,7 @@ export const joinOrStart = <T>(
  * if (sentAt < lastSharedSuccess(channel)) replay()
  */
 export const lastSharedSuccess = (key: string, page: object = globalThis): number =>
-  shared(key, page).ok ?? Number.NEGATIVE_INFINITY
+  shared(key, page).ok ?? -Infinity
 
 /**
  * Requests an inner patch already judged (the XHR patch) → the error it completed them with, or null,

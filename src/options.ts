@@ -159,14 +159,10 @@ const checkNumbers = (o: NormalizedOptions): void => {
   ]
   // The hold keeps the app's requests at the gate: its documented cap holds in production too.
   if (o.wake) fields.push(['wake.afterMs', o.wake.afterMs, 0], ['wake.holdMs', o.wake.holdMs, 0, 30_000])
-  const issues = fields
-    .filter(
-      ([, v, min, max = MAX_INT]) => !(Number.isInteger(v) && (v as number) >= min && (v as number) <= max),
-    )
-    .map(([path, v, min, max = MAX_INT]) => ({
-      path,
-      message: `expected an integer from ${min} to ${max}, got ${String(v)}`,
-    }))
+  const issues: { path: string; message: string }[] = []
+  for (const [path, v, min, max = MAX_INT] of fields)
+    if (!(Number.isInteger(v) && (v as number) >= min && (v as number) <= max))
+      issues.push({ path, message: `expected an integer from ${min} to ${max}, got ${String(v)}` })
   if (issues.length) throw new ReauthConfigError(issues)
 }
 
@@ -198,6 +194,7 @@ export const normalizeOptions = (input: unknown = {}): NormalizedOptions => {
 const withDefaults = (input: unknown): NormalizedOptions => {
   const o = (input ?? {}) as ReauthOptions
   const profile = profileOf(o.proxy)
+  const wake = (typeof o.wake === 'object' && o.wake) || {}
   return {
     // A custom profile keeps its identity (and its prototype, if a class).
     profile,
@@ -224,12 +221,9 @@ const withDefaults = (input: unknown): NormalizedOptions => {
     },
     crossTab: o.crossTab ?? true,
     callbackPath: o.callbackPath,
-    wake:
-      o.wake === false
-        ? false
-        : {
-            afterMs: (typeof o.wake === 'object' ? o.wake.afterMs : undefined) ?? WAKE_AFTER_MS,
-            holdMs: (typeof o.wake === 'object' ? o.wake.holdMs : undefined) ?? WAKE_HOLD_MS,
-          },
+    wake: o.wake !== false && {
+      afterMs: wake.afterMs ?? WAKE_AFTER_MS,
+      holdMs: wake.holdMs ?? WAKE_HOLD_MS,
+    },
   }
 }

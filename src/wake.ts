@@ -2,7 +2,7 @@ import { clock } from './clock'
 import type { Coordinator } from './coordinator'
 import type { SessionProbe } from './core/probe'
 import { ownMessage } from './cross-tab/channel'
-import { pageStorage } from './cross-tab/env'
+import { pageStorage, readJson } from './cross-tab/env'
 import type { LockManagerLike } from './cross-tab/lock'
 import { AuthRequiredError } from './errors'
 import { pageShared } from './flights'
@@ -125,54 +125,35 @@ const globalEnv = (): WakeEnv => {
 const noop = (): void => {}
 
 /**
- * @example
- * const wake = createWake({ options, coordinator, probe, probeUrl, channel })
- * wake.start()
- * await wake.check('route change') // 'signed-in' | 'signed-out' | 'unknown'
+ * The answers the tabs share: the page's last (every copy of the SDK on it), the one in storage, and one
+ * probe per browser under a Web Lock. Resolves with an answer to a probe sent at or after `notBefore`.
  */
-export const createWake = (deps: WakeDeps): Wake => {
-  const { coordinator, probe, channel } = deps
-  const env: WakeEnv = { ...globalEnv(), ...deps.env }
-  const wake = deps.options.wake
-  const holdMs = wake ? wake.holdMs : WAKE_HOLD_MS
-  const crossTab = deps.options.crossTab
-  const storageKey = `${channel}:wake`
+const createAnswers = ({ probe, channel, options }: WakeDeps, env: WakeEnv) => {
+  const crossTab = options.crossTab
+  // The storage key and the lock's name.
+  const key = `${channel}:wake`
   const shared = sharedFor(env.page, channel)
-
   const remember = (answer: Answer): void => {
     if (!shared.last || answer.sentAt > shared.last.sentAt) shared.last = answer
   }
-  const receive = (data: unknown): void => {
+
+  /** The last answer (read from storage first), if its probe was sent at or after `since` (`clock()` time). */
+  const fresh = (since: number): Answer | null => {
+    const data = crossTab && env.storage ? readJson(env.storage, key) : null
     if (isMessage(data, channel, clock() + MAX_SKEW_MS))
       remember({ result: data.result, sentAt: data.sentAt, at: data.at })
-  }
-  const readStored = (): void => {
-    if (!crossTab || !env.storage) return
-    try {
-      receive(JSON.parse(env.storage.getItem(storageKey) ?? 'null'))
-    } catch {}
-  }
-  const publish = (answer: Answer): void => {
-    remember(answer)
-    if (!crossTab) return
-    const msg: WakeMessage = { source: 'ajax-reauth', v: 1, kind: 'wake-check', channel, ...answer }
-    try {
-      env.storage?.setItem(storageKey, JSON.stringify(msg))
-    } catch {}
-  }
-
-  /** The last answer, if its probe was sent at or after `since` (`clock()` time). */
-  const fresh = (since: number): Answer | null => {
-    readStored()
     const last = shared.last
     return last && last.sentAt >= since ? last : null
   }
 
   const probeOnce = async (): Promise<Answer> => {
     const sentAt = clock()
-    const result = await probe()
-    const answer = { result, sentAt, at: clock() }
-    publish(answer)
+    const answer = { result: await probe(), sentAt, at: clock() }
+    remember(answer)
+    const msg: WakeMessage = { source: 'ajax-reauth', v: 1, kind: 'wake-check', channel, ...answer }
+    try {
+      if (crossTab) env.storage?.setItem(key, JSON.stringify(msg))
+    } catch {}
     return answer
   }
 
@@ -182,16 +163,34 @@ export const createWake = (deps: WakeDeps): Wake => {
     if (!locks) return probeOnce()
     return new Promise<Answer>((resolve) => {
       locks
-        .request(`${channel}:wake`, {}, async () => {
+        .request(key, {}, async () => {
           const known = fresh(notBefore)
           if (known) return resolve(known)
-          const answer = await probeOnce()
-          resolve(answer)
+          resolve(await probeOnce())
           await new Promise((r) => setTimeout(r, LINGER_MS))
         })
         .catch(() => probeOnce().then(resolve))
     })
   }
+
+  // One probe per page, then per browser.
+  return async (notBefore: number): Promise<Answer> => {
+    const known = fresh(notBefore)
+    if (known) return known
+    shared.pending ??= acrossTabs(notBefore).finally(() => {
+      shared.pending = undefined
+    })
+    return shared.pending
+  }
+}
+
+/**
+ * The check and its hold: in-scope requests wait at the gate until the answer (at most `holdMs`); a
+ * "signed out" starts the re-login before they go. `release()` ends the hold of a check in progress.
+ */
+const createCheck = (deps: WakeDeps, answers: (notBefore: number) => Promise<Answer>) => {
+  const { coordinator, options } = deps
+  const holdMs = options.wake ? options.wake.holdMs : WAKE_HOLD_MS
 
   /** `since`: when the check began; `notBefore`: the oldest probe that may answer it. */
   const answer = async (since: number, notBefore: number): Promise<ProbeResult> => {
@@ -200,14 +199,7 @@ export const createWake = (deps: WakeDeps): Wake => {
     await coordinator.settled()
     if (coordinator.lastSuccessAt() > since) return 'signed-in'
     if (flying) return 'signed-out'
-    // One probe per page (every copy of the SDK on it), then per browser.
-    let known = fresh(notBefore)
-    if (!known) {
-      shared.pending ??= acrossTabs(notBefore).finally(() => {
-        shared.pending = undefined
-      })
-      known = await shared.pending
-    }
+    const known = await answers(notBefore)
     // Another tab's "signed out" that a re-login has answered since.
     if (known.result === 'signed-out' && coordinator.lastSuccessAt() > known.sentAt) return 'signed-in'
     return known.result
@@ -223,22 +215,19 @@ export const createWake = (deps: WakeDeps): Wake => {
   const check = (cause = 'check()', awayMs = FRESH_MS): Promise<ProbeResult> => {
     if (running) return running
     const since = clock()
-    const notBefore = since - Math.min(awayMs, FRESH_MS)
     const flying = coordinator.state === 'reauthenticating'
-    let done!: () => void
-    const released = new Promise<void>((r) => {
-      done = r
+    const released = new Promise<void>((done) => {
+      const timer = setTimeout(done, holdMs)
+      release = () => {
+        clearTimeout(timer)
+        done()
+      }
     })
-    const timer = setTimeout(done, holdMs)
-    release = () => {
-      clearTimeout(timer)
-      done()
-    }
     // A flight holds the requests already.
     if (!flying && holdMs > 0) coordinator.hold(released)
-    const current: Promise<ProbeResult> = (async () => {
+    running = (async () => {
       try {
-        const result = await answer(since, notBefore)
+        const result = await answer(since, since - Math.min(awayMs, FRESH_MS))
         // (state is read again: a flight may have started while the probe ran)
         if (result === 'signed-out' && !flying && (coordinator.state as string) !== 'reauthenticating') {
           // Started before the hold ends: the held requests wait for the re-login, not the network.
@@ -262,41 +251,44 @@ export const createWake = (deps: WakeDeps): Wake => {
         running = null
       }
     })()
-    running = current
-    return current
+    return running
   }
+  return { check, release: () => release() }
+}
 
-  // --- triggers -------------------------------------------------------------------------------
-  const afterMs = wake ? wake.afterMs : Number.POSITIVE_INFINITY
+/**
+ * The triggers: visible after `afterMs` hidden, restored from the back/forward cache after as long, or
+ * `online`. Listeners captured on the window: before the app's own (TanStack Query's, SWR's) send their
+ * refetches.
+ */
+const listenForReturns = (
+  env: WakeEnv,
+  afterMs: number,
+  trigger: (cause: string, awayMs?: number) => void,
+): { start(): void; stop(): boolean } => {
   let hiddenAt: number | null = null
-  let returnedAt = Number.NEGATIVE_INFINITY
-  const away = (): number => (hiddenAt === null ? 0 : env.now() - hiddenAt)
-  const trigger = (cause: string, awayMs?: number): void => {
-    check(`wake: ${cause}`, awayMs).catch(noop)
+  let returnedAt = -Infinity
+  const hide = (): void => {
+    hiddenAt ??= env.now()
+  }
+  const back = (ms: number, cause: string): void => {
+    hiddenAt = null
+    returnedAt = env.now()
+    if (ms >= afterMs) trigger(cause, ms)
   }
 
   const onVisibility = (): void => {
-    if (env.document?.visibilityState === 'hidden') {
-      hiddenAt ??= env.now()
-      return
+    const visibility = env.document?.visibilityState
+    if (visibility === 'hidden') hide()
+    else if (visibility === 'visible' && hiddenAt !== null) {
+      const ms = env.now() - hiddenAt
+      back(ms, `visible after ${Math.round(ms / 1000)} s hidden`)
     }
-    if (env.document?.visibilityState !== 'visible' || hiddenAt === null) return
-    const ms = away()
-    hiddenAt = null
-    returnedAt = env.now()
-    if (ms >= afterMs) trigger(`visible after ${Math.round(ms / 1000)} s hidden`, ms)
-  }
-  const onPageHide = (): void => {
-    hiddenAt ??= env.now()
   }
   const onPageShow = (event: { persisted?: boolean }): void => {
-    if (!event.persisted) return
     // Restored from the back/forward cache: unless its visibilitychange just judged this return.
-    if (hiddenAt === null && env.now() - returnedAt < SAME_RETURN_MS) return
-    const ms = hiddenAt === null ? Number.POSITIVE_INFINITY : away()
-    hiddenAt = null
-    returnedAt = env.now()
-    if (ms >= afterMs) trigger('restored from the back/forward cache', ms)
+    if (!event.persisted || (hiddenAt === null && env.now() - returnedAt < SAME_RETURN_MS)) return
+    back(hiddenAt === null ? Infinity : env.now() - hiddenAt, 'restored from the back/forward cache')
   }
   // How long the network was gone is not observable (a machine that slept fires `offline` on waking):
   // every `online` checks, once per browser.
@@ -304,26 +296,47 @@ export const createWake = (deps: WakeDeps): Wake => {
 
   const listeners: [string, Listener][] = [
     ['visibilitychange', onVisibility],
-    ['pagehide', onPageHide],
+    ['pagehide', hide],
     ['pageshow', onPageShow],
     ['online', onOnline],
   ]
   let started = false
-
   return {
     start() {
-      if (started || !wake || !env.target) return
+      if (started || !env.target) return
       started = true
       hiddenAt = env.document?.visibilityState === 'hidden' ? env.now() : null
-      // Captured on the window: before the app's own visibilitychange/online listeners (TanStack
-      // Query's, SWR's) send their refetches.
       for (const [type, fn] of listeners) env.target.addEventListener(type, fn, { capture: true })
     },
+    /** Whether it was listening. */
     stop() {
-      if (!started) return
+      if (!started) return false
       started = false
       for (const [type, fn] of listeners) env.target?.removeEventListener(type, fn, { capture: true })
-      release()
+      return true
+    },
+  }
+}
+
+/**
+ * @example
+ * const wake = createWake({ options, coordinator, probe, probeUrl, channel })
+ * wake.start()
+ * await wake.check('route change') // 'signed-in' | 'signed-out' | 'unknown'
+ */
+export const createWake = (deps: WakeDeps): Wake => {
+  const env: WakeEnv = { ...globalEnv(), ...deps.env }
+  const { check, release } = createCheck(deps, createAnswers(deps, env))
+  const wake = deps.options.wake
+  const returns = wake
+    ? listenForReturns(env, wake.afterMs, (cause, awayMs) => {
+        check(`wake: ${cause}`, awayMs).catch(noop)
+      })
+    : null
+  return {
+    start: () => returns?.start(),
+    stop() {
+      if (returns?.stop()) release()
     },
     check,
   }

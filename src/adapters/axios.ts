@@ -168,6 +168,17 @@ const toAxiosError = (
   }) as unknown as AxiosAuthRequiredError
 }
 
+/** A rejection handler: an `AuthRequiredError` rethrown in the axios shape, anything else as it is. */
+const rethrow =
+  (config: AxiosConfigLike, request: unknown) =>
+  (error: unknown): never => {
+    throw isAuthRequiredError(error) ? toAxiosError(error, config, request) : error
+  }
+
+/** The URL axios sends `config` to, as the app wrote it (`baseURL` and `params` applied where axios can). */
+const rawUrl = (instance: AxiosInstanceLike, config: AxiosConfigLike): string =>
+  instance.getUri ? instance.getUri(config) : (config.url ?? '')
+
 /** Hand a lost session to the engine; the replay goes through the same instance, to the same URL. */
 const recover = (
   engine: Engine,
@@ -194,16 +205,13 @@ const recover = (
         }
         // A relative URL now points elsewhere (a client-side route change, a new <base>): the replay
         // goes where the request went, the resolved URL (query included) in place of url/baseURL/params.
-        const raw = instance.getUri ? instance.getUri(config) : (config.url ?? '')
-        if (scope.resolve(raw) !== state.facts.url) {
+        if (scope.resolve(rawUrl(instance, config)) !== state.facts.url) {
           Object.assign(next, { url: state.facts.url, baseURL: undefined, params: undefined })
         }
         return instance.request(next)
       },
     })
-    .catch((final: unknown) => {
-      throw isAuthRequiredError(final) ? toAxiosError(final, config, request) : final
-    })
+    .catch(rethrow(config, request))
 }
 
 /** What detection needs of an axios response. */
@@ -230,6 +238,72 @@ const snapshot = (response: AxiosResponseLike, facts: RequestFacts): ResponseSna
 }
 
 /**
+ * The request interceptor: in-scope requests get the headers and their facts, wait at the gate while a
+ * re-login runs (sending one now would only mint another CSRF cookie), and count as on the wire.
+ */
+const onRequest =
+  (engine: Engine, instance: AxiosInstanceLike) =>
+  async (config: AxiosConfigLike): Promise<AxiosConfigLike> => {
+    const { scope } = engine
+    let state = stateOf(config)
+    if (state?.facts) {
+      // A replay: in scope, headers added already; it goes out now, with the new cookie.
+      if (state.sentAt !== undefined) return config
+    } else {
+      const url = scope.resolve(rawUrl(instance, config))
+      if (!scope.test(url)) return config
+      for (const [name, value] of engine.headersFor((n) => headerGet(config.headers, n))) {
+        headerSet(config, name, value)
+      }
+      const method = String(config.method ?? 'get').toUpperCase()
+      state = { facts: { url, method, accept: headerGet(config.headers, 'accept'), inScope: true } }
+      config[KEY] = state
+      const held = engine.gate({ url, method }, signalOf(config))
+      if (held) await held.catch(rethrow(config, undefined))
+    }
+    state.sentAt = clock()
+    state.untrack = engine.track()
+    return config
+  }
+
+/**
+ * The response error interceptor: a failure an inner patch judged already keeps its verdict; any other
+ * (an error status, axios's `ERR_NETWORK`) is judged here and a lost session recovered.
+ */
+const onError =
+  (engine: Engine, instance: AxiosInstanceLike) =>
+  async (error: any): Promise<never> => {
+    const config = error?.config as AxiosConfigLike | undefined
+    const state = stateOf(config)
+    state?.untrack?.()
+    if (!state?.facts || !config || isAuthRequiredError(error)) throw error
+    const request = error.request
+    // Already judged and reported by an inner patch: the XHR patch, or a patched fetch (axios's fetch adapter).
+    const inner = request && engine.guarded.has(request) ? engine.guarded.get(request) : undefined
+    if (inner !== undefined) throw inner ? toAxiosError(inner, config, request) : error
+    if (isAuthRequiredError(error.cause)) throw toAxiosError(error.cause, config, request)
+    const snap: ResponseSnapshot | null = error.response
+      ? snapshot(error.response, state.facts)
+      : error.code === 'ERR_NETWORK'
+        ? networkErrorSnapshot(state.facts.url)
+        : null
+    if (!snap) throw error
+    if (snap.authRequired) {
+      // The patched fetch under axios's fetch adapter judged and reported it: final, same shape.
+      const lost = new AuthRequiredError({
+        reason: snap.authRequired,
+        url: state.facts.url,
+        method: state.facts.method,
+        cause: error,
+      })
+      throw toAxiosError(lost, config, request, error.response)
+    }
+    const lost = await engine.judge(snap, state.facts, error, state.sentAt)
+    if (!lost) throw error
+    return recover(engine, instance, lost, config, request) as Promise<never>
+  }
+
+/**
  * Register the SDK's interceptors on an axios instance; returns the function that ejects both.
  * In-scope requests get the headers, responses and errors go through the one detection pipeline,
  * lost sessions are replayed through the same instance once a re-login succeeds.
@@ -241,39 +315,6 @@ const snapshot = (response: AxiosResponseLike, facts: RequestFacts): ResponseSna
 export const createAxiosAdapter =
   (engine: Engine) =>
   (instance: AxiosInstanceLike): (() => void) => {
-    const { scope } = engine
-
-    const onRequest = async (config: AxiosConfigLike): Promise<AxiosConfigLike> => {
-      const state = stateOf(config)
-      if (state?.facts) {
-        // A replay: in scope, headers added already; it goes out now, with the new cookie.
-        if (state.sentAt === undefined) {
-          state.sentAt = clock()
-          state.untrack = engine.track()
-        }
-        return config
-      }
-      const raw = instance.getUri ? instance.getUri(config) : (config.url ?? '')
-      const url = scope.resolve(raw)
-      if (!scope.test(url)) return config
-      for (const [name, value] of engine.headersFor((n) => headerGet(config.headers, n))) {
-        headerSet(config, name, value)
-      }
-      const method = String(config.method ?? 'get').toUpperCase()
-      config[KEY] = { facts: { url, method, accept: headerGet(config.headers, 'accept'), inScope: true } }
-      // Held while a re-login runs: sending it now would only mint another CSRF cookie.
-      const held = engine.gate({ url, method }, signalOf(config))
-      if (held) {
-        await held.catch((error: unknown) => {
-          throw isAuthRequiredError(error) ? toAxiosError(error, config, undefined) : error
-        })
-      }
-      const sent = config[KEY] as State
-      sent.sentAt = clock()
-      sent.untrack = engine.track()
-      return config
-    }
-
     const onResponse = async (response: AxiosResponseLike): Promise<AxiosResponseLike> => {
       const state = stateOf(response.config)
       state?.untrack?.()
@@ -282,41 +323,10 @@ export const createAxiosAdapter =
       return error ? recover(engine, instance, error, response.config, response.request) : response
     }
 
-    const onError = async (error: any): Promise<never> => {
-      const config = error?.config as AxiosConfigLike | undefined
-      const state = stateOf(config)
-      state?.untrack?.()
-      if (!state?.facts || !config || isAuthRequiredError(error)) throw error
-      const request = error.request
-      // Already judged and reported by an inner patch: the XHR patch, or a patched fetch (axios's fetch adapter).
-      const inner = request && engine.guarded.has(request) ? engine.guarded.get(request) : undefined
-      if (inner !== undefined) throw inner ? toAxiosError(inner, config, request) : error
-      if (isAuthRequiredError(error.cause)) throw toAxiosError(error.cause, config, request)
-      const snap: ResponseSnapshot | null = error.response
-        ? snapshot(error.response, state.facts)
-        : error.code === 'ERR_NETWORK'
-          ? networkErrorSnapshot(state.facts.url)
-          : null
-      if (!snap) throw error
-      if (snap.authRequired) {
-        // The patched fetch under axios's fetch adapter judged and reported it: final, same shape.
-        const lost = new AuthRequiredError({
-          reason: snap.authRequired,
-          url: state.facts.url,
-          method: state.facts.method,
-          cause: error,
-        })
-        throw toAxiosError(lost, config, request, error.response)
-      }
-      const lost = await engine.judge(snap, state.facts, error, state.sentAt)
-      if (!lost) throw error
-      return recover(engine, instance, lost, config, request) as Promise<never>
-    }
-
     // Plain use()/eject(): reordering axios's handler list would shift the ids the app ejects by.
     const { request, response } = instance.interceptors
-    const requestId = request.use(onRequest, null)
-    const responseId = response.use(onResponse, onError)
+    const requestId = request.use(onRequest(engine, instance), null)
+    const responseId = response.use(onResponse, onError(engine, instance))
     return () => {
       request.eject(requestId)
       response.eject(responseId)

@@ -2,7 +2,7 @@ import { clock } from '../clock'
 import type { Engine } from '../core/engine'
 import type { FetchLike } from '../core/probe'
 import { networkErrorSnapshot, snapshotResponse } from '../core/snapshot'
-import { isAuthRequiredError } from '../errors'
+import { type AuthRequiredError, isAuthRequiredError } from '../errors'
 import type { RequestFacts } from '../types'
 import { finalSnapshot, toAuthRequiredResponse } from './fetch'
 
@@ -51,6 +51,40 @@ const spareOf = (request: Request, options: KyState['options']): Request | null 
 }
 
 /**
+ * Hand a lost session to the engine: the replay goes through ky's `fetch` (the base fetch without one)
+ * with an unread copy of the request; what re-login cannot save becomes the synthetic 401 `Response`.
+ */
+const recover = (
+  engine: Engine,
+  error: AuthRequiredError,
+  facts: RequestFacts,
+  request: Request,
+  options: KyState['options'],
+  sentAt: number | undefined,
+): Promise<Response> => {
+  const spare = spareOf(request, options)
+  // Looked up when the replay goes out: `install()`/`uninstall()` may have changed the base fetch since.
+  const fetch = (r: Request) => (typeof options.fetch === 'function' ? options.fetch : engine.baseFetch())(r)
+  return engine
+    .recover<Response>(error, {
+      facts,
+      sentAt,
+      signal: request.signal,
+      notReplayable: spare ? null : 'the request body was a stream that has already been sent',
+      send: () =>
+        engine.run<Response>({
+          facts,
+          isReplay: true,
+          signal: request.signal,
+          send: () => fetch((spare ?? request).clone()),
+          inspect: (r) => snapshotResponse(r, true),
+          inspectError: (e) => (e instanceof TypeError ? networkErrorSnapshot(facts.url) : null),
+        }),
+    })
+    .catch(toAuthRequiredResponse)
+}
+
+/**
  * Build ky hooks that put the SDK in front of every in-scope ky request: headers in `beforeRequest`,
  * detection and replay in `afterResponse`. A lost session that re-login cannot save becomes the
  * synthetic 401 `Response`, so ky throws its own `HTTPError` (status 401, `authRequiredReason()` reads
@@ -62,10 +96,6 @@ const spareOf = (request: Request, options: KyState['options']): Request | null 
  */
 export const createKyHooks = (engine: Engine): KyReauthHooks => {
   const sent = new WeakMap<Request, number>()
-  const fetchFor = (options: KyState['options']): FetchLike => {
-    const f = options.fetch
-    return typeof f === 'function' ? f : engine.baseFetch()
-  }
 
   const beforeRequest = async (a: Request | KyState): Promise<void> => {
     const request = isRequest(a) ? a : a.request
@@ -95,25 +125,7 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
       undefined,
       sent.get(request),
     )
-    if (!error) return undefined
-    const spare = spareOf(request, options)
-    return engine
-      .recover<Response>(error, {
-        facts,
-        sentAt: sent.get(request),
-        signal: request.signal,
-        notReplayable: spare ? null : 'the request body was a stream that has already been sent',
-        send: () =>
-          engine.run<Response>({
-            facts,
-            isReplay: true,
-            signal: request.signal,
-            send: () => fetchFor(options)((spare ?? request).clone()),
-            inspect: (r) => snapshotResponse(r, true),
-            inspectError: (e) => (e instanceof TypeError ? networkErrorSnapshot(facts.url) : null),
-          }),
-      })
-      .catch(toAuthRequiredResponse)
+    return error ? recover(engine, error, facts, request, options, sent.get(request)) : undefined
   }
 
   // ky 1 retries any error a hook throws for GET; an AuthRequiredError must end the request instead.

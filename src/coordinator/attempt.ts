@@ -78,10 +78,8 @@ const reloginOnce = async (deps: AttemptDeps, spec: AttemptSpec, signal: AbortSi
     // A profile without a probe trusts its strategy; otherwise only "signed in" proves a re-login.
     const result = profile.probe ? await probe() : 'signed-in'
     if (result === 'signed-in') return
-    if (result === 'unknown')
-      throw new ReauthError('re-login finished but the session probe gave no answer (error or timeout)')
-    if (attempt === 2)
-      throw new ReauthError('re-login finished but the session probe still reports no session')
+    if (result === 'unknown') throw new ReauthError('re-login done, but the session probe gave no answer')
+    if (attempt === 2) throw new ReauthError('re-login done, but the session probe still finds no session')
   }
 }
 

@@ -49,6 +49,10 @@ export interface Flights {
   dispose(): void
 }
 
+/** The loss a re-login started by hand reports (`relogin()`, the interactive `start()`). */
+export const manualLoss = (url: string, cause: string): AuthRequiredError =>
+  new AuthRequiredError({ reason: 'unauthorized', url, method: 'GET', cause })
+
 /** This page's flight, and what outlives it. */
 interface State {
   flight: Flight | null
@@ -125,7 +129,7 @@ const fly = async (
 
 export const createFlights = (deps: FlightsDeps): Flights => {
   const { options, circuit } = deps
-  const state: State = { flight: null, generation: 0, succeededAt: Number.NEGATIVE_INFINITY }
+  const state: State = { flight: null, generation: 0, succeededAt: -Infinity }
 
   // Called from the app's click handler: a popup needs that user gesture. Without one (a call straight
   // from the event handler) it fails at once and starts nothing, so it can never loop; where the browser
@@ -136,15 +140,9 @@ export const createFlights = (deps: FlightsDeps): Flights => {
     if (activation ? !activation.isActive : circuit.isOpen()) {
       return Promise.reject(new InteractionRequiredError('no-user-gesture'))
     }
-    const cause = 'interaction'
     // Opened now, inside the click: after the flight's awaits (lock, drain) WebKit refuses window.open.
     const popup = state.flight ? null : openPopup('about:blank')
-    const origin = deps.attempt.scope.origin
-    return start(
-      new AuthRequiredError({ reason: 'unauthorized', url: origin, method: 'GET', cause }),
-      'popup',
-      popup,
-    ).promise
+    return start(manualLoss(deps.attempt.scope.origin, 'interaction'), 'popup', popup).promise
   }
 
   const start = (

@@ -7,7 +7,7 @@ import type { NormalizedOptions } from '../options'
 import { createStrategy, type Strategy } from '../relogin'
 import type { GuardedRequest, ProxyProfile } from '../types'
 import { type Circuit, createCircuit } from './circuit'
-import { createFlights, type Flights } from './flight'
+import { createFlights, type Flights, manualLoss } from './flight'
 import { waitFor } from './wait'
 import { createWire, type Wire } from './wire'
 
@@ -157,6 +157,16 @@ const createHold = () => {
   }
 }
 
+/** Wait for a flight's `promise`: an abort rejects with its reason, a failed flight with `failed(cause)`. */
+const waitForFlight = (
+  promise: Promise<void>,
+  signal: AbortSignal | null | undefined,
+  failed: (cause: unknown) => unknown,
+): Promise<void> =>
+  waitFor(promise, signal).catch((cause) => {
+    throw signal?.aborted ? cause : failed(cause)
+  })
+
 /** `Coordinator.recover`: replay at once, fail fast, or wait for the flight in the queue and replay. */
 const recoverLoss = async <T>(
   ctx: {
@@ -184,12 +194,7 @@ const recoverLoss = async <T>(
   const refused = refuse(ctx.circuit, flights, error, request)
   if (refused) throw refused
   const current = flights.current!
-  await queue.hold(error, error.url, error.method, () =>
-    waitFor(current.promise, signal).catch((cause) => {
-      if (signal?.aborted) throw cause
-      throw error
-    }),
-  )
+  await queue.hold(error, error.url, error.method, () => waitForFlight(current.promise, signal, () => error))
   return replayed(send!, current.generation)
 }
 
@@ -237,10 +242,11 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       const current = flights.current
       if (!current || url === current.url) return Promise.resolve()
       return queue.hold(current.error, url, method, () =>
-        waitFor(current.promise, signal).catch((cause) => {
-          if (signal?.aborted) throw cause
-          throw new AuthRequiredError({ reason: current.error.reason, url, method, cause })
-        }),
+        waitForFlight(
+          current.promise,
+          signal,
+          (cause) => new AuthRequiredError({ reason: current.error.reason, url, method, cause }),
+        ),
       )
     },
     recover: (error, request) =>
@@ -253,10 +259,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         ? flights.current.promise.then(noop, noop)
         : tabs().remoteSettled(options.reloginTimeoutMs),
     lastSuccessAt,
-    relogin: () =>
-      flights.start(
-        new AuthRequiredError({ reason: 'unauthorized', url: scope.origin, method: 'GET', cause: 'manual' }),
-      ).promise,
+    relogin: () => flights.start(manualLoss(scope.origin, 'manual')).promise,
     dispose() {
       flights.dispose()
       crossTab.dispose()

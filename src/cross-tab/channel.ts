@@ -33,7 +33,6 @@ export interface CrossTabMessage extends RemoteOutcome {
  */
 export const MAX_SKEW_MS = 2000
 
-/** The SDK's own message for this channel, dated no later than `latest` (the receiver's clock + skew). */
 /**
  * The fields of a message of the SDK's own shape (`source`, `v: 1`) for `channel`, or null: every message
  * between tabs, iframes and popups is checked for it before anything else is read.
@@ -134,6 +133,8 @@ const openTransports = (
   }
   if (storage) env.target?.addEventListener('storage', onStorage)
   return {
+    /** The message stored last, or null. */
+    read: (): unknown => (storage ? readJson(storage, key) : null),
     post: (msg: CrossTabMessage): void => {
       try {
         bc?.postMessage(msg)
@@ -162,11 +163,10 @@ export const createChannel = (
   env: CrossTabEnv,
   opts: { name: string; origin: string; active: boolean },
 ): Channel => {
-  const { name, origin, active } = opts
+  const { name, origin } = opts
   const key = `${name}:msg`
-  const storage = active ? env.storage : undefined
   let generation = 0
-  let lastSuccessAt = Number.NEGATIVE_INFINITY
+  let lastSuccessAt = -Infinity
   let disposed = false
   const seen: string[] = []
   const outcomes = new Set<(msg: CrossTabMessage) => void>()
@@ -208,7 +208,7 @@ export const createChannel = (
       at: env.now(),
     }
     note(msg)
-    if (active) transports.post(msg)
+    transports.post(msg) // (inactive: none to post by)
     for (const listener of [...outcomes]) listener(msg)
     return msg.generation
   }
@@ -225,9 +225,7 @@ export const createChannel = (
       generation = Math.max(generation, g)
     },
     publish,
-    readStored: () => {
-      if (storage) receive(readJson(storage, key))
-    },
+    readStored: () => receive(transports.read()),
     onOutcome: (listener) => subscribe(outcomes, listener),
     onRemote: (listener) => subscribe(remotes, listener),
     dispose: () => {

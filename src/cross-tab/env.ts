@@ -60,7 +60,8 @@ export const randomId = (): string =>
     ? crypto.randomUUID()
     : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
 
-export const readJson = (storage: StorageLike, key: string): unknown => {
+/** The JSON stored under `key`; null when there is none, or it does not parse, or storage throws. */
+export const readJson = (storage: Pick<StorageLike, 'getItem'>, key: string): unknown => {
   try {
     const raw = storage.getItem(key)
     return raw ? JSON.parse(raw) : null

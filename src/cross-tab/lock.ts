@@ -132,13 +132,14 @@ const createLease = (env: CrossTabEnv, s: StorageLike, key: string) => {
  */
 export const createTabLock = (env: CrossTabEnv, name: string, active: boolean): TabLock => {
   const locks = active ? env.locks : undefined
+  const noop = (): void => {}
   if (locks) {
     return {
-      run: (signal, fn) => locks.request(name, { signal }, fn).then(() => {}),
+      run: (signal, fn) => locks.request(name, { signal }, fn).then(noop),
       busy: async () => !!(await locks.query?.())?.held?.some((l) => l.name === name),
-      dispose: () => {},
+      dispose: noop,
     }
   }
   if (active && env.storage) return createLease(env, env.storage, `${name}:lease`)
-  return { run: (_signal, fn) => fn(), busy: async () => false, dispose: () => {} }
+  return { run: (_signal, fn) => fn(), busy: async () => false, dispose: noop }
 }

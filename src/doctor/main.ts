@@ -32,22 +32,24 @@ export interface CliIo {
   err(text: string): void
 }
 
+/** The command line, parsed (throws on an unknown option). */
+const parse = (args: string[]) =>
+  parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      cookie: { type: 'string' },
+      proxy: { type: 'string' },
+      origin: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   let parsed: ReturnType<typeof parse>
-  const parse = (args: string[]) =>
-    parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        cookie: { type: 'string' },
-        proxy: { type: 'string' },
-        origin: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    })
   try {
     parsed = parse(argv)
   } catch (err) {

@@ -1,7 +1,7 @@
 import { abortable } from './abortable'
 import type { StrategyContext } from './context'
 import { InteractionRequiredError } from './interaction-error'
-import { isCallbackMessage, parseHttpUrl } from './landing'
+import { listenForCallback, parseHttpUrl } from './landing'
 
 const HIDDEN =
   'position:fixed;left:-10000px;top:0;width:1px;height:1px;border:0;opacity:0;pointer-events:none'
@@ -19,10 +19,6 @@ const HIDDEN =
 export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
   abortable(ctx.signal, ({ resolve, reject }) => {
     const frame = document.createElement('iframe')
-    const onMessage = (event: MessageEvent): void => {
-      if (event.origin !== location.origin || event.source !== frame.contentWindow) return
-      if (isCallbackMessage(event.data)) resolve()
-    }
     /** Success if the probe finds a session, else `fail`. */
     const confirm = (fail: () => void): void => {
       if (!ctx.probe) fail()
@@ -48,7 +44,7 @@ export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
       else confirm(() => reject(new InteractionRequiredError('sign-in-page')))
     }
 
-    window.addEventListener('message', onMessage)
+    const unlisten = listenForCallback(() => frame.contentWindow, resolve)
     frame.addEventListener('load', onLoad)
     frame.setAttribute('aria-hidden', 'true')
     frame.setAttribute('data-ajax-reauth', 'relogin')
@@ -59,7 +55,7 @@ export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
     ;(document.body ?? document.documentElement).append(frame)
     return () => {
       frame.removeEventListener('load', onLoad)
-      window.removeEventListener('message', onMessage)
+      unlisten()
       frame.remove()
     }
   })

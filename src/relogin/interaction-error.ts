@@ -1,18 +1,18 @@
-import { ReauthError } from '../errors'
+import { hasName, ReauthError } from '../errors'
 import type { InteractionRequiredEvent } from '../events'
 
 /** Why a silent re-login could not finish without the user. */
 export type InteractionReason = InteractionRequiredEvent['reason']
 
+// What follows "Re-login needs user interaction (<reason>): ".
 const describe: Record<InteractionReason, string> = {
   'frame-blocked': 'the hidden iframe ended on a page it cannot read (framing refused, or a provider page)',
-  'sign-in-page': 'the re-login flow stopped on a sign-in page',
-  'popup-blocked': 'the browser blocked the re-login popup',
-  'popup-closed': 'the re-login popup was closed before sign-in finished',
-  'no-user-gesture': 'a popup needs a user gesture (call start() from a click handler)',
-  timeout: 'the re-login did not finish in time',
-  'too-many-redirects':
-    'the page was sent to sign in too often within a minute; a click must start the next one',
+  'sign-in-page': 'it stopped on a sign-in page',
+  'popup-blocked': 'the browser blocked the popup',
+  'popup-closed': 'the popup was closed before sign-in finished',
+  'no-user-gesture': 'call start() from a click handler',
+  timeout: 'it did not finish in time',
+  'too-many-redirects': 'sent to sign in too often within a minute; a click must start the next one',
 }
 
 /**
@@ -41,7 +41,4 @@ export class InteractionRequiredError extends ReauthError {
  * if (isInteractionRequiredError(err)) console.log(err.reason)
  */
 export const isInteractionRequiredError = (error: unknown): error is InteractionRequiredError =>
-  error instanceof InteractionRequiredError ||
-  (typeof error === 'object' &&
-    error !== null &&
-    (error as { name?: unknown }).name === 'InteractionRequiredError')
+  error instanceof InteractionRequiredError || hasName(error, 'InteractionRequiredError')

@@ -16,6 +16,19 @@ export const isCallbackMessage = (data: unknown): data is CallbackMessage => {
   return m.source === 'ajax-reauth' && m.v === 1 && m.kind === 'callback' && typeof m.href === 'string'
 }
 
+/**
+ * Listen for the callback page's message from the flow's own window (`from()`: the frame's or the
+ * popup's); `resolve` on it. Returns the function that stops listening.
+ */
+export const listenForCallback = (from: () => unknown, resolve: () => void): (() => void) => {
+  const onMessage = (event: MessageEvent): void => {
+    if (event.origin === location.origin && event.source === from() && isCallbackMessage(event.data))
+      resolve()
+  }
+  window.addEventListener('message', onMessage)
+  return () => window.removeEventListener('message', onMessage)
+}
+
 // Browsers read `\` as `/` in special URLs, so `/\evil.com` is the protocol-relative `//evil.com`;
 // the URL parser drops tabs and newlines, so `/\t/evil.com` is one too.
 const hasControlChar = (s: string): boolean => {

@@ -1,7 +1,7 @@
 import { abortable } from './abortable'
 import type { StrategyContext } from './context'
 import { InteractionRequiredError } from './interaction-error'
-import { isCallbackMessage, parseHttpUrl } from './landing'
+import { listenForCallback, parseHttpUrl } from './landing'
 
 /** The popup's window name: a second flight reuses the same window instead of stacking popups. */
 export const POPUP_NAME = 'ajax-reauth'
@@ -51,10 +51,6 @@ export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
     const win = popup
     let closedSeen = 0
     let probing = false
-    const onMessage = (event: MessageEvent): void => {
-      if (event.origin !== location.origin || event.source !== win) return
-      if (isCallbackMessage(event.data)) resolve()
-    }
     const poll = (): void => {
       if (win.closed) {
         // The callback page posts, then closes itself: give its message one more tick to arrive.
@@ -74,22 +70,20 @@ export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
       // way IAP documents it, and close the popup once it is live.
       else if (ctx.probe && !probing) {
         probing = true
-        ctx.probe().then(
-          (r) => {
+        ctx
+          .probe()
+          .catch(() => null)
+          .then((r) => {
             probing = false
             if (r === 'signed-in') resolve()
-          },
-          () => {
-            probing = false
-          },
-        )
+          })
       }
     }
     const timer = setInterval(poll, POLL_MS)
-    window.addEventListener('message', onMessage)
+    const unlisten = listenForCallback(() => win, resolve)
     return () => {
       clearInterval(timer)
-      window.removeEventListener('message', onMessage)
+      unlisten()
       try {
         if (!win.closed) win.close()
       } catch {}
