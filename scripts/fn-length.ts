@@ -14,8 +14,6 @@ const MAX_LINES = 80
 const ALLOWED = new Set([
   // Being rewritten in parallel (the XHR hot path, issue #14): the rewrite splits it.
   'src/adapters/xhr.ts:createXhrClass',
-  // core/* belongs to the same hot-path work (82 lines today).
-  'src/core/detect.ts:classify',
   // Not in the browser bundle (the doctor CLI, the msw test helpers); to split in a follow-up.
   'src/doctor/analyze.ts:analyze',
   'src/doctor/run.ts:collect',

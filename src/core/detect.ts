@@ -30,6 +30,27 @@ const signal = (
 ): AuthSignal => ({ reason, status: snapshot.status, url: snapshot.url || request.url, detail, needsProbe })
 
 /**
+ * A 401. Any upstream may answer 401 for its own reasons (a wrong password, an expired API key), and with
+ * the same bytes as the proxy: `{}` is a plausible upstream body, and the `Set-Cookie` that would tell them
+ * apart is hidden from scripts. So a body fingerprint is the probe's to confirm (one probe serves a burst);
+ * only a 401 that points at the proxy's sign-in (`Location`, Authelia) counts at once, or any fingerprint
+ * when the profile has no probe to ask.
+ */
+const unauthorized = (
+  snapshot: ResponseSnapshot,
+  request: RequestFacts,
+  profile: ProxyProfile,
+  peek: string,
+): AuthSignal => {
+  const location = snapshot.location ?? null
+  const own = !!profile.isOwnUnauthorized?.({ contentType: snapshot.contentType, body: peek, location })
+  const atOnce = own && (!profile.probe || location !== null)
+  const result = signal('unauthorized', snapshot, request, `401 from ${snapshot.url || request.url}`, !atOnce)
+  if (own) result.fingerprint = true
+  return result
+}
+
+/**
  * The single detection pipeline: does this response mean the session behind the proxy has ended?
  * Pure and synchronous; never throws. URL and status signals come first, page markers second
  * (`--custom-templates-dir` can remove every marker).
@@ -56,25 +77,7 @@ export const classify = (
   if (status === 431 || (status === 400 && HEADER_OVERFLOW.test(peek))) {
     return signal('header-overflow', snapshot, request, `${status}: request headers (cookies) too large`)
   }
-  if (status === 401) {
-    // Any upstream may answer 401 for its own reasons (a wrong password, an expired API key), and with the
-    // same bytes as the proxy: `{}` is a plausible upstream body, and the `Set-Cookie` that would tell them
-    // apart is hidden from scripts. So a body fingerprint is the probe's to confirm (one probe serves a
-    // burst); only a 401 that points at the proxy's sign-in (`Location`, Authelia) counts at once, or any
-    // fingerprint when the profile has no probe to ask.
-    const location = snapshot.location ?? null
-    const own = !!profile.isOwnUnauthorized?.({ contentType, body: peek, location })
-    const atOnce = own && (!profile.probe || location !== null)
-    const unauthorized = signal(
-      'unauthorized',
-      snapshot,
-      request,
-      `401 from ${snapshot.url || request.url}`,
-      !atOnce,
-    )
-    if (own) unauthorized.fingerprint = true
-    return unauthorized
-  }
+  if (status === 401) return unauthorized(snapshot, request, profile, peek)
 
   // A response that was not redirected ended on the request's own (in-scope) URL: no URL to parse.
   const moved = snapshot.redirected || (!!snapshot.url && snapshot.url !== request.url)
