@@ -56,7 +56,7 @@ const stateMustBeOpened = (method: string): Error =>
   domError(`Failed to execute '${method}' on 'XMLHttpRequest': The object's state must be OPENED.`)
 
 const copyEvent = (event: Event): Event =>
-  typeof ProgressEvent === 'function' && event instanceof ProgressEvent
+  event instanceof ProgressEvent
     ? new ProgressEvent(event.type, {
         lengthComputable: event.lengthComputable,
         loaded: event.loaded,
@@ -82,7 +82,7 @@ const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 /** The request body's size in bytes where it is cheap to know (upload `loadstart` carries it). */
 const bodySize = (body: Body): number => {
   if (typeof body === 'string' || body instanceof URLSearchParams) return utf8(String(body)).byteLength
-  if (typeof Blob === 'function' && body instanceof Blob) return body.size
+  if (body instanceof Blob) return body.size
   return body instanceof ArrayBuffer || ArrayBuffer.isView(body) ? body.byteLength : 0
 }
 
@@ -401,13 +401,16 @@ class XhrState {
     this.#go(body, GUARD)
   }
 
-  /** The native send, guarded (counted on the wire) or as a replay. */
-  #go(body: Body | undefined, mode: number, now = clock()): void {
+  /**
+   * The native send, guarded (counted on the wire) or as a replay. Sent `at` the app's send(), the native
+   * timeout is the app's; sent later, it gets what is left.
+   */
+  #go(body: Body | undefined, mode: number, at?: number): void {
     this.#mode = mode
     if (mode === GUARD) this.#untrack = this.#shared.engine.track()
-    this.#sentAt = now
+    this.#sentAt = at ?? clock()
     this.#inFlight = true
-    this.#nativeTimeout()
+    if (at === undefined) this.#nativeTimeout()
     this.#call('send', body)
   }
 
