@@ -89,7 +89,7 @@ const ENTRIES = [
   { id: './testing', file: 'src/testing/index.ts', external: ['msw'] },
 ]
 
-const IIFE_BUDGET = 21 * KB
+const IIFE_BUDGET = 21.25 * KB
 const IIFE_GOAL = 12 * KB
 
 const arg = (name: string): string | undefined =>

@@ -44,16 +44,9 @@ const matches = (pattern: UrlPattern, url: string, path: string): boolean =>
 
 /** Path of an absolute http(s) URL whose origin is known to be `origin`, without building a URL object. */
 const pathOf = (url: string, origin: string): string => {
-  let end = origin.length
-  // A loop, not `search(/[?#]/)`: this runs on every in-scope request.
-  while (end < url.length && url[end] !== '?' && url[end] !== '#') end++
-  return url.slice(origin.length, end)
-}
-
-/** Does any pattern match? (A loop, not `some()` with a closure: this runs on every request.) */
-const anyMatch = (patterns: readonly UrlPattern[], url: string, path: string): boolean => {
-  for (const p of patterns) if (matches(p, url, path)) return true
-  return false
+  const rest = url.slice(origin.length)
+  const end = rest.search(/[?#]/)
+  return end === -1 ? rest : rest.slice(0, end)
 }
 
 export const createScope = (
@@ -103,9 +96,9 @@ export const createScope = (
     }
     if (!target) return false
     const path = pathOf(url, target) || '/'
-    if (target === origin) for (const p of own) if (path.startsWith(p)) return false
-    if (anyMatch(exclude, url, path)) return false
-    return include.length === 0 || anyMatch(include, url, path)
+    if (target === origin && own.some((p) => path.startsWith(p))) return false
+    if (exclude.some((p) => matches(p, url, path))) return false
+    return include.length === 0 || include.some((p) => matches(p, url, path))
   })
   refresh()
 
