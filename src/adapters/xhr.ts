@@ -134,10 +134,39 @@ const completion = (withUpload: boolean): (string | number)[] => [
   'loadend',
 ]
 
+/**
+ * Native access to `proto`, as `super.x` reaches it, without a generic `Reflect.get` per event: a getter
+ * is found once per class (nothing patches those), a method is looked up on each call, so a wrapper
+ * that an APM tool puts on the native prototype later still runs.
+ */
+const nativeMembers = (proto: object) => {
+  const getters = new Map<string, { get?: () => unknown; value?: unknown }>()
+  const find = (key: string) => {
+    let member = getters.get(key)
+    if (!member) {
+      let d: PropertyDescriptor | undefined
+      for (let o: object | null = proto; o && !d; o = Object.getPrototypeOf(o))
+        d = Object.getOwnPropertyDescriptor(o, key)
+      member = d ?? {}
+      getters.set(key, member)
+    }
+    return member
+  }
+  return {
+    read: (xhr: object, key: string): unknown => {
+      const m = find(key)
+      return m.get ? m.get.call(xhr) : m.value
+    },
+    call: (xhr: object, key: string, args: unknown[]): unknown =>
+      (proto as unknown as Record<string, (...a: unknown[]) => unknown>)[key]!.apply(xhr, args),
+  }
+}
+
 /** What one class made by createXhrClass shares between its instances. */
 interface Shared {
   engine: Engine
   proto: XMLHttpRequest
+  native: ReturnType<typeof nativeMembers>
   /** The prototype with the native `timeout` setter, or null (happy-dom: the SDK's own timer is all). */
   owner: object | null
   /** The own-property accessors that shadow the native getters while the app must not see the truth. */
@@ -265,11 +294,11 @@ class XhrState {
   // ─── Native access ──────────────────────────────────────────────────────────────────────────────
 
   #get(key: string): any {
-    return Reflect.get(this.#shared.proto, key, this.#xhr)
+    return this.#shared.native.read(this.#xhr, key)
   }
 
   #call(key: string, ...args: unknown[]): any {
-    return this.#get(key).apply(this.#xhr, args)
+    return this.#shared.native.call(this.#xhr, key, args)
   }
 
   #setType(type: XMLHttpRequestResponseType): void {
@@ -848,6 +877,7 @@ export const createXhrClass = (engine: Engine, Native: typeof XMLHttpRequest): t
   const shared: Shared = {
     engine,
     proto,
+    native: nativeMembers(proto),
     owner,
     covers: XhrState.covers(of),
     listener(event) {
