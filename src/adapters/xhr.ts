@@ -140,22 +140,18 @@ const completion = (withUpload: boolean): (string | number)[] => [
  * that an APM tool puts on the native prototype later still runs.
  */
 const nativeMembers = (proto: object) => {
-  const getters = new Map<string, { get?: () => unknown; value?: unknown }>()
-  const find = (key: string) => {
-    let member = getters.get(key)
-    if (!member) {
-      let d: PropertyDescriptor | undefined
-      for (let o: object | null = proto; o && !d; o = Object.getPrototypeOf(o))
-        d = Object.getOwnPropertyDescriptor(o, key)
-      member = d ?? {}
-      getters.set(key, member)
+  const getters: Record<string, (() => unknown) | undefined> = {}
+  const getterOf = (key: string) => {
+    for (let o: object | null = proto; o; o = Object.getPrototypeOf(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, key)
+      if (d) return d.get
     }
-    return member
   }
   return {
     read: (xhr: object, key: string): unknown => {
-      const m = find(key)
-      return m.get ? m.get.call(xhr) : m.value
+      getters[key] ??= getterOf(key)
+      const get = getters[key]
+      return get ? get.call(xhr) : Reflect.get(proto, key, xhr)
     },
     call: (xhr: object, key: string, args: unknown[]): unknown =>
       (proto as unknown as Record<string, (...a: unknown[]) => unknown>)[key]!.apply(xhr, args),
