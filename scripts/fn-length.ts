@@ -14,7 +14,6 @@ const MAX_LINES = 80
 const ALLOWED = new Set([
   // Not in the browser bundle (the doctor CLI, the msw test helpers); to split in a follow-up.
   'src/doctor/analyze.ts:analyze',
-  'src/doctor/run.ts:collect',
   'src/testing/behaviour/oauth2-proxy.ts:createOAuth2ProxyBehaviour',
   'src/testing/behaviour/profiles.ts:createProfileBehaviour',
   'src/testing/msw.ts:emulate',
