@@ -49,6 +49,21 @@ const MAX_HOPS = 4
 const IFRAME = { accept: NAV_ACCEPT, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe' }
 
 const isRedirect = (x: Exchange) => !!x.response && x.response.status >= 300 && x.response.status < 400
+const SDK_HEADERS = { accept: 'application/json', 'x-requested-with': 'XMLHttpRequest' }
+/** Where the re-login returns to: the page the hidden iframe lands on. */
+const RETURN_TO = '/'
+
+type Profile = (typeof builtinProfiles)[BuiltinProfileName]
+
+/** One run of the doctor: what it records into, and how it sends. */
+interface Run {
+  url: URL
+  origin: string
+  crossOrigin: boolean
+  obs: Observations
+  /** Sends one GET with the doctor's base headers and records it. */
+  go: (label: string, target: string, headers: Record<string, string>) => Promise<Exchange>
+}
 
 /**
  * Sends the doctor's requests (at most ~20, GET only, no credential but the `cookie` given) and records
@@ -57,7 +72,6 @@ const isRedirect = (x: Exchange) => !!x.response && x.response.status >= 300 && 
 export async function collect(input: DoctorInput, send: Send): Promise<Observations> {
   const url = new URL(input.url)
   const origin = input.origin ? new URL(input.origin).origin : url.origin
-  const crossOrigin = origin !== url.origin
   const exchanges: Exchange[] = []
   const obs: Observations = {
     url: url.href,
@@ -68,98 +82,127 @@ export async function collect(input: DoctorInput, send: Send): Promise<Observati
     exchanges,
   }
   const base = { 'user-agent': UA, 'cache-control': 'no-cache' }
-  const go = async (label: string, target: string, headers: Record<string, string>) => {
+  const go: Run['go'] = async (label, target, headers) => {
     const x = await send({ label, url: target, headers: { ...base, ...headers } })
     exchanges.push(x)
     return x
   }
-  const seen = new Map<string, Exchange>()
-  /** Follows same-origin redirects of `first` (each hop once per run); returns false on a loop. */
-  const follow = async (first: Exchange, headers: Record<string, string>): Promise<boolean> => {
-    let x = first
-    const chain = [first.url]
-    for (let hop = 1; isRedirect(x); hop++) {
-      const next = new URL(x.response!.headers.location ?? '', x.url)
-      if (!x.response!.headers.location || next.origin !== new URL(x.url).origin) return true
-      // oauth2-proxy's sign-in page clears the session cookie: the doctor never asks for it
-      if (/\/sign_in$/.test(next.pathname)) return true
-      if (chain.includes(next.href) || hop > MAX_HOPS) {
-        obs.failure = {
-          kind: 'redirect-loop',
-          message: `redirect loop: ${[...chain, next.href].map((u) => new URL(u).pathname).join(' → ')}`,
-        }
-        return false
-      }
-      chain.push(next.href)
-      const cached = seen.get(next.href)
-      x = cached ?? (await go(`${first.label}>${hop}`, next.href, headers))
-      if (!cached) seen.set(next.href, x)
-      if (x.error) return true
-    }
-    return true
-  }
+  const run: Run = { url, origin, crossOrigin: origin !== url.origin, obs, go }
 
-  for (const v of VARIANTS) {
-    const headers = { ...v.headers, ...(crossOrigin && v.cors ? { origin } : {}) }
-    const x = await go(v.label, url.href, headers)
-    if (x.error) {
-      obs.failure = x.error
-      return obs
-    }
-    if (FOLLOWED.has(v.label) && !(await follow(x, headers))) return obs
-  }
-
-  const detected = detectProxy(exchanges)
-  const name = input.proxy ?? detected.name
-  const answered = exchanges.filter((x) => x.response)
+  if (!(await sendVariants(run))) return obs
+  const name = input.proxy ?? detectProxy(exchanges).name
   if (!name) {
-    const allPassed = answered.every((x) => x.response!.status >= 200 && x.response!.status < 300)
-    obs.failure = {
-      kind: 'no-proxy',
-      message: allPassed
-        ? `${url.href} answered ${answered[0]?.response?.status} without a session: not behind an authenticating proxy (or a route that skips authentication)`
-        : 'not behind a known proxy (oauth2-proxy, Pomerium, Authelia, Google IAP, Cloudflare Access, Azure Easy Auth): pass --proxy <name> if it is one',
-    }
+    obs.failure = noProxyFailure(url, exchanges)
     return obs
   }
   const profile = builtinProfiles[name]
-  const sdkHeaders = { accept: 'application/json', 'x-requested-with': 'XMLHttpRequest' }
+  if (profile.probe) await go('probe', new URL(profile.probe.path, origin).href, SDK_HEADERS)
+  await sendStaleCookie(run, name, input.cookie)
+  const startUrl = await sendRelogin(run, profile)
+  await sendCsrfRounds(run, startUrl)
+  if (input.cookie) await sendSignedIn(run, profile, input.cookie)
+  return obs
+}
 
-  if (profile.probe) await go('probe', new URL(profile.probe.path, origin).href, sdkHeaders)
+/** The request kinds without a session (`VARIANTS`); false when the run stops (`obs.failure`). */
+async function sendVariants(run: Run): Promise<boolean> {
+  const seen = new Map<string, Exchange>()
+  for (const v of VARIANTS) {
+    const headers = { ...v.headers, ...(run.crossOrigin && v.cors ? { origin: run.origin } : {}) }
+    const x = await run.go(v.label, run.url.href, headers)
+    if (x.error) {
+      run.obs.failure = x.error
+      return false
+    }
+    if (FOLLOWED.has(v.label) && !(await follow(run, seen, x, headers))) return false
+  }
+  return true
+}
 
-  // A stale session cookie: the proxy clears it with the attributes it sets it with.
-  const given = (input.cookie ?? '')
+/** Follows same-origin redirects of `first` (each hop once per run); returns false on a loop. */
+async function follow(
+  run: Run,
+  seen: Map<string, Exchange>,
+  first: Exchange,
+  headers: Record<string, string>,
+): Promise<boolean> {
+  let x = first
+  const chain = [first.url]
+  for (let hop = 1; isRedirect(x); hop++) {
+    const next = new URL(x.response!.headers.location ?? '', x.url)
+    if (!x.response!.headers.location || next.origin !== new URL(x.url).origin) return true
+    // oauth2-proxy's sign-in page clears the session cookie: the doctor never asks for it
+    if (/\/sign_in$/.test(next.pathname)) return true
+    if (chain.includes(next.href) || hop > MAX_HOPS) {
+      run.obs.failure = {
+        kind: 'redirect-loop',
+        message: `redirect loop: ${[...chain, next.href].map((u) => new URL(u).pathname).join(' → ')}`,
+      }
+      return false
+    }
+    chain.push(next.href)
+    const cached = seen.get(next.href)
+    x = cached ?? (await run.go(`${first.label}>${hop}`, next.href, headers))
+    if (!cached) seen.set(next.href, x)
+    if (x.error) return true
+  }
+  return true
+}
+
+/** Why the doctor stops when no proxy is named or recognised. */
+function noProxyFailure(url: URL, exchanges: Exchange[]): NonNullable<Observations['failure']> {
+  const answered = exchanges.filter((x) => x.response)
+  const allPassed = answered.every((x) => x.response!.status >= 200 && x.response!.status < 300)
+  return {
+    kind: 'no-proxy',
+    message: allPassed
+      ? `${url.href} answered ${answered[0]?.response?.status} without a session: not behind an authenticating proxy (or a route that skips authentication)`
+      : 'not behind a known proxy (oauth2-proxy, Pomerium, Authelia, Google IAP, Cloudflare Access, Azure Easy Auth): pass --proxy <name> if it is one',
+  }
+}
+
+/** A stale session cookie: the proxy clears it with the attributes it sets it with. */
+async function sendStaleCookie(run: Run, name: BuiltinProfileName, inputCookie?: string): Promise<void> {
+  const given = (inputCookie ?? '')
     .split(';')
     .map((s) => s.trim().split('=')[0] ?? '')
     .find((n) => SESSION_COOKIE[name].test(n))
   const cookieName = given ?? SESSION_COOKIE[name].source.replace(/^\^|\(.*$|\$$/g, '')
-  await go('stale-cookie', url.href, {
-    ...sdkHeaders,
+  await run.go('stale-cookie', run.url.href, {
+    ...SDK_HEADERS,
     cookie: `${cookieName}=ajax-reauth-doctor-stale`,
-    ...(crossOrigin ? { origin } : {}),
+    ...(run.crossOrigin ? { origin: run.origin } : {}),
   })
+}
 
-  // The re-login: the start endpoint as a hidden iframe loads it, its same-origin hops, one hop to
-  // the identity provider.
-  const returnTo = '/'
-  const startUrl = new URL(profile.reloginUrl({ origin, returnTo }), origin).href
-  const start = await go('start', startUrl, IFRAME)
-  let last = start
+/**
+ * The re-login: the start endpoint as a hidden iframe loads it, its same-origin hops, one hop to
+ * the identity provider. Returns the start URL.
+ */
+async function sendRelogin(run: Run, profile: Profile): Promise<string> {
+  const { origin } = run
+  const startUrl = new URL(profile.reloginUrl({ origin, returnTo: RETURN_TO }), origin).href
+  let last = await run.go('start', startUrl, IFRAME)
   for (let hop = 1; isRedirect(last) && hop <= MAX_HOPS; hop++) {
     const next = new URL(last.response!.headers.location ?? '', last.url)
     if (next.origin !== origin) {
-      await go('provider', next.href, IFRAME)
+      await run.go('provider', next.href, IFRAME)
       break
     }
-    last = await go(`start>${hop}`, next.href, IFRAME)
+    last = await run.go(`start>${hop}`, next.href, IFRAME)
   }
+  return startUrl
+}
 
-  // CSRF cookie per request: send the start again with the cookies a browser would now hold; a
-  // `--cookie-csrf-per-request-limit` shows as the oldest ones cleared.
+/**
+ * CSRF cookie per request: send the start again with the cookies a browser would now hold; a
+ * `--cookie-csrf-per-request-limit` shows as the oldest ones cleared.
+ */
+async function sendCsrfRounds(run: Run, startUrl: string): Promise<void> {
   const perRequest = /^_oauth2_proxy_[\w-]{8}_csrf$/
   const held = new Map<string, string>()
   const collectCsrf = () => {
-    for (const x of exchanges)
+    for (const x of run.obs.exchanges)
       for (const sc of x.response?.setCookies ?? []) {
         const c = parseSetCookie(sc)
         if (!perRequest.test(c.name)) continue
@@ -170,23 +213,24 @@ export async function collect(input: DoctorInput, send: Send): Promise<Observati
   collectCsrf()
   for (let round = 1; held.size > 0 && round <= 3; round++) {
     const cookie = [...held].map(([n, v]) => `${n}=${v}`).join('; ')
-    const x = await go(`csrf-limit-${round}`, startUrl, { ...IFRAME, cookie })
+    const x = await run.go(`csrf-limit-${round}`, startUrl, { ...IFRAME, cookie })
     collectCsrf()
     if (x.response?.setCookies.some((sc) => parseSetCookie(sc).deletes)) break
   }
+}
 
-  if (input.cookie) {
-    obs.cookieBytes = input.cookie
-      .split(';')
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .reduce((n, s) => n + new TextEncoder().encode(s).length + 2, 0)
-    const cookie = input.cookie
-    await go('signed-in:sdk', url.href, { ...sdkHeaders, cookie, ...(crossOrigin ? { origin } : {}) })
-    await go('signed-in:fetch', url.href, { accept: '*/*', cookie, ...(crossOrigin ? { origin } : {}) })
-    await go('signed-in:landing', new URL(returnTo, origin).href, { ...IFRAME, cookie })
-    if (profile.probe)
-      await go('signed-in:probe', new URL(profile.probe.path, origin).href, { ...sdkHeaders, cookie })
-  }
-  return obs
+/** The signed-in comparison with the `cookie` given: the API, the iframe's landing page, the probe. */
+async function sendSignedIn(run: Run, profile: Profile, cookie: string): Promise<void> {
+  const { url, origin, crossOrigin } = run
+  run.obs.cookieBytes = cookie
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .reduce((n, s) => n + new TextEncoder().encode(s).length + 2, 0)
+  const cors = crossOrigin ? { origin } : {}
+  await run.go('signed-in:sdk', url.href, { ...SDK_HEADERS, cookie, ...cors })
+  await run.go('signed-in:fetch', url.href, { accept: '*/*', cookie, ...cors })
+  await run.go('signed-in:landing', new URL(RETURN_TO, origin).href, { ...IFRAME, cookie })
+  if (profile.probe)
+    await run.go('signed-in:probe', new URL(profile.probe.path, origin).href, { ...SDK_HEADERS, cookie })
 }
