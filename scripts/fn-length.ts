@@ -17,7 +17,6 @@ const ALLOWED = new Set([
   'src/doctor/run.ts:collect',
   'src/testing/behaviour/oauth2-proxy.ts:createOAuth2ProxyBehaviour',
   'src/testing/behaviour/profiles.ts:createProfileBehaviour',
-  'src/testing/msw.ts:emulate',
 ])
 
 const files = (dir: string): string[] =>
