@@ -16,7 +16,6 @@ const ALLOWED = new Set([
   'src/doctor/analyze.ts:analyze',
   'src/doctor/run.ts:collect',
   'src/testing/behaviour/oauth2-proxy.ts:createOAuth2ProxyBehaviour',
-  'src/testing/behaviour/profiles.ts:createProfileBehaviour',
 ])
 
 const files = (dir: string): string[] =>
