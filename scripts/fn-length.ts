@@ -15,7 +15,6 @@ const ALLOWED = new Set([
   // Not in the browser bundle (the doctor CLI, the msw test helpers); to split in a follow-up.
   'src/doctor/analyze.ts:analyze',
   'src/doctor/run.ts:collect',
-  'src/testing/behaviour/oauth2-proxy.ts:createOAuth2ProxyBehaviour',
 ])
 
 const files = (dir: string): string[] =>
