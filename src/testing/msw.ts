@@ -256,116 +256,149 @@ interface Core {
   counters(): Omit<EmulationCounters, 'requests'>
 }
 
-function emulate<B>(options: EmulationOptions, behaviour: B, core: Core): ProxyEmulation<B> {
-  const loginOrigin = new URL(options.loginOrigin ?? DEFAULT_LOGIN_ORIGIN).origin
-  const appOrigin = (): string => {
-    if (options.baseUrl) return new URL(options.baseUrl).origin
-    const loc = (globalThis as { location?: { origin?: string } }).location
-    if (!loc?.origin || loc.origin === 'null') {
-      throw new Error('ajax-reauth/testing: pass `baseUrl` (no `location` to take the app origin from)')
+/** What the parts of one emulation share: its origins, the emulated browser, the switch queue. */
+interface EmulationState {
+  readonly options: EmulationOptions
+  readonly core: Core
+  readonly loginOrigin: string
+  readonly jar: CookieJar
+  requests: number
+  /** Switches run in order and before the next request: `session.expire()` needs no `await`. */
+  queue: Promise<void>
+}
+
+function appOrigin(s: EmulationState): string {
+  if (s.options.baseUrl) return new URL(s.options.baseUrl).origin
+  const loc = (globalThis as { location?: { origin?: string } }).location
+  if (!loc?.origin || loc.origin === 'null') {
+    throw new Error('ajax-reauth/testing: pass `baseUrl` (no `location` to take the app origin from)')
+  }
+  return loc.origin
+}
+
+/** Queue a session switch behind the earlier ones; requests wait for the queue. */
+function run(s: EmulationState, fn: () => unknown): Promise<void> {
+  s.queue = s.queue.then(async () => {
+    await fn()
+  })
+  return s.queue
+}
+
+async function signIn(s: EmulationState): Promise<void> {
+  const [name, value] = await s.core.seed()
+  s.jar.set(name, value)
+}
+
+/** A request as the emulated browser sends it: its cookies come from the jar. */
+function toBehaviourRequest(s: EmulationState, request: Request, cookies: boolean): BehaviourRequest {
+  const headers = new Headers(request.headers)
+  headers.delete('cookie')
+  const cookie = cookies ? s.jar.header() : null
+  if (cookie) headers.set('cookie', cookie)
+  return { method: request.method, url: request.url, headers }
+}
+
+/** `undefined`: not ours or let through to the app's handlers. */
+async function dispatch(
+  s: EmulationState,
+  request: Request,
+  navigation: boolean,
+): Promise<Response | undefined> {
+  const url = new URL(request.url)
+  if (url.origin === s.loginOrigin) {
+    await s.queue
+    s.requests++
+    // fetch/XHR following a redirect here: the login service sends no CORS headers. A top-level
+    // navigation (or a Node `fetch` that says it is one with `Sec-Fetch-Mode: navigate`) gets in.
+    const navigates =
+      navigation || request.mode === 'navigate' || request.headers.get('sec-fetch-mode') === 'navigate'
+    if (!navigates) return HttpResponse.error()
+    return toResponse(await s.core.handleLogin(toBehaviourRequest(s, request, false)), request.method)
+  }
+  if (url.origin !== appOrigin(s)) return undefined
+  await s.queue
+  s.requests++
+  const result = await s.core.handle(toBehaviourRequest(s, request, true))
+  if (isPass(result)) {
+    s.jar.apply(result.responseHeaders)
+    for (const [name, value] of result.upstreamHeaders) request.headers.set(name, value)
+    return undefined
+  }
+  s.jar.apply(result.headers)
+  return toResponse(result, request.method)
+}
+
+async function navigate(
+  s: EmulationState,
+  target: string | URL,
+  signal?: AbortSignal,
+): Promise<Response | null> {
+  const url = new URL(target, `${appOrigin(s)}/`)
+  const init: RequestInit = {
+    headers: { accept: NAVIGATION_ACCEPT, 'sec-fetch-mode': 'navigate' },
+    redirect: 'manual',
+  }
+  if (signal) init.signal = signal
+  return (await dispatch(s, new Request(url, init), true)) ?? null
+}
+
+async function relogin(s: EmulationState, { url, signal }: EmulatedReloginContext): Promise<void> {
+  let next = new URL(url, `${appOrigin(s)}/`)
+  for (let hop = 0; hop < 20; hop++) {
+    signal?.throwIfAborted()
+    const res = await navigate(s, next, signal)
+    const sameOrigin = next.origin === appOrigin(s)
+    if (sameOrigin && (res === null || (res.status >= 200 && res.status < 300))) return
+    const location = res?.headers.get('location')
+    if (!res || res.status < 300 || res.status >= 400 || !location) {
+      throw new Error(`ajax-reauth/testing: re-login stopped at ${next.href} with status ${res?.status}`)
     }
-    return loc.origin
+    next = new URL(location, next)
   }
-  const jar = new CookieJar()
-  let requests = 0
-  // Switches run in order and before the next request: `session.expire()` needs no `await`.
-  let queue: Promise<void> = Promise.resolve()
-  const run = (fn: () => unknown): Promise<void> => {
-    queue = queue.then(async () => {
-      await fn()
-    })
-    return queue
-  }
-  const signIn = async () => {
-    const [name, value] = await core.seed()
-    jar.set(name, value)
-  }
-  if (options.signedIn ?? true) void run(signIn)
+  throw new Error('ajax-reauth/testing: re-login followed too many redirects')
+}
 
-  /** A request as the emulated browser sends it: its cookies come from the jar. */
-  const toBehaviourRequest = (request: Request, cookies: boolean): BehaviourRequest => {
-    const headers = new Headers(request.headers)
-    headers.delete('cookie')
-    const cookie = cookies ? jar.header() : null
-    if (cookie) headers.set('cookie', cookie)
-    return { method: request.method, url: request.url, headers }
-  }
-
-  /** `undefined`: not ours or let through to the app's handlers. */
-  async function dispatch(request: Request, navigation: boolean): Promise<Response | undefined> {
-    const url = new URL(request.url)
-    if (url.origin === loginOrigin) {
-      await queue
-      requests++
-      // fetch/XHR following a redirect here: the login service sends no CORS headers. A top-level
-      // navigation (or a Node `fetch` that says it is one with `Sec-Fetch-Mode: navigate`) gets in.
-      const navigates =
-        navigation || request.mode === 'navigate' || request.headers.get('sec-fetch-mode') === 'navigate'
-      if (!navigates) return HttpResponse.error()
-      return toResponse(await core.handleLogin(toBehaviourRequest(request, false)), request.method)
-    }
-    if (url.origin !== appOrigin()) return undefined
-    await queue
-    requests++
-    const result = await core.handle(toBehaviourRequest(request, true))
-    if (isPass(result)) {
-      jar.apply(result.responseHeaders)
-      for (const [name, value] of result.upstreamHeaders) request.headers.set(name, value)
-      return undefined
-    }
-    jar.apply(result.headers)
-    return toResponse(result, request.method)
-  }
-
-  async function navigate(target: string | URL, signal?: AbortSignal): Promise<Response | null> {
-    const url = new URL(target, `${appOrigin()}/`)
-    const init: RequestInit = {
-      headers: { accept: NAVIGATION_ACCEPT, 'sec-fetch-mode': 'navigate' },
-      redirect: 'manual',
-    }
-    if (signal) init.signal = signal
-    return (await dispatch(new Request(url, init), true)) ?? null
-  }
-
-  async function relogin({ url, signal }: EmulatedReloginContext): Promise<void> {
-    let next = new URL(url, `${appOrigin()}/`)
-    for (let hop = 0; hop < 20; hop++) {
-      signal?.throwIfAborted()
-      const res = await navigate(next, signal)
-      const sameOrigin = next.origin === appOrigin()
-      if (sameOrigin && (res === null || (res.status >= 200 && res.status < 300))) return
-      const location = res?.headers.get('location')
-      if (!res || res.status < 300 || res.status >= 400 || !location) {
-        throw new Error(`ajax-reauth/testing: re-login stopped at ${next.href} with status ${res?.status}`)
-      }
-      next = new URL(location, next)
-    }
-    throw new Error('ajax-reauth/testing: re-login followed too many redirects')
-  }
-
-  const handlers: HttpHandler[] = [http.all('*', async ({ request }) => dispatch(request, false))]
-
-  const session: EmulatedSession = {
-    expire: () => run(core.expire),
-    end: () => run(core.end),
-    tamper: () => run(core.tamper),
-    restore: () => run(signIn),
+function sessionSwitch(s: EmulationState): EmulatedSession {
+  const { core, jar } = s
+  return {
+    expire: () => run(s, core.expire),
+    end: () => run(s, core.end),
+    tamper: () => run(s, core.tamper),
+    restore: () => run(s, () => signIn(s)),
     reset: () =>
-      run(async () => {
+      run(s, async () => {
         core.reset()
         jar.clear()
-        requests = 0
-        if (options.signedIn ?? true) await signIn()
+        s.requests = 0
+        if (s.options.signedIn ?? true) await signIn(s)
       }),
     get counters() {
-      return { ...core.counters(), requests }
+      return { ...core.counters(), requests: s.requests }
     },
     get cookies() {
       return jar.snapshot()
     },
   }
+}
 
-  return { handlers, session, relogin, navigate: (url) => navigate(url), behaviour }
+function emulate<B>(options: EmulationOptions, behaviour: B, core: Core): ProxyEmulation<B> {
+  const s: EmulationState = {
+    options,
+    core,
+    loginOrigin: new URL(options.loginOrigin ?? DEFAULT_LOGIN_ORIGIN).origin,
+    jar: new CookieJar(),
+    requests: 0,
+    queue: Promise.resolve(),
+  }
+  if (options.signedIn ?? true) void run(s, () => signIn(s))
+  const handlers: HttpHandler[] = [http.all('*', async ({ request }) => dispatch(s, request, false))]
+  return {
+    handlers,
+    session: sessionSwitch(s),
+    relogin: (ctx) => relogin(s, ctx),
+    navigate: (url) => navigate(s, url),
+    behaviour,
+  }
 }
 
 function randomSecret(): string {

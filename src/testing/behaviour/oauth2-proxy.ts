@@ -1,5 +1,5 @@
 import { errorPage, nginxHeaderTooLargePage, signInPage } from './pages.js'
-import { SessionStore } from './session-store.js'
+import { SessionStore, type StoredSession } from './session-store.js'
 import type {
   Behaviour,
   BehaviourRequest,
@@ -194,387 +194,465 @@ type Loaded =
 
 const byteLength = (s: string): number => new TextEncoder().encode(s).length
 
+/** What the parts of one oauth2-proxy share: the live options, the provider, the stores, the counters. */
+interface ProxyState {
+  /** The live options (`set()` and `reset()` change this object in place). */
+  readonly o: OAuth2ProxyOptions
+  readonly provider: Provider
+  readonly counters: OAuth2ProxyCounters
+  readonly sessions: SessionStore<SessionData>
+  readonly csrf: SessionStore<CsrfData>
+}
+
+type Header = [string, string]
+type LoadedOk = Loaded & { state: 'ok' }
+
+const zeroCounters = (): OAuth2ProxyCounters => ({
+  signInStarts: 0,
+  csrfCookiesMinted: 0,
+  csrfCookiesCleared: 0,
+  callbacks: 0,
+  callbackFailures: 0,
+  sessionsCreated: 0,
+  sessionsCleared: 0,
+  refreshes: 0,
+  refreshFailures: 0,
+  signInPages: 0,
+  jsonUnauthorized: 0,
+  providerRedirects: 0,
+  headerTooLarge: 0,
+})
+
+// value = <id>|<10-digit time>|<43-char signature>; id chars = 4/3 of its bytes.
+const idBytes = (chars: number) => Math.max(12, Math.floor(((chars - 55) * 3) / 4))
+
+// oauth2-proxy 7.x writes `Max-Age` (and `Max-Age=0` to clear), no `Expires`.
+const cookieAttrs = (o: OAuth2ProxyOptions, maxAgeMs: number) => ({
+  maxAge: Math.max(0, Math.floor(maxAgeMs / 1000)),
+  httpOnly: true,
+  secure: o.cookieSecure,
+  sameSite: o.cookieSameSite,
+})
+
+const clearCookie = (o: OAuth2ProxyOptions, name: string): Header => [
+  'Set-Cookie',
+  serializeCookie(name, '', cookieAttrs(o, 0)),
+]
+
+/** `SessionStore.Clear`: clear every `<name>` / `<name>_<n>` cookie the request carries. */
+function clearSessionCookies(o: OAuth2ProxyOptions, cookieHeader: string | null): Header[] {
+  const re = new RegExp(`^${escapeRe(o.cookieName)}(_\\d+)?$`)
+  const names = new Set(parseCookies(cookieHeader).map(([n]) => n))
+  return [...names].filter((n) => re.test(n)).map((n) => clearCookie(o, n))
+}
+
+function csrfCookieName(o: OAuth2ProxyOptions, stateHash: string): string {
+  return o.csrfPerRequest ? `${o.cookieName}_${stateHash.slice(0, 8)}_csrf` : `${o.cookieName}_csrf`
+}
+
+function isAllowed(o: OAuth2ProxyOptions, email: string): boolean {
+  return !o.notAllowedEmails.includes(email)
+}
+
+/** `appDirector.GetRedirect`: `rd` query, then `X-Auth-Request-Redirect`, then the request URI. */
+function getRedirect(o: OAuth2ProxyOptions, req: BehaviourRequest, url: URL): string {
+  const rd = url.searchParams.get('rd')
+  if (rd && isValidRedirect(rd)) return rd
+  const header = req.headers.get('x-auth-request-redirect')
+  if (header && isValidRedirect(header)) return header
+  const uri = requestUri(url)
+  if (uri.startsWith(o.proxyPrefix)) return '/'
+  return isValidRedirect(uri) ? uri : '/'
+}
+
+function expiresOn(o: OAuth2ProxyOptions, tokens: Tokens): number {
+  return o.now() + (tokens.expiresIn !== undefined ? tokens.expiresIn * 1000 : o.cookieExpireMs)
+}
+
+/**
+ * `--cookie-refresh`: renew the session's tokens with the provider. The renewed session and its
+ * new cookie, the session unchanged when refresh failed but may keep serving, or `null` when the
+ * refusal ends it.
+ */
+async function refreshSession(
+  s: ProxyState,
+  id: string,
+  session: StoredSession<SessionData>,
+  refreshToken: string,
+): Promise<{ session: StoredSession<SessionData>; headers: Header[] } | null> {
+  const { o, counters, sessions } = s
+  try {
+    const tokens = await s.provider.refresh(refreshToken)
+    counters.refreshes++
+    const data: SessionData = {
+      ...session.data,
+      accessToken: tokens.accessToken,
+      ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+      ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
+      ...(tokens.user ? { user: tokens.user } : {}),
+    }
+    sessions.update(id, { data, createdAt: o.now(), expiresOn: expiresOn(o, tokens) })
+    const renewed = { data, createdAt: o.now(), expiresOn: expiresOn(o, tokens) }
+    const cookie = serializeCookie(
+      o.cookieName,
+      await sessions.cookieValue(id),
+      cookieAttrs(o, o.cookieExpireMs),
+    )
+    return { session: renewed, headers: [['Set-Cookie', cookie]] }
+  } catch (err) {
+    counters.refreshFailures++
+    // 7.15.2 (#3333): a refused refresh token ends the session; other errors keep serving
+    // while the session has not expired.
+    if (err instanceof ProviderError && (err.code === 'invalid_grant' || err.code === 'invalid_client')) {
+      return null
+    }
+    return { session, headers: [] }
+  }
+}
+
+async function loadSession(s: ProxyState, req: BehaviourRequest): Promise<Loaded> {
+  const { o, counters, sessions } = s
+  const cookieHeader = req.headers.get('cookie')
+  const value = getCookie(cookieHeader, o.cookieName)
+  if (!value) return { state: 'none', headers: [] }
+  const loaded = await sessions.load(value)
+  const cleared = (id?: string): Loaded => {
+    counters.sessionsCleared++
+    if (id) sessions.delete(id)
+    return { state: 'none', headers: clearSessionCookies(o, cookieHeader) }
+  }
+  if (loaded.status !== 'ok') return cleared()
+  const { id } = loaded
+  let { session } = loaded
+  const headers: Header[] = []
+  if (o.cookieRefreshMs > 0 && o.now() - session.createdAt > o.cookieRefreshMs && session.data.refreshToken) {
+    const refreshed = await refreshSession(s, id, session, session.data.refreshToken)
+    if (!refreshed) return cleared(id)
+    session = refreshed.session
+    headers.push(...refreshed.headers)
+  }
+  if (session.expiresOn <= o.now()) return cleared(id)
+  if (!isAllowed(o, session.data.user.email)) {
+    counters.sessionsCleared++
+    sessions.delete(id)
+    return { state: 'denied', headers: clearSessionCookies(o, cookieHeader) }
+  }
+  return { state: 'ok', id, data: session.data, headers }
+}
+
+function page(
+  o: OAuth2ProxyOptions,
+  status: number,
+  message: string,
+  req: BehaviourRequest,
+  url: URL,
+  extra: Header[] = [],
+) {
+  return {
+    status,
+    headers: html(extra),
+    body: errorPage({ status, message, redirect: getRedirect(o, req, url), proxyPrefix: o.proxyPrefix }),
+  }
+}
+
+/**
+ * `ClearExtraCsrfCookies`: with a limit, expire the oldest CSRF cookies the request carries
+ * beyond the limit; the new cookie comes on top (so a browser holds at most limit + 1).
+ */
+function clearExtraCsrfCookies(s: ProxyState, req: BehaviourRequest): Header[] {
+  const { o } = s
+  if (!o.csrfPerRequest || o.csrfPerRequestLimit <= 0) return []
+  const re = new RegExp(`^${escapeRe(o.cookieName)}_.{8}_csrf$`)
+  const existing = parseCookies(req.headers.get('cookie'))
+    .filter(([n]) => re.test(n))
+    .map(([name, value]) => ({ name, issued: Number(value.split('|')[1] ?? 0) }))
+    .sort((a, b) => a.issued - b.issued)
+  const excess = existing.length - o.csrfPerRequestLimit
+  return existing.slice(0, Math.max(0, excess)).map(({ name }) => {
+    s.counters.csrfCookiesCleared++
+    return clearCookie(o, name)
+  })
+}
+
+/** `/oauth2/start` (and the skip-provider-button 302): a CSRF cookie and a 302 to the provider. */
+async function oauthStart(
+  s: ProxyState,
+  req: BehaviourRequest,
+  url: URL,
+  extra: Header[],
+): Promise<BehaviourResponse> {
+  const { o, counters } = s
+  counters.signInStarts++
+  const headers: Header[] = [...NO_CACHE, ...extra]
+  const rd = getRedirect(o, req, url)
+  const state = randomToken(32)
+  const nonce = randomToken(32)
+  const codeVerifier = randomToken(32)
+  const stateHash = await sha256(state)
+  const nonceHash = await sha256(nonce)
+  headers.push(...clearExtraCsrfCookies(s, req))
+  const value = await s.csrf.create({ stateHash, nonceHash, codeVerifier }, o.csrfExpireMs)
+  headers.push([
+    'Set-Cookie',
+    serializeCookie(csrfCookieName(o, stateHash), value, cookieAttrs(o, o.csrfExpireMs)),
+  ])
+  counters.csrfCookiesMinted++
+  const location = s.provider.authorizeUrl({
+    redirectUri: `${url.origin}${o.proxyPrefix}/callback`,
+    state: `${stateHash}:${rd}`,
+    nonce: nonceHash,
+    scope: o.scope,
+    ...(o.codeChallengeMethod
+      ? { codeChallenge: await sha256(codeVerifier), codeChallengeMethod: o.codeChallengeMethod }
+      : {}),
+  })
+  return found(location, headers)
+}
+
+/** `/oauth2/callback`: check the CSRF cookie, redeem the code, create the session, go to `rd`. */
+async function callback(s: ProxyState, req: BehaviourRequest, url: URL): Promise<BehaviourResponse> {
+  const { o, counters } = s
+  counters.callbacks++
+  const fail = (status: number, message: string, extra: Header[] = []) => {
+    counters.callbackFailures++
+    return page(o, status, message, req, url, [...NO_CACHE, ...extra])
+  }
+  const q = url.searchParams
+  const error = q.get('error')
+  if (error) return fail(403, `Login Failed: The upstream identity provider returned an error: ${error}`)
+  const state = q.get('state') ?? ''
+  const colon = state.indexOf(':')
+  if (colon < 0) return fail(500, 'invalid length')
+  const stateHash = state.slice(0, colon)
+  let rd = state.slice(colon + 1)
+  const name = csrfCookieName(o, stateHash)
+  const raw = getCookie(req.headers.get('cookie'), name)
+  const loaded = raw ? await s.csrf.load(raw) : null
+  if (loaded?.status !== 'ok' || loaded.session.expiresOn <= o.now()) {
+    return fail(403, 'Login Failed: Unable to find a valid CSRF token. Please try again.')
+  }
+  const code = q.get('code')
+  if (!code) return fail(500, 'missing code')
+  let tokens: Tokens
+  try {
+    tokens = await s.provider.exchangeCode(
+      code,
+      `${url.origin}${o.proxyPrefix}/callback`,
+      o.codeChallengeMethod ? loaded.session.data.codeVerifier : undefined,
+    )
+  } catch (err) {
+    return fail(500, err instanceof Error ? err.message : String(err))
+  }
+  s.csrf.delete(loaded.id)
+  counters.csrfCookiesCleared++
+  const clearCsrf = clearCookie(o, name)
+  if (loaded.session.data.stateHash !== stateHash) {
+    return fail(403, 'Login Failed: Unable to find a valid CSRF token. Please try again.', [clearCsrf])
+  }
+  if (tokens.nonce !== undefined && tokens.nonce !== loaded.session.data.nonceHash) {
+    return fail(403, 'Session validation failed', [clearCsrf])
+  }
+  if (!isValidRedirect(rd)) rd = '/'
+  const user = tokens.user
+  if (!user) return fail(500, 'no user in ID token', [clearCsrf])
+  if (!isAllowed(o, user.email)) return fail(403, 'Invalid session: unauthorized', [clearCsrf])
+  const data: SessionData = {
+    user,
+    accessToken: tokens.accessToken,
+    ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+    ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
+  }
+  const value = await s.sessions.create(data, expiresOn(o, tokens) - o.now())
+  counters.sessionsCreated++
+  return found(rd, [
+    ...NO_CACHE,
+    clearCsrf,
+    ['Set-Cookie', serializeCookie(o.cookieName, value, cookieAttrs(o, o.cookieExpireMs))],
+  ])
+}
+
+function signInPageResponse(s: ProxyState, status: number, req: BehaviourRequest, url: URL, extra: Header[]) {
+  const { o } = s
+  // `SignInPage` clears the session cookie (whatever the request carried) before writing.
+  const clear = extra.some(([k]) => k === 'Set-Cookie')
+    ? []
+    : clearSessionCookies(o, req.headers.get('cookie'))
+  return {
+    status,
+    headers: html([...NO_CACHE, ...extra, ...clear]),
+    body: signInPage({
+      proxyPrefix: o.proxyPrefix,
+      redirect: getRedirect(o, req, url),
+      providerName: s.provider.name ?? o.providerName,
+      version: o.version,
+    }),
+  }
+}
+
+/** `--preferred-username` as a one-header list under `name`, or none. */
+const preferredUsername = (name: string, u: SessionUser): Header[] =>
+  u.preferredUsername ? [[name, u.preferredUsername]] : []
+
+function pass(loaded: LoadedOk): PassThrough {
+  const u = loaded.data.user
+  return {
+    pass: true,
+    user: u,
+    upstreamHeaders: [
+      ['X-Forwarded-User', u.user],
+      ['X-Forwarded-Email', u.email],
+      ...preferredUsername('X-Forwarded-Preferred-Username', u),
+    ],
+    responseHeaders: [...loaded.headers, ['GAP-Auth', u.email || u.user]],
+  }
+}
+
+/** The main proxy path: the upstream with a session, else the lost-session answer. */
+async function proxy(s: ProxyState, req: BehaviourRequest, url: URL): Promise<BehaviourResult> {
+  const { o, counters } = s
+  const loaded = await loadSession(s, req)
+  if (loaded.state === 'ok') return pass(loaded)
+  if (loaded.state === 'denied') {
+    if (o.forceJsonErrors) return { status: 403, headers: json(loaded.headers), body: '{}' }
+    return page(o, 403, 'The session failed authorization checks', req, url, loaded.headers)
+  }
+  const uri = requestUri(url)
+  if (o.forceJsonErrors || oauth2ProxyIsAjax(req.headers) || o.apiRoutes.some((r) => r.test(uri))) {
+    counters.jsonUnauthorized++
+    return { status: 401, headers: json(loaded.headers), body: '{}' }
+  }
+  if (o.skipProviderButton) {
+    counters.providerRedirects++
+    return oauthStart(s, req, url, loaded.headers)
+  }
+  counters.signInPages++
+  return signInPageResponse(s, 403, req, url, loaded.headers)
+}
+
+/** The `401 Unauthorized` of `/oauth2/auth` and `/oauth2/userinfo` without a session. */
+const probeUnauthorized = (loaded: Loaded): BehaviourResponse => ({
+  status: 401,
+  headers: textPlain([...NO_CACHE, ...loaded.headers]),
+  body: 'Unauthorized\n',
+})
+
+/** `/oauth2/auth`, nginx `auth_request`'s probe: 202 with the user's headers, or 401. */
+async function authProbe(s: ProxyState, req: BehaviourRequest): Promise<BehaviourResponse> {
+  const loaded = await loadSession(s, req)
+  if (loaded.state !== 'ok') return probeUnauthorized(loaded)
+  const u = loaded.data.user
+  return {
+    status: 202,
+    headers: [
+      ...NO_CACHE,
+      ...loaded.headers,
+      ['GAP-Auth', u.email || u.user],
+      ['X-Auth-Request-User', u.user],
+      ['X-Auth-Request-Email', u.email],
+      ...preferredUsername('X-Auth-Request-Preferred-Username', u),
+    ],
+    body: '',
+  }
+}
+
+async function userinfo(s: ProxyState, req: BehaviourRequest): Promise<BehaviourResponse> {
+  const loaded = await loadSession(s, req)
+  if (loaded.state !== 'ok') return probeUnauthorized(loaded)
+  const u = loaded.data.user
+  const body = {
+    user: u.user,
+    email: u.email,
+    ...(u.groups?.length ? { groups: u.groups } : {}),
+    ...(u.preferredUsername ? { preferredUsername: u.preferredUsername } : {}),
+  }
+  return {
+    status: 200,
+    headers: json([...NO_CACHE, ...loaded.headers]),
+    body: `${JSON.stringify(body)}\n`,
+  }
+}
+
+type Route = (s: ProxyState, req: BehaviourRequest, url: URL) => Promise<BehaviourResult> | BehaviourResult
+
+/** The endpoints under `--proxy-prefix`, by path after the prefix; any other one is a 404. */
+const PREFIX_ROUTES = new Map<string, Route>([
+  ['/start', (s, req, url) => oauthStart(s, req, url, [])],
+  ['/callback', callback],
+  ['/auth', (s, req) => authProbe(s, req)],
+  ['/userinfo', (s, req) => userinfo(s, req)],
+  [
+    '/sign_in',
+    (s, req, url) =>
+      s.o.skipProviderButton ? oauthStart(s, req, url, []) : signInPageResponse(s, 200, req, url, []),
+  ],
+  [
+    '/sign_out',
+    (s, req, url) =>
+      found(getRedirect(s.o, req, url), [
+        ...NO_CACHE,
+        ...clearSessionCookies(s.o, req.headers.get('cookie')),
+      ]),
+  ],
+])
+
+/** A front hop's answer to a `Cookie` header over `cookieCap`. */
+function headerTooLarge(cap: CookieCap): BehaviourResponse {
+  if (cap.answer === 'nginx-400') {
+    return { status: 400, headers: html([['Connection', 'close']]), body: nginxHeaderTooLargePage() }
+  }
+  return {
+    status: 431,
+    headers: textPlain([['Connection', 'close']]),
+    body: '431 Request Header Fields Too Large',
+  }
+}
+
+async function handle(s: ProxyState, req: BehaviourRequest): Promise<BehaviourResult> {
+  const { o } = s
+  const url = new URL(req.url)
+  const cookieHeader = req.headers.get('cookie')
+  if (o.cookieCap && cookieHeader && byteLength(cookieHeader) > o.cookieCap.maxBytes) {
+    s.counters.headerTooLarge++
+    return headerTooLarge(o.cookieCap)
+  }
+  const path = url.pathname
+  const prefix = o.proxyPrefix
+  if (path === '/ping') return { status: 200, headers: textPlain(), body: 'OK' }
+  if (path === '/robots.txt')
+    return { status: 200, headers: textPlain(), body: 'User-agent: *\nDisallow: /\n' }
+  if (path.startsWith(`${prefix}/`)) {
+    const route = PREFIX_ROUTES.get(path.slice(prefix.length))
+    if (route) return route(s, req, url)
+    return { status: 404, headers: textPlain(NO_CACHE), body: '404 page not found\n' }
+  }
+  if (o.skipAuthRoutes.some((r) => r.test(path))) {
+    const loaded = await loadSession(s, req)
+    if (loaded.state === 'ok') return pass(loaded)
+    return { pass: true, user: null, upstreamHeaders: [], responseHeaders: loaded.headers }
+  }
+  return proxy(s, req, url)
+}
+
 export function createOAuth2ProxyBehaviour(
   options: Partial<OAuth2ProxyOptions> & { cookieSecret: string },
   provider: Provider,
 ): OAuth2ProxyBehaviour {
   const initial: OAuth2ProxyOptions = { ...OAUTH2_PROXY_DEFAULTS, ...options }
   const o: OAuth2ProxyOptions = { ...initial }
-  const zero = (): OAuth2ProxyCounters => ({
-    signInStarts: 0,
-    csrfCookiesMinted: 0,
-    csrfCookiesCleared: 0,
-    callbacks: 0,
-    callbackFailures: 0,
-    sessionsCreated: 0,
-    sessionsCleared: 0,
-    refreshes: 0,
-    refreshFailures: 0,
-    signInPages: 0,
-    jsonUnauthorized: 0,
-    providerRedirects: 0,
-    headerTooLarge: 0,
-  })
-  const counters = zero()
   const now = () => o.now()
-  // value = <id>|<10-digit time>|<43-char signature>; id chars = 4/3 of its bytes.
-  const idBytes = (chars: number) => Math.max(12, Math.floor(((chars - 55) * 3) / 4))
-  const sessions = new SessionStore<SessionData>({
-    cookieName: o.cookieName,
-    secret: o.cookieSecret,
-    now,
-    idBytes: idBytes(o.cookieValueLength.session),
-  })
-  const csrf = new SessionStore<CsrfData>({
-    cookieName: `${o.cookieName}_csrf`,
-    secret: o.cookieSecret,
-    now,
-    idBytes: idBytes(o.cookieValueLength.csrf),
-  })
-
-  // oauth2-proxy 7.x writes `Max-Age` (and `Max-Age=0` to clear), no `Expires`.
-  const cookieAttrs = (maxAgeMs: number) => ({
-    maxAge: Math.max(0, Math.floor(maxAgeMs / 1000)),
-    httpOnly: true,
-    secure: o.cookieSecure,
-    sameSite: o.cookieSameSite,
-  })
-  const clearCookie = (name: string): [string, string] => [
-    'Set-Cookie',
-    serializeCookie(name, '', cookieAttrs(0)),
-  ]
-
-  /** `SessionStore.Clear`: clear every `<name>` / `<name>_<n>` cookie the request carries. */
-  function clearSessionCookies(cookieHeader: string | null): [string, string][] {
-    const re = new RegExp(`^${escapeRe(o.cookieName)}(_\\d+)?$`)
-    const names = new Set(parseCookies(cookieHeader).map(([n]) => n))
-    return [...names].filter((n) => re.test(n)).map(clearCookie)
+  const store = <T>(cookieName: string, chars: number) =>
+    new SessionStore<T>({ cookieName, secret: o.cookieSecret, now, idBytes: idBytes(chars) })
+  const s: ProxyState = {
+    o,
+    provider,
+    counters: zeroCounters(),
+    sessions: store<SessionData>(o.cookieName, o.cookieValueLength.session),
+    csrf: store<CsrfData>(`${o.cookieName}_csrf`, o.cookieValueLength.csrf),
   }
-
-  function csrfCookieName(stateHash: string): string {
-    return o.csrfPerRequest ? `${o.cookieName}_${stateHash.slice(0, 8)}_csrf` : `${o.cookieName}_csrf`
-  }
-
-  function isAllowed(email: string): boolean {
-    return !o.notAllowedEmails.includes(email)
-  }
-
-  /** `appDirector.GetRedirect`: `rd` query, then `X-Auth-Request-Redirect`, then the request URI. */
-  function getRedirect(req: BehaviourRequest, url: URL): string {
-    const rd = url.searchParams.get('rd')
-    if (rd && isValidRedirect(rd)) return rd
-    const header = req.headers.get('x-auth-request-redirect')
-    if (header && isValidRedirect(header)) return header
-    const uri = requestUri(url)
-    if (uri.startsWith(o.proxyPrefix)) return '/'
-    return isValidRedirect(uri) ? uri : '/'
-  }
-
-  async function loadSession(req: BehaviourRequest): Promise<Loaded> {
-    const cookieHeader = req.headers.get('cookie')
-    const value = getCookie(cookieHeader, o.cookieName)
-    if (!value) return { state: 'none', headers: [] }
-    const loaded = await sessions.load(value)
-    const cleared = (id?: string): Loaded => {
-      counters.sessionsCleared++
-      if (id) sessions.delete(id)
-      return { state: 'none', headers: clearSessionCookies(cookieHeader) }
-    }
-    if (loaded.status !== 'ok') return cleared()
-    const { id } = loaded
-    let { session } = loaded
-    const headers: [string, string][] = []
-    if (o.cookieRefreshMs > 0 && now() - session.createdAt > o.cookieRefreshMs && session.data.refreshToken) {
-      try {
-        const tokens = await provider.refresh(session.data.refreshToken)
-        counters.refreshes++
-        const data: SessionData = {
-          ...session.data,
-          accessToken: tokens.accessToken,
-          ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
-          ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
-          ...(tokens.user ? { user: tokens.user } : {}),
-        }
-        sessions.update(id, { data, createdAt: now(), expiresOn: expiresOn(tokens) })
-        session = { data, createdAt: now(), expiresOn: expiresOn(tokens) }
-        headers.push([
-          'Set-Cookie',
-          serializeCookie(o.cookieName, await sessions.cookieValue(id), cookieAttrs(o.cookieExpireMs)),
-        ])
-      } catch (err) {
-        counters.refreshFailures++
-        // 7.15.2 (#3333): a refused refresh token ends the session; other errors keep serving
-        // while the session has not expired.
-        if (err instanceof ProviderError && (err.code === 'invalid_grant' || err.code === 'invalid_client')) {
-          return cleared(id)
-        }
-      }
-    }
-    if (session.expiresOn <= now()) return cleared(id)
-    if (!isAllowed(session.data.user.email)) {
-      counters.sessionsCleared++
-      sessions.delete(id)
-      return { state: 'denied', headers: clearSessionCookies(cookieHeader) }
-    }
-    return { state: 'ok', id, data: session.data, headers }
-  }
-
-  function expiresOn(tokens: Tokens): number {
-    return now() + (tokens.expiresIn !== undefined ? tokens.expiresIn * 1000 : o.cookieExpireMs)
-  }
-
-  function page(
-    status: number,
-    message: string,
-    req: BehaviourRequest,
-    url: URL,
-    extra: [string, string][] = [],
-  ) {
-    return {
-      status,
-      headers: html(extra),
-      body: errorPage({ status, message, redirect: getRedirect(req, url), proxyPrefix: o.proxyPrefix }),
-    }
-  }
-
-  async function oauthStart(
-    req: BehaviourRequest,
-    url: URL,
-    extra: [string, string][],
-  ): Promise<BehaviourResponse> {
-    counters.signInStarts++
-    const headers: [string, string][] = [...NO_CACHE, ...extra]
-    const rd = getRedirect(req, url)
-    const state = randomToken(32)
-    const nonce = randomToken(32)
-    const codeVerifier = randomToken(32)
-    const stateHash = await sha256(state)
-    const nonceHash = await sha256(nonce)
-    // `ClearExtraCsrfCookies`: with a limit, expire the oldest CSRF cookies the request carries
-    // beyond the limit; the new cookie comes on top (so a browser holds at most limit + 1).
-    if (o.csrfPerRequest && o.csrfPerRequestLimit > 0) {
-      const re = new RegExp(`^${escapeRe(o.cookieName)}_.{8}_csrf$`)
-      const existing = parseCookies(req.headers.get('cookie'))
-        .filter(([n]) => re.test(n))
-        .map(([name, value]) => ({ name, issued: Number(value.split('|')[1] ?? 0) }))
-        .sort((a, b) => a.issued - b.issued)
-      const excess = existing.length - o.csrfPerRequestLimit
-      for (const { name } of existing.slice(0, Math.max(0, excess))) {
-        headers.push(clearCookie(name))
-        counters.csrfCookiesCleared++
-      }
-    }
-    const value = await csrf.create({ stateHash, nonceHash, codeVerifier }, o.csrfExpireMs)
-    headers.push([
-      'Set-Cookie',
-      serializeCookie(csrfCookieName(stateHash), value, cookieAttrs(o.csrfExpireMs)),
-    ])
-    counters.csrfCookiesMinted++
-    const location = provider.authorizeUrl({
-      redirectUri: `${url.origin}${o.proxyPrefix}/callback`,
-      state: `${stateHash}:${rd}`,
-      nonce: nonceHash,
-      scope: o.scope,
-      ...(o.codeChallengeMethod
-        ? { codeChallenge: await sha256(codeVerifier), codeChallengeMethod: o.codeChallengeMethod }
-        : {}),
-    })
-    return found(location, headers)
-  }
-
-  async function callback(req: BehaviourRequest, url: URL): Promise<BehaviourResponse> {
-    counters.callbacks++
-    const fail = (status: number, message: string, extra: [string, string][] = []) => {
-      counters.callbackFailures++
-      return page(status, message, req, url, [...NO_CACHE, ...extra])
-    }
-    const q = url.searchParams
-    const error = q.get('error')
-    if (error) return fail(403, `Login Failed: The upstream identity provider returned an error: ${error}`)
-    const state = q.get('state') ?? ''
-    const colon = state.indexOf(':')
-    if (colon < 0) return fail(500, 'invalid length')
-    const stateHash = state.slice(0, colon)
-    let rd = state.slice(colon + 1)
-    const name = csrfCookieName(stateHash)
-    const raw = getCookie(req.headers.get('cookie'), name)
-    const loaded = raw ? await csrf.load(raw) : null
-    if (loaded?.status !== 'ok' || loaded.session.expiresOn <= now()) {
-      return fail(403, 'Login Failed: Unable to find a valid CSRF token. Please try again.')
-    }
-    const code = q.get('code')
-    if (!code) return fail(500, 'missing code')
-    let tokens: Tokens
-    try {
-      tokens = await provider.exchangeCode(
-        code,
-        `${url.origin}${o.proxyPrefix}/callback`,
-        o.codeChallengeMethod ? loaded.session.data.codeVerifier : undefined,
-      )
-    } catch (err) {
-      return fail(500, err instanceof Error ? err.message : String(err))
-    }
-    csrf.delete(loaded.id)
-    counters.csrfCookiesCleared++
-    const clearCsrf = clearCookie(name)
-    if (loaded.session.data.stateHash !== stateHash) {
-      return fail(403, 'Login Failed: Unable to find a valid CSRF token. Please try again.', [clearCsrf])
-    }
-    if (tokens.nonce !== undefined && tokens.nonce !== loaded.session.data.nonceHash) {
-      return fail(403, 'Session validation failed', [clearCsrf])
-    }
-    if (!isValidRedirect(rd)) rd = '/'
-    const user = tokens.user
-    if (!user) return fail(500, 'no user in ID token', [clearCsrf])
-    if (!isAllowed(user.email)) return fail(403, 'Invalid session: unauthorized', [clearCsrf])
-    const data: SessionData = {
-      user,
-      accessToken: tokens.accessToken,
-      ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
-      ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
-    }
-    const value = await sessions.create(data, expiresOn(tokens) - now())
-    counters.sessionsCreated++
-    return found(rd, [
-      ...NO_CACHE,
-      clearCsrf,
-      ['Set-Cookie', serializeCookie(o.cookieName, value, cookieAttrs(o.cookieExpireMs))],
-    ])
-  }
-
-  function signInPageResponse(status: number, req: BehaviourRequest, url: URL, extra: [string, string][]) {
-    // `SignInPage` clears the session cookie (whatever the request carried) before writing.
-    const clear = extra.some(([k]) => k === 'Set-Cookie')
-      ? []
-      : clearSessionCookies(req.headers.get('cookie'))
-    return {
-      status,
-      headers: html([...NO_CACHE, ...extra, ...clear]),
-      body: signInPage({
-        proxyPrefix: o.proxyPrefix,
-        redirect: getRedirect(req, url),
-        providerName: provider.name ?? o.providerName,
-        version: o.version,
-      }),
-    }
-  }
-
-  function pass(loaded: Loaded & { state: 'ok' }): PassThrough {
-    const u = loaded.data.user
-    return {
-      pass: true,
-      user: u,
-      upstreamHeaders: [
-        ['X-Forwarded-User', u.user],
-        ['X-Forwarded-Email', u.email],
-        ...(u.preferredUsername
-          ? ([['X-Forwarded-Preferred-Username', u.preferredUsername]] as [string, string][])
-          : []),
-      ],
-      responseHeaders: [...loaded.headers, ['GAP-Auth', u.email || u.user]],
-    }
-  }
-
-  async function proxy(req: BehaviourRequest, url: URL): Promise<BehaviourResult> {
-    const loaded = await loadSession(req)
-    if (loaded.state === 'ok') return pass(loaded)
-    if (loaded.state === 'denied') {
-      if (o.forceJsonErrors) return { status: 403, headers: json(loaded.headers), body: '{}' }
-      return page(403, 'The session failed authorization checks', req, url, loaded.headers)
-    }
-    const uri = requestUri(url)
-    if (o.forceJsonErrors || oauth2ProxyIsAjax(req.headers) || o.apiRoutes.some((r) => r.test(uri))) {
-      counters.jsonUnauthorized++
-      return { status: 401, headers: json(loaded.headers), body: '{}' }
-    }
-    if (o.skipProviderButton) {
-      counters.providerRedirects++
-      return oauthStart(req, url, loaded.headers)
-    }
-    counters.signInPages++
-    return signInPageResponse(403, req, url, loaded.headers)
-  }
-
-  async function handle(req: BehaviourRequest): Promise<BehaviourResult> {
-    const url = new URL(req.url)
-    const cookieHeader = req.headers.get('cookie')
-    if (o.cookieCap && cookieHeader && byteLength(cookieHeader) > o.cookieCap.maxBytes) {
-      counters.headerTooLarge++
-      if (o.cookieCap.answer === 'nginx-400') {
-        return { status: 400, headers: html([['Connection', 'close']]), body: nginxHeaderTooLargePage() }
-      }
-      return {
-        status: 431,
-        headers: textPlain([['Connection', 'close']]),
-        body: '431 Request Header Fields Too Large',
-      }
-    }
-    const path = url.pathname
-    const prefix = o.proxyPrefix
-    if (path === '/ping') return { status: 200, headers: textPlain(), body: 'OK' }
-    if (path === '/robots.txt')
-      return { status: 200, headers: textPlain(), body: 'User-agent: *\nDisallow: /\n' }
-    if (path === `${prefix}/start`) return oauthStart(req, url, [])
-    if (path === `${prefix}/callback`) return callback(req, url)
-    if (path === `${prefix}/auth`) {
-      const loaded = await loadSession(req)
-      if (loaded.state !== 'ok') {
-        return { status: 401, headers: textPlain([...NO_CACHE, ...loaded.headers]), body: 'Unauthorized\n' }
-      }
-      const u = loaded.data.user
-      return {
-        status: 202,
-        headers: [
-          ...NO_CACHE,
-          ...loaded.headers,
-          ['GAP-Auth', u.email || u.user],
-          ['X-Auth-Request-User', u.user],
-          ['X-Auth-Request-Email', u.email],
-          ...(u.preferredUsername
-            ? ([['X-Auth-Request-Preferred-Username', u.preferredUsername]] as [string, string][])
-            : []),
-        ],
-        body: '',
-      }
-    }
-    if (path === `${prefix}/userinfo`) {
-      const loaded = await loadSession(req)
-      if (loaded.state !== 'ok') {
-        return { status: 401, headers: textPlain([...NO_CACHE, ...loaded.headers]), body: 'Unauthorized\n' }
-      }
-      const u = loaded.data.user
-      const body = {
-        user: u.user,
-        email: u.email,
-        ...(u.groups?.length ? { groups: u.groups } : {}),
-        ...(u.preferredUsername ? { preferredUsername: u.preferredUsername } : {}),
-      }
-      return {
-        status: 200,
-        headers: json([...NO_CACHE, ...loaded.headers]),
-        body: `${JSON.stringify(body)}\n`,
-      }
-    }
-    if (path === `${prefix}/sign_in`) {
-      if (o.skipProviderButton) return oauthStart(req, url, [])
-      return signInPageResponse(200, req, url, [])
-    }
-    if (path === `${prefix}/sign_out`) {
-      return found(getRedirect(req, url), [...NO_CACHE, ...clearSessionCookies(cookieHeader)])
-    }
-    if (path.startsWith(`${prefix}/`))
-      return { status: 404, headers: textPlain(NO_CACHE), body: '404 page not found\n' }
-    if (o.skipAuthRoutes.some((r) => r.test(path))) {
-      const loaded = await loadSession(req)
-      if (loaded.state === 'ok') return pass(loaded)
-      return { pass: true, user: null, upstreamHeaders: [], responseHeaders: loaded.headers }
-    }
-    return proxy(req, url)
-  }
-
+  const { counters, sessions, csrf } = s
   return {
     name: 'oauth2-proxy',
-    handle,
+    handle: (req) => handle(s, req),
     options: o,
     counters,
     sessions,
@@ -584,7 +662,7 @@ export function createOAuth2ProxyBehaviour(
     reset() {
       for (const key of Object.keys(o) as (keyof OAuth2ProxyOptions)[]) delete o[key]
       Object.assign(o, initial)
-      Object.assign(counters, zero())
+      Object.assign(counters, zeroCounters())
       sessions.reset()
       csrf.reset()
     },

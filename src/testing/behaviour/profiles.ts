@@ -109,227 +109,278 @@ const CALLBACK: Record<ProfileName, string> = {
   'azure-easy-auth': '/.auth/login/aad/callback',
 }
 
+/** What the parts of one profile share: its settings, session store, tickets and counters. */
+interface ProfileState {
+  readonly name: ProfileName
+  readonly options: ProfileBehaviourOptions
+  readonly now: () => number
+  readonly user: SessionUser
+  readonly lifetime: number
+  readonly easyProvider: string
+  readonly graceMs: number
+  readonly cookieName: string
+  readonly callbackPath: string
+  readonly sessions: SessionStore<SessionUser>
+  /** One-time tickets the login origin issued and the callback has not redeemed. */
+  readonly tickets: Set<string>
+  readonly counters: ProfileCounters
+}
+
+type LoadedSession = { id: string; user: SessionUser; expiresOn: number } | null
+
+const zeroCounters = (): ProfileCounters => ({ lostSession: 0, loginVisits: 0, logins: 0, refreshes: 0 })
+
+function isProfileAjax(s: ProfileState, req: { method: string; headers: Headers }): boolean {
+  const h = req.headers
+  switch (s.name) {
+    case 'pomerium': {
+      // Content negotiation between text/html and application/json: HTML wins when the
+      // client accepts it (explicitly or through a wildcard).
+      if (isXmlHttpRequest(h)) return true
+      const ranges = acceptedMediaRanges(h)
+      if (ranges.length === 0) return false
+      return !ranges.some((r) => r === 'text/html' || r === 'text/*' || r === '*/*')
+    }
+    case 'authelia':
+      return isXmlHttpRequest(h) || !(h.get('accept') ?? '').includes('text/html')
+    case 'google-iap':
+      return isXmlHttpRequest(h) || req.method.toUpperCase() === 'POST'
+    case 'cloudflare-access':
+      return isXmlHttpRequest(h)
+    case 'azure-easy-auth':
+      return s.options.easyAuthAction === '401'
+  }
+}
+
+/** The login origin's URL that signs the user in and returns through the callback to `target`. */
+function loginUrl(s: ProfileState, origin: string, target: string): string {
+  // The app callback URL that restores the session and lands on `target`.
+  const back = encodeURIComponent(`${origin}${s.callbackPath}?target=${encodeURIComponent(target)}`)
+  const host = new URL(origin).host
+  const lo = s.options.loginOrigin
+  switch (s.name) {
+    case 'pomerium':
+      return `${lo}/.pomerium/sign_in?pomerium_redirect_uri=${back}`
+    case 'authelia':
+      return `${lo}/authelia/?rd=${back}`
+    case 'google-iap':
+      return `${lo}/o/oauth2/v2/auth?continue=${back}`
+    case 'cloudflare-access':
+      return `${lo}/cdn-cgi/access/login/${host}?redirect_url=${back}`
+    case 'azure-easy-auth':
+      return `${lo}/common/oauth2/v2.0/authorize?redirect_uri=${back}`
+  }
+}
+
+const redirect = (location: string, headers: [string, string][] = []): BehaviourResponse => ({
+  status: 302,
+  headers: [...html(headers), ['Location', location]],
+  body: '',
+})
+
+/** Easy Auth's bare `401` of `/.auth/me` and `/.auth/refresh` without a (renewable) session. */
+const emptyUnauthorized = (): BehaviourResponse => ({ status: 401, headers: textPlain(), body: '' })
+
+function lostSession(s: ProfileState, req: BehaviourRequest, url: URL): BehaviourResponse {
+  s.counters.lostSession++
+  const target = url.href
+  const login = loginUrl(s, url.origin, target)
+  const ajax = isProfileAjax(s, req)
+  switch (s.name) {
+    case 'pomerium':
+      if (ajax) {
+        return {
+          status: 401,
+          headers: json(),
+          body: JSON.stringify({
+            error: 'Unauthenticated',
+            request_id: randomToken(8),
+            status: 401,
+            statusText: 'Unauthorized',
+          }),
+        }
+      }
+      return redirect(login)
+    case 'authelia':
+      // Authelia answers Ajax with a 401 that still carries the portal in `Location`.
+      if (ajax) return { status: 401, headers: textPlain([['Location', login]]), body: '401 Unauthorized' }
+      return redirect(login)
+    case 'google-iap':
+      if (ajax) return { status: 401, headers: html(), body: 'Invalid IAP credentials: empty token' }
+      return redirect(login)
+    case 'cloudflare-access':
+      if (ajax) return { status: 401, headers: textPlain(), body: 'Unauthorized' }
+      return redirect(login)
+    case 'azure-easy-auth':
+      if (ajax)
+        return {
+          status: 401,
+          headers: html(),
+          body: 'You do not have permission to view this directory or page.',
+        }
+      return redirect(
+        `/.auth/login/${s.easyProvider}?post_login_redirect_uri=${encodeURIComponent(requestUri(url))}`,
+      )
+  }
+}
+
+/** The request's session: valid (`ok`), expired (`expired`, Easy Auth may renew it), or neither. */
+async function load(
+  s: ProfileState,
+  req: BehaviourRequest,
+): Promise<{ ok: LoadedSession; expired: LoadedSession }> {
+  const value = getCookie(req.headers.get('cookie'), s.cookieName)
+  if (!value) return { ok: null, expired: null }
+  const r = await s.sessions.load(value)
+  if (r.status !== 'ok') return { ok: null, expired: null }
+  const loaded = { id: r.id, user: r.session.data, expiresOn: r.session.expiresOn }
+  return r.session.expiresOn > s.now() ? { ok: loaded, expired: null } : { ok: null, expired: loaded }
+}
+
+function setSessionCookie(s: ProfileState, value: string): [string, string] {
+  return ['Set-Cookie', serializeCookie(s.cookieName, value, { expires: s.now() + s.lifetime + s.graceMs })]
+}
+
+/** The app origin's callback: redeem the login origin's ticket, set the session, go to the target. */
+async function callback(s: ProfileState, url: URL): Promise<BehaviourResponse> {
+  const ticket = url.searchParams.get('ticket') ?? ''
+  const target = url.searchParams.get('target') ?? '/'
+  if (!s.tickets.delete(ticket)) return { status: 403, headers: textPlain(), body: 'invalid ticket' }
+  s.counters.logins++
+  const value = await s.sessions.create(s.user, s.lifetime)
+  const dest = new URL(target, url.origin)
+  return redirect(dest.origin === url.origin ? dest.href : '/', [setSessionCookie(s, value)])
+}
+
+/** Easy Auth's own `/.auth/*` routes; `null` for any other path. */
+async function easyAuthRoute(
+  s: ProfileState,
+  url: URL,
+  { ok, expired }: { ok: LoadedSession; expired: LoadedSession },
+): Promise<BehaviourResponse | null> {
+  const path = url.pathname
+  if (path === `/.auth/login/${s.easyProvider}`) {
+    const target = url.searchParams.get('post_login_redirect_uri') ?? '/'
+    return redirect(
+      loginUrl(s, url.origin, target.startsWith('/') && !target.startsWith('//') ? target : '/'),
+    )
+  }
+  if (path === '/.auth/me') {
+    if (!ok) return emptyUnauthorized()
+    return {
+      status: 200,
+      headers: json(),
+      body: JSON.stringify([
+        {
+          provider_name: s.easyProvider,
+          user_id: ok.user.email,
+          expires_on: new Date(ok.expiresOn).toISOString(),
+          user_claims: [{ typ: 'preferred_username', val: ok.user.preferredUsername ?? ok.user.user }],
+        },
+      ]),
+    }
+  }
+  if (path === '/.auth/refresh') {
+    const session = ok ?? expired
+    if (!session || session.expiresOn + s.graceMs <= s.now()) return emptyUnauthorized()
+    s.sessions.update(session.id, { expiresOn: s.now() + s.lifetime })
+    s.counters.refreshes++
+    return {
+      status: 200,
+      headers: textPlain([setSessionCookie(s, await s.sessions.cookieValue(session.id))]),
+      body: '',
+    }
+  }
+  return null
+}
+
+async function handle(s: ProfileState, req: BehaviourRequest): Promise<BehaviourResult> {
+  const url = new URL(req.url)
+  if (url.pathname === s.callbackPath) return callback(s, url)
+  const loaded = await load(s, req)
+  if (s.name === 'azure-easy-auth') {
+    const answer = await easyAuthRoute(s, url, loaded)
+    if (answer) return answer
+  }
+  const { ok } = loaded
+  if (!ok) return lostSession(s, req, url)
+  if (s.name === 'google-iap' && url.searchParams.get('gcp-iap-mode') === 'DO_SESSION_REFRESH') {
+    s.counters.refreshes++
+    return {
+      status: 200,
+      headers: html(),
+      body: '<!DOCTYPE html><title>Session refreshed</title><p>OK</p>',
+    }
+  }
+  return {
+    pass: true,
+    user: ok.user,
+    upstreamHeaders: [['X-Forwarded-Email', ok.user.email]],
+    responseHeaders: [],
+  }
+}
+
+/** The login origin: sign the user in at once (or after a click) and send a ticket back. */
+function handleLogin(s: ProfileState, automaticLogin: boolean, req: BehaviourRequest): BehaviourResponse {
+  s.counters.loginVisits++
+  const url = new URL(req.url)
+  const back = url.searchParams.get(RETURN_PARAM[s.name])
+  if (!back) return { status: 400, headers: textPlain(), body: 'missing return address' }
+  if (!automaticLogin && url.searchParams.get('confirm') !== '1') {
+    const next = new URL(url.href)
+    next.searchParams.set('confirm', '1')
+    return {
+      status: 200,
+      headers: html(),
+      body: `<!DOCTYPE html><title>Sign in</title><a id="continue" href="${next.href.replace(/&/g, '&amp;')}">Continue as ${s.user.email}</a>`,
+    }
+  }
+  const ticket = randomToken(16)
+  s.tickets.add(ticket)
+  const dest = new URL(back)
+  dest.searchParams.set('ticket', ticket)
+  return redirect(dest.href)
+}
+
 export function createProfileBehaviour(
   name: ProfileName,
   options: ProfileBehaviourOptions,
 ): ProfileBehaviour {
   const now = options.now ?? Date.now
-  const user = options.user ?? DEFAULT_USER
-  const lifetime = options.sessionLifetimeMs ?? 3600_000
   const easyProvider = options.easyAuthProvider ?? 'aad'
-  const graceMs = options.easyAuthGraceMs ?? 72 * 3600_000
   const cookieName = COOKIE[name]
-  const callbackPath = name === 'azure-easy-auth' ? `/.auth/login/${easyProvider}/callback` : CALLBACK[name]
-  const sessions = new SessionStore<SessionUser>({ cookieName, secret: options.secret, now })
-  const tickets = new Set<string>()
-  const zero = (): ProfileCounters => ({ lostSession: 0, loginVisits: 0, logins: 0, refreshes: 0 })
-  const counters = zero()
-
-  function isAjax(req: { method: string; headers: Headers }): boolean {
-    const h = req.headers
-    switch (name) {
-      case 'pomerium': {
-        // Content negotiation between text/html and application/json: HTML wins when the
-        // client accepts it (explicitly or through a wildcard).
-        if (isXmlHttpRequest(h)) return true
-        const ranges = acceptedMediaRanges(h)
-        if (ranges.length === 0) return false
-        return !ranges.some((r) => r === 'text/html' || r === 'text/*' || r === '*/*')
-      }
-      case 'authelia':
-        return isXmlHttpRequest(h) || !(h.get('accept') ?? '').includes('text/html')
-      case 'google-iap':
-        return isXmlHttpRequest(h) || req.method.toUpperCase() === 'POST'
-      case 'cloudflare-access':
-        return isXmlHttpRequest(h)
-      case 'azure-easy-auth':
-        return options.easyAuthAction === '401'
-    }
+  const s: ProfileState = {
+    name,
+    options,
+    now,
+    user: options.user ?? DEFAULT_USER,
+    lifetime: options.sessionLifetimeMs ?? 3600_000,
+    easyProvider,
+    graceMs: options.easyAuthGraceMs ?? 72 * 3600_000,
+    cookieName,
+    callbackPath: name === 'azure-easy-auth' ? `/.auth/login/${easyProvider}/callback` : CALLBACK[name],
+    sessions: new SessionStore<SessionUser>({ cookieName, secret: options.secret, now }),
+    tickets: new Set<string>(),
+    counters: zeroCounters(),
   }
-
-  /** The app callback URL that restores the session and lands on `target`. */
-  const callbackUrl = (origin: string, target: string) =>
-    `${origin}${callbackPath}?target=${encodeURIComponent(target)}`
-
-  function loginUrl(origin: string, target: string): string {
-    const back = encodeURIComponent(callbackUrl(origin, target))
-    const host = new URL(origin).host
-    const lo = options.loginOrigin
-    switch (name) {
-      case 'pomerium':
-        return `${lo}/.pomerium/sign_in?pomerium_redirect_uri=${back}`
-      case 'authelia':
-        return `${lo}/authelia/?rd=${back}`
-      case 'google-iap':
-        return `${lo}/o/oauth2/v2/auth?continue=${back}`
-      case 'cloudflare-access':
-        return `${lo}/cdn-cgi/access/login/${host}?redirect_url=${back}`
-      case 'azure-easy-auth':
-        return `${lo}/common/oauth2/v2.0/authorize?redirect_uri=${back}`
-    }
-  }
-
-  const redirect = (location: string, headers: [string, string][] = []): BehaviourResponse => ({
-    status: 302,
-    headers: [...html(headers), ['Location', location]],
-    body: '',
-  })
-
-  function lostSession(req: BehaviourRequest, url: URL): BehaviourResponse {
-    counters.lostSession++
-    const target = url.href
-    const login = loginUrl(url.origin, target)
-    const ajax = isAjax(req)
-    switch (name) {
-      case 'pomerium':
-        if (ajax) {
-          return {
-            status: 401,
-            headers: json(),
-            body: JSON.stringify({
-              error: 'Unauthenticated',
-              request_id: randomToken(8),
-              status: 401,
-              statusText: 'Unauthorized',
-            }),
-          }
-        }
-        return redirect(login)
-      case 'authelia':
-        // Authelia answers Ajax with a 401 that still carries the portal in `Location`.
-        if (ajax) return { status: 401, headers: textPlain([['Location', login]]), body: '401 Unauthorized' }
-        return redirect(login)
-      case 'google-iap':
-        if (ajax) return { status: 401, headers: html(), body: 'Invalid IAP credentials: empty token' }
-        return redirect(login)
-      case 'cloudflare-access':
-        if (ajax) return { status: 401, headers: textPlain(), body: 'Unauthorized' }
-        return redirect(login)
-      case 'azure-easy-auth':
-        if (ajax)
-          return {
-            status: 401,
-            headers: html(),
-            body: 'You do not have permission to view this directory or page.',
-          }
-        return redirect(
-          `/.auth/login/${easyProvider}?post_login_redirect_uri=${encodeURIComponent(requestUri(url))}`,
-        )
-    }
-  }
-
-  type Loaded = { id: string; user: SessionUser; expiresOn: number } | null
-  async function load(req: BehaviourRequest): Promise<{ ok: Loaded; expired: Loaded }> {
-    const value = getCookie(req.headers.get('cookie'), cookieName)
-    if (!value) return { ok: null, expired: null }
-    const r = await sessions.load(value)
-    if (r.status !== 'ok') return { ok: null, expired: null }
-    const s = { id: r.id, user: r.session.data, expiresOn: r.session.expiresOn }
-    return r.session.expiresOn > now() ? { ok: s, expired: null } : { ok: null, expired: s }
-  }
-
-  async function setSessionCookie(value: string): Promise<[string, string]> {
-    return ['Set-Cookie', serializeCookie(cookieName, value, { expires: now() + lifetime + graceMs })]
-  }
-
-  async function handle(req: BehaviourRequest): Promise<BehaviourResult> {
-    const url = new URL(req.url)
-    const path = url.pathname
-    if (path === callbackPath) {
-      const ticket = url.searchParams.get('ticket') ?? ''
-      const target = url.searchParams.get('target') ?? '/'
-      if (!tickets.delete(ticket)) return { status: 403, headers: textPlain(), body: 'invalid ticket' }
-      counters.logins++
-      const value = await sessions.create(user, lifetime)
-      const dest = new URL(target, url.origin)
-      return redirect(dest.origin === url.origin ? dest.href : '/', [await setSessionCookie(value)])
-    }
-    const { ok, expired } = await load(req)
-    if (name === 'azure-easy-auth') {
-      if (path === `/.auth/login/${easyProvider}`) {
-        const target = url.searchParams.get('post_login_redirect_uri') ?? '/'
-        return redirect(
-          loginUrl(url.origin, target.startsWith('/') && !target.startsWith('//') ? target : '/'),
-        )
-      }
-      if (path === '/.auth/me') {
-        if (!ok) return { status: 401, headers: textPlain(), body: '' }
-        return {
-          status: 200,
-          headers: json(),
-          body: JSON.stringify([
-            {
-              provider_name: easyProvider,
-              user_id: ok.user.email,
-              expires_on: new Date(ok.expiresOn).toISOString(),
-              user_claims: [{ typ: 'preferred_username', val: ok.user.preferredUsername ?? ok.user.user }],
-            },
-          ]),
-        }
-      }
-      if (path === '/.auth/refresh') {
-        const s = ok ?? expired
-        if (!s || s.expiresOn + graceMs <= now()) return { status: 401, headers: textPlain(), body: '' }
-        sessions.update(s.id, { expiresOn: now() + lifetime })
-        counters.refreshes++
-        return {
-          status: 200,
-          headers: textPlain([await setSessionCookie(await sessions.cookieValue(s.id))]),
-          body: '',
-        }
-      }
-    }
-    if (!ok) return lostSession(req, url)
-    if (name === 'google-iap' && url.searchParams.get('gcp-iap-mode') === 'DO_SESSION_REFRESH') {
-      counters.refreshes++
-      return {
-        status: 200,
-        headers: html(),
-        body: '<!DOCTYPE html><title>Session refreshed</title><p>OK</p>',
-      }
-    }
-    return {
-      pass: true,
-      user: ok.user,
-      upstreamHeaders: [['X-Forwarded-Email', ok.user.email]],
-      responseHeaders: [],
-    }
-  }
-
+  const { sessions, counters } = s
   const behaviour: ProfileBehaviour = {
     name,
     cookieName,
     counters,
     sessions,
     automaticLogin: true,
-    isAjax,
-    handle,
+    isAjax: (req) => isProfileAjax(s, req),
+    handle: (req) => handle(s, req),
     async handleLogin(req) {
-      counters.loginVisits++
-      const url = new URL(req.url)
-      const back = url.searchParams.get(RETURN_PARAM[name])
-      if (!back) return { status: 400, headers: textPlain(), body: 'missing return address' }
-      if (!behaviour.automaticLogin && url.searchParams.get('confirm') !== '1') {
-        const next = new URL(url.href)
-        next.searchParams.set('confirm', '1')
-        return {
-          status: 200,
-          headers: html(),
-          body: `<!DOCTYPE html><title>Sign in</title><a id="continue" href="${next.href.replace(/&/g, '&amp;')}">Continue as ${user.email}</a>`,
-        }
-      }
-      const ticket = randomToken(16)
-      tickets.add(ticket)
-      const dest = new URL(back)
-      dest.searchParams.set('ticket', ticket)
-      return redirect(dest.href)
+      return handleLogin(s, behaviour.automaticLogin, req)
     },
     expireSession: () => sessions.expireAll(),
     deleteSession: () => sessions.deleteAll(),
     reset() {
       sessions.reset()
-      tickets.clear()
-      Object.assign(counters, zero())
+      s.tickets.clear()
+      Object.assign(counters, zeroCounters())
       behaviour.automaticLogin = true
     },
   }
