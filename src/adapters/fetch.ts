@@ -49,8 +49,14 @@ export const finalSnapshot = (response: Response): ResponseSnapshot | null => {
   return { status, type, redirected, url, contentType, authRequired: reason }
 }
 
-/** What detection sees of an in-scope fetch's answer (a module-level function: no closure per request). */
-const inspect = (response: Response, facts: RequestFacts): ResponseSnapshot | Promise<ResponseSnapshot> =>
+/**
+ * What detection sees of an in-scope fetch `Response` (fetch and ky): the SDK's own 401 is final, anything
+ * else is snapshotted. A module-level function: no closure per request.
+ */
+export const inspect = (
+  response: Response,
+  facts: RequestFacts,
+): ResponseSnapshot | Promise<ResponseSnapshot> =>
   (response.status === 401 && finalSnapshot(response)) || snapshotResponse(response, true, facts.url)
 
 /**

@@ -1,10 +1,10 @@
 import { clock } from '../clock'
 import type { Engine } from '../core/engine'
 import type { FetchLike } from '../core/probe'
-import { networkErrorSnapshot, snapshotResponse } from '../core/snapshot'
+import { networkErrorSnapshot } from '../core/snapshot'
 import { type AuthRequiredError, isAuthRequiredError } from '../errors'
 import type { RequestFacts } from '../types'
-import { finalSnapshot, toAuthRequiredResponse } from './fetch'
+import { inspect, toAuthRequiredResponse } from './fetch'
 
 /** ky 2 passes hooks one state object; ky 1 passes positional arguments. Both are accepted. */
 interface KyState {
@@ -77,7 +77,7 @@ const recover = (
           isReplay: true,
           signal: request.signal,
           send: () => fetch((spare ?? request).clone()),
-          inspect: (r) => snapshotResponse(r, true),
+          inspect,
           inspectError: (e) => (e instanceof TypeError ? networkErrorSnapshot(facts.url) : null),
         }),
     })
@@ -119,12 +119,7 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     const facts = factsOf(engine, request)
     if (!facts) return undefined
     // The patched fetch (or `fetch: reauth.fetch`) already judged this request: its 401 is final.
-    const error = await engine.judge(
-      finalSnapshot(response) ?? (await snapshotResponse(response, true)),
-      facts,
-      undefined,
-      sent.get(request),
-    )
+    const error = await engine.judge(await inspect(response, facts), facts, undefined, sent.get(request))
     return error ? recover(engine, error, facts, request, options, sent.get(request)) : undefined
   }
 
