@@ -18,7 +18,13 @@ const iife = (production: boolean): Options => ({
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', axios: 'src/axios.ts', ky: 'src/ky.ts', testing: 'src/testing/index.ts' },
+    entry: {
+      index: 'src/index.ts',
+      axios: 'src/axios.ts',
+      ky: 'src/ky.ts',
+      callback: 'src/callback.ts',
+      testing: 'src/testing/index.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
     clean: true,
@@ -30,6 +36,16 @@ export default defineConfig([
   },
   iife(false),
   iife(true),
+  {
+    // The callback page's script tag: runs handleReauthCallback() on load, defines no global.
+    entry: { 'ajax-reauth-callback': 'src/callback-iife.ts' },
+    format: ['iife'],
+    minify: true,
+    target: 'es2022',
+    platform: 'browser',
+    sourcemap: true,
+    outExtension: () => ({ js: '.global.min.js' }),
+  },
   {
     // The `ajax-reauth` bin (doctor): Node only, never in the browser bundles; the shebang is kept.
     entry: { cli: 'src/doctor/cli.ts' },

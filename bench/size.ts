@@ -79,6 +79,13 @@ export const APPS: App[] = [
     goal: KB,
     addOn: true,
   },
+  {
+    id: 'callback',
+    what: "callback page: 'ajax-reauth/callback' (handleReauthCallback), no SDK",
+    code: `import { handleReauthCallback } from 'ajax-reauth/callback'\nhandleReauthCallback()\n`,
+    budget: KB,
+    goal: KB,
+  },
 ]
 
 /** Each public entry point whole (`export *`), production, dependencies included: the full surface. */
@@ -86,11 +93,13 @@ const ENTRIES = [
   { id: '.', file: 'src/index.ts' },
   { id: './axios', file: 'src/axios.ts' },
   { id: './ky', file: 'src/ky.ts' },
+  { id: './callback', file: 'src/callback.ts' },
   { id: './testing', file: 'src/testing/index.ts', external: ['msw'] },
 ]
 
 const IIFE_BUDGET = 21.25 * KB
 const IIFE_GOAL = 12 * KB
+const CALLBACK_IIFE_BUDGET = KB
 
 const arg = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
@@ -100,6 +109,7 @@ const entryFiles = (root: string): Record<string, string> => ({
   'ajax-reauth': join(root, 'src/index.ts'),
   'ajax-reauth/axios': join(root, 'src/axios.ts'),
   'ajax-reauth/ky': join(root, 'src/ky.ts'),
+  'ajax-reauth/callback': join(root, 'src/callback.ts'),
   'ajax-reauth/testing': join(root, 'src/testing/index.ts'),
 })
 
@@ -233,6 +243,25 @@ const measureIife = async (root: string): Promise<Bytes> => {
   return bytes(out.outputFiles?.[0]?.contents ?? '')
 }
 
+/** dist/ajax-reauth-callback.global.min.js, the callback page's script tag; null in a checkout without it. */
+const measureCallbackIife = async (root: string): Promise<Bytes | null> => {
+  const built = join(root, 'dist/ajax-reauth-callback.global.min.js')
+  if (!fromSrc) return existsSync(built) ? bytes(readFileSync(built)) : null
+  const entry = join(root, 'src/callback-iife.ts')
+  if (!existsSync(entry)) return null
+  const out = await build({
+    entryPoints: [entry],
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  })
+  return bytes(out.outputFiles?.[0]?.contents ?? '')
+}
+
 const kb = (n: number): string => `${(n / KB).toFixed(2)} KB`
 
 export interface SizeReport {
@@ -240,6 +269,7 @@ export interface SizeReport {
   apps: Record<string, { esbuild: Bytes; vite: Bytes; budget: number; addOn: boolean }>
   entries: Record<string, Bytes>
   iife: Bytes
+  callbackIife: Bytes | null
   typicalBytesByModule: Record<string, number>
 }
 
@@ -271,7 +301,14 @@ export const measureAll = async (root = ROOT, src = false): Promise<SizeReport> 
     const spec = entry.id === '.' ? 'ajax-reauth' : `ajax-reauth/${entry.id.slice(2)}`
     entries[entry.id] = await withEsbuild(root, `export * from '${spec}'`, entry.external)
   }
-  return { root, apps, entries, iife: await measureIife(root), typicalBytesByModule: typicalInputs }
+  return {
+    root,
+    apps,
+    entries,
+    iife: await measureIife(root),
+    callbackIife: await measureCallbackIife(root),
+    typicalBytesByModule: typicalInputs,
+  }
 }
 
 export async function runSize(opts: { src?: boolean } = {}): Promise<Section> {
@@ -339,6 +376,22 @@ export async function runSize(opts: { src?: boolean } = {}): Promise<Section> {
       detail: `${kb(r.iife.gzipped)} = ${r.iife.gzipped} B`,
     })
   }
+  if (r.callbackIife) {
+    rows.push({
+      bench: 'size',
+      case: 'IIFE ajax-reauth-callback.global.min.js (the callback page)',
+      variant: 'min+gz',
+      value: r.callbackIife.gzipped,
+      unit: 'B',
+      note: `${r.callbackIife.gzipped} B (min ${r.callbackIife.minified} B), budget ${CALLBACK_IIFE_BUDGET} B`,
+    })
+    goals.push({
+      bench: 'size',
+      goal: `budget: callback IIFE ≤ ${CALLBACK_IIFE_BUDGET} B min+gz`,
+      met: r.callbackIife.gzipped <= CALLBACK_IIFE_BUDGET,
+      detail: `${r.callbackIife.gzipped} B`,
+    })
+  }
   const all = [
     ...Object.entries(r.apps).flatMap(([k, a]) => [
       [k, a.esbuild],
@@ -346,6 +399,7 @@ export async function runSize(opts: { src?: boolean } = {}): Promise<Section> {
     ]),
     ...Object.entries(r.entries),
     ['iife', r.iife],
+    ...(r.callbackIife ? [['callback iife', r.callbackIife]] : []),
   ] as [string, Bytes][]
   const problems = all
     .filter(([, m]) => !positive(m.gzipped) || m.gzipped > m.minified + 64)

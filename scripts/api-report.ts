@@ -14,6 +14,7 @@ const ENTRIES = [
   { entry: 'index', report: 'ajax-reauth' },
   { entry: 'axios', report: 'ajax-reauth-axios' },
   { entry: 'ky', report: 'ajax-reauth-ky' },
+  { entry: 'callback', report: 'ajax-reauth-callback' },
   { entry: 'testing', report: 'ajax-reauth-testing' },
 ]
 

@@ -2,6 +2,7 @@
 // @vitest-environment-options {"url": "http://app.test/app/"}
 import { describe, expect, it } from 'vitest'
 import * as axiosEntry from '../src/axios'
+import * as callbackEntry from '../src/callback'
 import * as iife from '../src/iife'
 import * as index from '../src/index'
 import * as kyEntry from '../src/ky'
@@ -32,6 +33,9 @@ describe('public entry points', () => {
     ])
     expect(Object.keys(axiosEntry)).toEqual(['axiosReauth'])
     expect(Object.keys(kyEntry)).toEqual(['kyReauth'])
+    // The callback page's entry: the helper alone, the same function as the main entry's.
+    expect(Object.keys(callbackEntry)).toEqual(['handleReauthCallback'])
+    expect(callbackEntry.handleReauthCallback).toBe(index.handleReauthCallback)
   })
 
   it('an instance has no engine, axios() or kyHooks', () => {

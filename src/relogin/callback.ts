@@ -5,10 +5,14 @@ import type { CallbackMessage } from './landing'
  * opener or the iframe's parent) that the flow landed, with `targetOrigin` = this page's own origin,
  * then closes the popup. Does nothing in a top-level page that nobody opened.
  *
+ * The page needs nothing else: `import { handleReauthCallback } from 'ajax-reauth/callback'` (under
+ * 1 KB), or the script file that calls it on load.
+ *
  * @example
- * // reauth-callback.html
- * <script src="https://unpkg.com/ajax-reauth"></script>
- * <script>AjaxReauth.handleReauthCallback()</script>
+ * <!-- public/reauth-callback.html; createReauth({ callbackPath: '/reauth-callback.html' }) -->
+ * <!-- self-hosted copy of node_modules/ajax-reauth/dist/ajax-reauth-callback.global.min.js, or a pinned CDN URL:
+ *      https://unpkg.com/ajax-reauth@0.1.0/dist/ajax-reauth-callback.global.min.js -->
+ * <script src="/ajax-reauth-callback.global.min.js"></script>
  */
 export const handleReauthCallback = (): void => {
   if (typeof window === 'undefined') return
