@@ -124,7 +124,6 @@ export const createReauth = (options?: ReauthOptions): Reauth => {
     options: normalized,
     coordinator: engine.coordinator,
     probe: engine.probe,
-    probeUrl: engine.scope.origin + (engine.profile.probe?.path ?? '/'),
     channel: `ajax-reauth:${engine.scope.origin}:${engine.profile.name}`,
   })
   // Also without install(): an app on reauth.axios() or kyHooks alone gets the check too.

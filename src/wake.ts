@@ -28,8 +28,6 @@ export interface WakeDeps {
   options: Pick<NormalizedOptions, 'wake' | 'crossTab'>
   coordinator: Pick<Coordinator, 'state' | 'hold' | 'recover' | 'settled' | 'lastSuccessAt'>
   probe: SessionProbe
-  /** The probe's URL: the `url` of the loss it reports. */
-  probeUrl: string
   /** `ajax-reauth:<origin>:<profile>`: the lock and storage key names start with it. */
   channel: string
   /** Test seams; each missing field is read from the global scope. */
@@ -233,7 +231,8 @@ const createCheck = (deps: WakeDeps, answers: (notBefore: number) => Promise<Ans
           // Started before the hold ends: the held requests wait for the re-login, not the network.
           const error = new AuthRequiredError({
             reason: 'session-check',
-            url: deps.probeUrl,
+            // No request of the app's failed: the loss is the page's.
+            url: typeof location === 'undefined' ? '' : location.href,
             method: 'GET',
             cause: `session probe: signed out (${cause})`,
           })
@@ -320,7 +319,7 @@ const listenForReturns = (
 
 /**
  * @example
- * const wake = createWake({ options, coordinator, probe, probeUrl, channel })
+ * const wake = createWake({ options, coordinator, probe, channel })
  * wake.start()
  * await wake.check('route change') // 'signed-in' | 'signed-out' | 'unknown'
  */

@@ -64,12 +64,20 @@ interface Tab {
   reauth: Reauth
   relogins: number
   required: string[]
+  /** The `url` of each `reauth:required`. */
+  requiredUrls: string[]
   finish(ok: boolean): void
 }
 
 /** An SDK instance whose re-login waits for finish(). */
 const tab = (options: ReauthOptions = {}): Tab => {
-  const t: Tab = { relogins: 0, required: [], finish: () => {}, reauth: undefined as unknown as Reauth }
+  const t: Tab = {
+    relogins: 0,
+    required: [],
+    requiredUrls: [],
+    finish: () => {},
+    reauth: undefined as unknown as Reauth,
+  }
   t.reauth = createReauth({
     crossTab: false,
     wake: { afterMs: 5 * MINUTE, holdMs: 1000 },
@@ -86,7 +94,10 @@ const tab = (options: ReauthOptions = {}): Tab => {
       }),
     ...options,
   })
-  t.reauth.onReauthRequired(({ reason }) => t.required.push(reason))
+  t.reauth.onReauthRequired(({ reason, url }) => {
+    t.required.push(reason)
+    t.requiredUrls.push(url)
+  })
   made.push(t.reauth)
   return t
 }
@@ -143,8 +154,9 @@ describe('wake-up check: when it runs', () => {
     t.finish(true)
     expect(await all).toEqual(Array.from({ length: 50 }, (_, i) => `r${i}`))
     expect(t.relogins).toBe(1)
-    // once per episode, with the check's reason
+    // once per episode, with the check's reason, and the page's URL: no request of the app's failed
     expect(t.required).toEqual(['session-check'])
+    expect(t.requiredUrls).toEqual([location.href])
     expect(log.filter((l) => l.endsWith(':dead'))).toEqual([])
   })
 
@@ -443,7 +455,6 @@ const browser = () => {
         await wait(20)
         return answer
       },
-      probeUrl: `${ORIGIN}/oauth2/auth`,
       channel: `ajax-reauth:${ORIGIN}:oauth2-proxy`,
       env,
     }
