@@ -21,7 +21,7 @@ Options:
   --cookie '<name=value; …>'  a signed-in Cookie header, to compare with (never printed)
   --proxy <name>              ${Object.keys(builtinProfiles).join(' | ')} (default: detected)
   --origin <origin>           origin of the page that calls <url> (default: the URL's own)
-  --json                      print the report as JSON (schema: docs/doctor.md)
+  --json                      print the report as JSON (schema: docs/doctor.md in the package)
   --timeout <ms>              per request (default 5000; the whole run at most 6 times that)
   -h, --help                  this text
 
