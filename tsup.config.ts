@@ -9,19 +9,20 @@ const iife = (production: boolean): Options => ({
   target: 'es2022',
   platform: 'browser',
   sourcemap: true,
-  // A script tag has no bundler to replace NODE_ENV, and no `process` for options.ts to test.
+  // A script tag has no bundler to replace NODE_ENV: the flag decides alone.
   define: production
-    ? { 'process.env.NODE_ENV': '"production"' }
-    : { process: '{"env":{"NODE_ENV":"development"}}', 'process.env.NODE_ENV': '"development"' },
+    ? { __AJAX_REAUTH_DEV__: 'false', 'process.env.NODE_ENV': '"production"' }
+    : { __AJAX_REAUTH_DEV__: 'true' },
   outExtension: () => ({ js: production ? '.global.min.js' : '.global.js' }),
 })
+
+/** The SDK's entries; the `development` build has the same, with the option checks always on. */
+const SDK_ENTRIES = { index: 'src/index.ts', axios: 'src/axios.ts', ky: 'src/ky.ts' }
 
 export default defineConfig([
   {
     entry: {
-      index: 'src/index.ts',
-      axios: 'src/axios.ts',
-      ky: 'src/ky.ts',
+      ...SDK_ENTRIES,
       callback: 'src/callback.ts',
       testing: 'src/testing/index.ts',
     },
@@ -33,6 +34,22 @@ export default defineConfig([
     treeshake: true,
     sourcemap: true,
     external: ['axios', 'ky', 'msw'],
+    // The default build: the bundler's process.env.NODE_ENV decides whether the option checks stay.
+    define: { __AJAX_REAUTH_DEV__: 'false' },
+  },
+  {
+    // `exports[…].development` (Vite's dev server, webpack's development mode): the option checks run
+    // even where no `process` is defined. Types: the default build's.
+    entry: SDK_ENTRIES,
+    outDir: 'dist/development',
+    format: ['esm', 'cjs'],
+    dts: false,
+    target: 'es2022',
+    splitting: true,
+    treeshake: true,
+    sourcemap: true,
+    external: ['axios', 'ky'],
+    define: { __AJAX_REAUTH_DEV__: 'true' },
   },
   iife(false),
   iife(true),

@@ -146,7 +146,8 @@ const bytes = (code: Uint8Array | string): Bytes => {
   return { minified: buf.length, gzipped: gzipSync(buf, { level: 9 }).length }
 }
 
-const PRODUCTION = { 'process.env.NODE_ENV': '"production"' }
+// `__AJAX_REAUTH_DEV__`: as tsup builds the default entries (for --src; dist/ has it replaced already).
+const PRODUCTION = { 'process.env.NODE_ENV': '"production"', __AJAX_REAUTH_DEV__: 'false' }
 
 /** esbuild, as an app's production build: ESM, browser, minified, tree-shaken. */
 const withEsbuild = async (
@@ -199,6 +200,7 @@ const withVite = async (root: string, code: string): Promise<Bytes> => {
       configFile: false,
       logLevel: 'silent',
       mode: 'production',
+      define: { __AJAX_REAUTH_DEV__: 'false' },
       resolve: fromSrc
         ? {
             alias: Object.entries(files)
@@ -231,7 +233,9 @@ export const iifeOptions = (root: string, production: boolean) =>
     globalName: 'AjaxReauth',
     platform: 'browser',
     target: 'es2022',
-    define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' },
+    define: production
+      ? { 'process.env.NODE_ENV': '"production"', __AJAX_REAUTH_DEV__: 'false' }
+      : { __AJAX_REAUTH_DEV__: 'true' },
   }) as const
 
 const measureIife = async (root: string): Promise<Bytes> => {

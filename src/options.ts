@@ -167,7 +167,8 @@ const checkNumbers = (o: NormalizedOptions): void => {
 }
 
 /**
- * Validate and apply defaults. In development (`process.env.NODE_ENV !== 'production'`) throws
+ * Validate and apply defaults. In development (the package's `development` build, or
+ * `process.env.NODE_ENV !== 'production'`) throws
  * `ReauthConfigError` naming each bad field (down to the array element), what it expects and what it
  * got; a production build checks only a string `proxy` and the numbers (the bundler drops the rest).
  *
@@ -176,9 +177,14 @@ const checkNumbers = (o: NormalizedOptions): void => {
  * // ReauthConfigError: reloginTimeoutMs: expected an integer from 1 to 2147483647, got NaN
  */
 export const normalizeOptions = (input: unknown = {}): NormalizedOptions => {
-  // Inline, not in a variable, so the bundler's NODE_ENV makes it a constant and drops validate.ts;
-  // `typeof process`: unbundled ESM in a browser has none.
-  if (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production') {
+  // Inline, not in a variable, so each build makes it a constant and drops validate.ts where false:
+  // `__AJAX_REAUTH_DEV__` is true in the `development` export condition's build (Vite's dev server,
+  // webpack's development mode), false in the default one, where the bundler's NODE_ENV decides;
+  // `typeof process`: unbundled ESM in a browser has none. Unbuilt (tests from src/), it is undefined.
+  if (
+    (typeof __AJAX_REAUTH_DEV__ !== 'undefined' && __AJAX_REAUTH_DEV__) ||
+    (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production')
+  ) {
     const issues = validateOptions(input ?? {})
     if (issues.length) throw new ReauthConfigError(issues)
     return withDefaults(input)

@@ -455,7 +455,8 @@ describe('in production (NODE_ENV=production)', () => {
         minify: true,
         format: 'esm',
         platform: 'browser',
-        define: { 'process.env.NODE_ENV': JSON.stringify(env) },
+        // as tsup builds the default entry (the `development` build sets it to true)
+        define: { 'process.env.NODE_ENV': JSON.stringify(env), __AJAX_REAUTH_DEV__: 'false' },
         write: false,
         logLevel: 'silent',
       })
