@@ -396,6 +396,16 @@ export async function runSize(opts: { src?: boolean } = {}): Promise<Section> {
       detail: `${r.callbackIife.gzipped} B`,
     })
   }
+  // The option checks and zod are development-only: not one byte of zod in the typical app.
+  const zodBytes = Object.entries(r.typicalBytesByModule)
+    .filter(([f]) => f.includes('node_modules/zod/'))
+    .reduce((sum, [, b]) => sum + b, 0)
+  goals.push({
+    bench: 'size',
+    goal: 'budget: zod in the typical app (production) = 0 B',
+    met: zodBytes === 0,
+    detail: `${zodBytes} B minified`,
+  })
   const all = [
     ...Object.entries(r.apps).flatMap(([k, a]) => [
       [k, a.esbuild],

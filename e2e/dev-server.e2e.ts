@@ -106,5 +106,6 @@ describe("a bundler's development server", () => {
     // validate.ts's messages (the production build keeps only the number checks that prevent a hang)
     expect(code).not.toContain('unknown option')
     expect(code).not.toContain('a same-origin path starting with')
+    expect(code).not.toContain('invalid_union') // zod
   })
 })

@@ -1,6 +1,6 @@
 import { MAX_DELAY as MAX_INT } from './clock'
 import { ReauthConfigError } from './errors'
-import { importHint, profileByName } from './profiles/by-name'
+import { importHint, profileByName, profileNames } from './profiles/by-name'
 import type { ProxyProfile } from './types'
 import { validateOptions } from './validate'
 import { WAKE_AFTER_MS, WAKE_HOLD_MS } from './wake'
@@ -185,7 +185,7 @@ export const normalizeOptions = (input: unknown = {}): NormalizedOptions => {
     (typeof __AJAX_REAUTH_DEV__ !== 'undefined' && __AJAX_REAUTH_DEV__) ||
     (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production')
   ) {
-    const issues = validateOptions(input ?? {})
+    const issues = validateOptions(input ?? {}, { profileNames, importHint })
     if (issues.length) throw new ReauthConfigError(issues)
     return withDefaults(input)
   }

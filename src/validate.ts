@@ -1,51 +1,61 @@
-import { MAX_DELAY } from './clock'
-import type { ReauthOptions } from './options'
-import { importHint, profileNames } from './profiles/by-name'
+import * as z from 'zod/mini'
+import type { ReauthOptions, ReloginStrategy } from './options'
+import type { ProxyProfile } from './types'
 
 /**
- * The full check of `createReauth()` options, with a message per bad field. Development builds only:
- * options.ts calls it behind `process.env.NODE_ENV !== 'production'`, so an app's production bundle
- * drops this module (a hand-written rule table: the messages are the rules' own, zod/mini added ~4.5 KB
- * min+gz around them for the walk below).
+ * The full check of `createReauth()` options, with a message per bad field: one zod (`zod/mini`)
+ * schema, the source of every message. Development builds only: options.ts calls it behind the
+ * development flag or `process.env.NODE_ENV !== 'production'`, so an app's production bundle drops this
+ * module and zod with it (the package is side-effect free; `npm run size` and test/options.test.ts check
+ * that none of it is left).
  */
 
-const MAX_INT = MAX_DELAY
+// This module imports nothing of the SDK's at run time: a module shared with the SDK would put zod
+// in a chunk the SDK itself imports, and no bundler could drop it. What it needs comes as `Context`.
+const MAX_INT = 2 ** 31 - 1
 
-/** One option: what it expects (in the words of the error message) and the check. */
-interface Rule {
-  expected: string
-  test: (v: unknown) => boolean
-  /** For an array option: the rule of one element, reported with its index. */
-  item?: Rule
-  /** A message of its own for this value, instead of `expected …, got …`. */
-  explain?: (v: unknown) => string | undefined
-  /** For an option that may be an object (`wake`): the rule of each field, reported with its path. */
-  fields?: Record<string, Rule>
-}
-type Group = 'scope' | 'headers' | 'circuit'
-/**
- * One rule per option. The compiler rejects a table that misses an option of `ReauthOptions` or has
- * one it does not know: a new option cannot be added without its check and its message.
- */
-type Rules = { [K in Exclude<keyof ReauthOptions, Group>]-?: Rule } & {
-  [K in Group]-?: { [J in keyof NonNullable<ReauthOptions[K]>]-?: Rule }
+/** What the checks need from the SDK, passed by options.ts. */
+export interface Context {
+  /** The profile names `proxy` takes here (the IIFE registers more). */
+  profileNames(): string[]
+  /** For a built-in profile's name: which import to use instead; else undefined. */
+  importHint(value: unknown): string | undefined
 }
 
-const rule = (expected: string, test: (v: unknown) => boolean): Rule => ({ expected, test })
-const isFn = (v: unknown): boolean => typeof v === 'function'
-const isString = (v: unknown): v is string => typeof v === 'string'
-const oneOf = (...values: string[]): Rule =>
-  rule(values.map((v) => `'${v}'`).join(' | '), (v) => values.includes(v as string))
-const int = (min: number): Rule =>
-  rule(
-    `an integer from ${min} to ${MAX_INT}`,
-    (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= MAX_INT,
-  )
-const list = (item: Rule): Rule => ({
-  expected: `an array of ${item.expected}`,
-  test: (v) => Array.isArray(v) && v.every(item.test),
-  item,
+export type Issue = { path: string; message: string }
+
+/** The value as the app wrote it: `NaN`, `'a\r\nb'`, `[42]`, `10n`, never JSON's `null` for NaN. */
+export const show = (value: unknown): string => {
+  if (typeof value === 'string') return `'${JSON.stringify(value).slice(1, -1).replace(/\\"/g, '"')}'`
+  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'function') return 'function'
+  try {
+    if (value && typeof value === 'object' && !(value instanceof RegExp)) return JSON.stringify(value)
+  } catch {}
+  return String(value)
+}
+
+type Says = { error: (issue: { input?: unknown }) => string }
+/** zod's `error` param: `expected <what>, got <the value>` (`what` computed when a check fails). */
+const expected = (what: string | (() => string)): Says => ({
+  error: (issue) => `expected ${typeof what === 'string' ? what : what()}, got ${show(issue.input)}`,
 })
+
+/** A schema and what it expects, in the words of its message (an array's message names its item's). */
+interface Leaf<T extends z.ZodMiniType = z.ZodMiniType> {
+  what: string
+  schema: T
+}
+const leaf = <T extends z.ZodMiniType>(what: string, build: (says: Says) => T): Leaf<T> => ({
+  what,
+  schema: build(expected(what)),
+})
+
+const int = (min: number, max = MAX_INT) =>
+  leaf(`an integer from ${min} to ${max}`, (says) => z.int(says).check(z.gte(min, says), z.lte(max, says)))
+const list = <T extends z.ZodMiniType>(item: Leaf<T>) =>
+  leaf(`an array of ${item.what}`, (says) => z.array(item.schema, says))
 const parses = (v: string): boolean => {
   try {
     new URL(v)
@@ -54,133 +64,151 @@ const parses = (v: string): boolean => {
     return false
   }
 }
-/** Built on first use: a bundle that keeps this module (a dev build) pays for the table only when it runs. */
-let table: Rules | undefined
-const rules = (): Rules => {
-  table ??= makeRules()
-  return table
-}
+const isFunction = (v: unknown): boolean => typeof v === 'function'
 
-const makeRules = (): Rules => {
-  // What `Headers` takes unchanged: Latin-1, no control character but an inner tab, no surrounding space.
-  const header = rule(
-    'false or a header value (Latin-1, no control characters, no surrounding spaces)',
-    (v) => v === false || (isString(v) && /^[!-~\x80-\xff](?:[\t -~\x80-\xff]*[!-~\x80-\xff])?$/.test(v)),
-  )
-  const origin = rule(
-    "'same-origin' or an origin http(s)://host[:port]",
-    (v) => v === 'same-origin' || (isString(v) && /^https?:\/\/[^\s/\\?#@]+\/?$/i.test(v) && parses(v)),
-  )
-  const pattern = rule(
-    "a path starting with '/', an http(s) URL or a RegExp",
-    (v) =>
-      v instanceof RegExp ||
-      (isString(v) && (/^\/(?![/\\])/.test(v) || (/^https?:\/\/[^\s/\\?#]/i.test(v) && parses(v)))),
-  )
-  const isProfile = (v: unknown): boolean => {
-    const p = v as Record<string, unknown> | null
-    return (
-      typeof p === 'object' &&
-      p !== null &&
-      isString(p.name) &&
-      Array.isArray(p.ownPaths) &&
-      p.ownPaths.every(isString) &&
-      ['isSignInUrl', 'isSignInPage', 'isForbiddenPage', 'reloginUrl'].every((k) => isFn(p[k])) &&
-      (p.probe === null || (typeof p.probe === 'object' && isFn((p.probe as { read?: unknown }).read)))
-    )
-  }
-  const strategies = oneOf('iframe', 'popup', 'redirect')
-  const wakeFields: Record<string, Rule> = {
-    afterMs: int(0),
-    holdMs: rule(
-      'an integer from 0 to 30000',
-      (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 30_000,
-    ),
-  }
-  const wake: Rule = {
-    expected: 'a boolean or an object { afterMs?, holdMs? }',
-    test: (v) => typeof v === 'boolean' || (isRecord(v) && check(v, wakeFields, '').length === 0),
-    fields: wakeFields,
-  }
+// What `Headers` takes unchanged: Latin-1, no control character but an inner tab, no surrounding space.
+const HEADER_VALUE = /^[!-~\x80-\xff](?:[\t -~\x80-\xff]*[!-~\x80-\xff])?$/
+const header = leaf(
+  'false or a header value (Latin-1, no control characters, no surrounding spaces)',
+  (says) => z.union([z.literal(false, says), z.string(says).check(z.regex(HEADER_VALUE, says))], says),
+)
+const origin = leaf("'same-origin' or an origin http(s)://host[:port]", (says) =>
+  z.union(
+    [
+      z.literal('same-origin', says),
+      z.string(says).check(z.refine((v) => /^https?:\/\/[^\s/\\?#@]+\/?$/i.test(v) && parses(v), says)),
+    ],
+    says,
+  ),
+)
+const isPattern = (v: string): boolean =>
+  /^\/(?![/\\])/.test(v) || (/^https?:\/\/[^\s/\\?#]/i.test(v) && parses(v))
+const pattern = leaf("a path starting with '/', an http(s) URL or a RegExp", (says) =>
+  z.union([z.instanceof(RegExp, says), z.string(says).check(z.refine(isPattern, says))], says),
+)
 
-  return {
-    proxy: {
-      get expected() {
-        return `${profileNames()
-          .map((n) => `'${n}'`)
-          .join(' | ')} | a profile object`
-      },
-      test: (v) => (isString(v) ? profileNames().includes(v) : isProfile(v)),
-      explain: (v) => {
-        const hint = importHint(v)
-        return hint && `'${v as string}' is not a name here: ${hint}`
-      },
-    },
-    scope: { origins: list(origin), include: list(pattern), exclude: list(pattern) },
-    headers: { accept: header, requestedWith: header },
-    relogin: rule(`${strategies.expected} | function`, (v) => isFn(v) || strategies.test(v)),
-    reloginTimeoutMs: int(1),
-    replay: oneOf('all', 'idempotent', 'none'),
-    maxQueue: int(0),
-    circuit: { failures: int(1), windowMs: int(0), cooldownMs: int(0) },
-    crossTab: rule('a boolean', (v) => typeof v === 'boolean'),
-    callbackPath: rule("a same-origin path starting with '/'", (v) => isString(v) && /^\/(?![/\\])/.test(v)),
-    wake,
-  }
-}
-
-/** The value as the app wrote it: `NaN`, `'a\r\nb'`, `[42]`, `10n`, never JSON's `null` for NaN. */
-export const show = (value: unknown): string => {
-  if (isString(value)) return `'${JSON.stringify(value).slice(1, -1).replace(/\\"/g, '"')}'`
-  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`
-  if (typeof value === 'bigint') return `${value}n`
-  if (isFn(value)) return 'function'
-  try {
-    if (value && typeof value === 'object' && !(value instanceof RegExp)) return JSON.stringify(value)
-  } catch {}
-  return String(value)
-}
-
-export type Issue = { path: string; message: string }
-const got = (path: string, expected: string, value: unknown): Issue => ({
-  path,
-  message: `expected ${expected}, got ${show(value)}`,
+/** A profile object: the name, own paths, the checks and the probe the SDK calls. */
+const profile = z.looseObject({
+  name: z.string(),
+  ownPaths: z.array(z.string()),
+  isSignInUrl: z.custom(isFunction),
+  isSignInPage: z.custom(isFunction),
+  isForbiddenPage: z.custom(isFunction),
+  reloginUrl: z.custom(isFunction),
+  probe: z.union([z.null(), z.looseObject({ read: z.custom(isFunction) })]),
 })
+const proxyOf = (ctx: Context) => {
+  const { profileNames, importHint } = ctx
+  const names = (): string =>
+    `${profileNames()
+      .map((n) => `'${n}'`)
+      .join(' | ')} | a profile object`
+  const says: Says = {
+    error: (issue) => {
+      const hint = importHint(issue.input)
+      return hint ? `'${issue.input as string}' is not a name here: ${hint}` : expected(names).error(issue)
+    },
+  }
+  // The profile is checked whole: its message is the option's, not one per field.
+  const isProfile = (v: unknown): boolean => z.safeParse(profile, v).success
+  return z.union(
+    [
+      z.string(says).check(z.refine((v) => profileNames().includes(v), says)),
+      z.custom<ProxyProfile>(isProfile, says),
+    ],
+    says,
+  )
+}
+const relogin = leaf("'iframe' | 'popup' | 'redirect' | function", (says) =>
+  z.union(
+    [
+      z.enum(['iframe', 'popup', 'redirect'], says),
+      z.custom<Exclude<ReloginStrategy, string>>(isFunction, says),
+    ],
+    says,
+  ),
+)
+const replay = leaf("'all' | 'idempotent' | 'none'", (says) => z.enum(['all', 'idempotent', 'none'], says))
+const boolean = leaf('a boolean', (says) => z.boolean(says))
+const callbackPath = leaf("a same-origin path starting with '/'", (says) =>
+  z.string(says).check(z.regex(/^\/(?![/\\])/, says)),
+)
+const wakeFields = { afterMs: z.optional(int(0).schema), holdMs: z.optional(int(0, 30_000).schema) }
+const wake = z.union(
+  [z.boolean(), z.strictObject(wakeFields)],
+  expected('a boolean or an object { afterMs?, holdMs? }'),
+)
 
+const optional = <T extends z.ZodMiniType>(l: Leaf<T>) => z.optional(l.schema)
+const group = <S extends z.core.$ZodLooseShape>(shape: S) =>
+  z.optional(z.strictObject(shape, expected(`an object { ${Object.keys(shape).join('?, ')}? }`)))
+
+const SCOPE = {
+  origins: optional(list(origin)),
+  include: optional(list(pattern)),
+  exclude: optional(list(pattern)),
+}
+const HEADERS = { accept: optional(header), requestedWith: optional(header) }
+const CIRCUIT = { failures: optional(int(1)), windowMs: optional(int(0)), cooldownMs: optional(int(0)) }
+const shapeOf = (ctx: Context) => ({
+  proxy: z.optional(proxyOf(ctx)),
+  scope: group(SCOPE),
+  headers: group(HEADERS),
+  relogin: optional(relogin),
+  reloginTimeoutMs: optional(int(1)),
+  replay: optional(replay),
+  maxQueue: optional(int(0)),
+  circuit: group(CIRCUIT),
+  crossTab: optional(boolean),
+  callbackPath: optional(callbackPath),
+  wake: z.optional(wake),
+})
+const schemaOf = (ctx: Context) => z.strictObject(shapeOf(ctx), expected('an object'))
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+type Assert<T extends true> = T
+type Group<K extends 'scope' | 'headers' | 'circuit'> = keyof NonNullable<ReauthOptions[K]>
+/**
+ * The compiler rejects a schema that misses an option of `ReauthOptions` (or a field of a group), has
+ * one that `ReauthOptions` does not, or refuses a value of its type.
+ */
+export type SchemaMatchesOptions = [
+  Assert<Same<keyof ReauthOptions, keyof ReturnType<typeof shapeOf>>>,
+  Assert<Same<Group<'scope'>, keyof typeof SCOPE>>,
+  Assert<Same<Group<'headers'>, keyof typeof HEADERS>>,
+  Assert<Same<Group<'circuit'>, keyof typeof CIRCUIT>>,
+  Assert<ReauthOptions extends z.input<ReturnType<typeof schemaOf>> ? true : false>,
+]
+
+const pathOf = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>(
+    (s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)),
+    '',
+  )
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
-/** The issues of one object against its rules: unknown keys, then each set option that fails. */
-const check = (value: Record<string, unknown>, group: Record<string, unknown>, prefix: string): Issue[] => {
-  const issues: Issue[] = []
-  for (const [key, r] of Object.entries(group)) {
-    const v = value[key]
-    const path = prefix + key
-    if (v === undefined) continue
-    if (typeof (r as Rule).test !== 'function') {
-      const sub = r as Record<string, Rule>
-      if (isRecord(v)) issues.push(...check(v, sub, `${path}.`))
-      else issues.push(got(path, `an object { ${Object.keys(sub).join('?, ')}? }`, v))
-      continue
-    }
-    const { test, item, expected, explain, fields } = r as Rule
-    if (test(v)) continue
-    const own = explain?.(v)
-    if (fields && isRecord(v)) {
-      issues.push(...check(v, fields, `${path}.`))
-    } else if (own) {
-      issues.push({ path, message: own })
-    } else if (item && Array.isArray(v)) {
-      for (const [i, x] of v.entries()) if (!item.test(x)) issues.push(got(`${path}[${i}]`, item.expected, x))
-    } else {
-      issues.push(got(path, expected, v))
-    }
+/**
+ * One zod issue in the SDK's words: an unknown key is `<path>: unknown option, got <value>`; a union
+ * given an object (`wake: { afterMs: -1 }`) reports the object's own fields, not the union.
+ */
+const issuesOf = (issue: z.core.$ZodIssue, base: readonly PropertyKey[] = []): Issue[] => {
+  const path = [...base, ...issue.path]
+  if (issue.code === 'unrecognized_keys') {
+    const input = isRecord(issue.input) ? issue.input : {}
+    return issue.keys.map((key) => ({
+      path: pathOf([...path, key]),
+      message: `unknown option, got ${show(input[key])}`,
+    }))
   }
-  for (const key of Object.keys(value)) {
-    if (!Object.hasOwn(group, key))
-      issues.push({ path: prefix + key, message: `unknown option, got ${show(value[key])}` })
+  if (issue.code === 'invalid_union' && isRecord(issue.input)) {
+    const inside = issue.errors.find(
+      (branch) =>
+        branch.length > 0 && branch.every((i) => i.path.length > 0 || i.code === 'unrecognized_keys'),
+    )
+    if (inside) return inside.flatMap((i) => issuesOf(i, path))
   }
-  return issues
+  return [{ path: pathOf(path) || 'options', message: issue.message }]
 }
 
 /**
@@ -188,10 +216,10 @@ const check = (value: Record<string, unknown>, group: Record<string, unknown>, p
  * what it got; empty when they are fine.
  *
  * @example
- * validateOptions({ reloginTimeoutMs: Number.NaN })
+ * validateOptions({ reloginTimeoutMs: Number.NaN }, { profileNames, importHint })
  * // [{ path: 'reloginTimeoutMs', message: 'expected an integer from 1 to 2147483647, got NaN' }]
  */
-export const validateOptions = (input: unknown): Issue[] =>
-  isRecord(input)
-    ? check(input, rules() as unknown as Record<string, unknown>, '')
-    : [got('options', 'an object', input)]
+export const validateOptions = (input: unknown, ctx: Context): Issue[] => {
+  const result = z.safeParse(schemaOf(ctx), input, { reportInput: true })
+  return result.success ? [] : result.error.issues.flatMap((issue) => issuesOf(issue))
+}

@@ -467,5 +467,8 @@ describe('in production (NODE_ENV=production)', () => {
     expect(production.includes('unknown option')).toBe(false)
     expect(production.includes('a same-origin path')).toBe(false)
     expect(production.includes('expected an integer from')).toBe(true)
+    // zod (an issue code of its own) is in the development bundle only
+    expect(development.includes('invalid_union')).toBe(true)
+    expect(production.includes('invalid_union')).toBe(false)
   })
 })
