@@ -1,0 +1,136 @@
+/**
+ * The README's recipes for TanStack Query and SWR, run as written (each code block is cut out of
+ * README.md and bundled with the real library): the provider session has ended too, so the silent
+ * re-login cannot save the first query; the recipe does not retry the SDK's 401, and once the user
+ * has signed in from a click, the query that was left in error gets its data without the app asking.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Plugin } from 'esbuild'
+import { describe, expect, it } from 'vitest'
+import type { Page } from './harness.js'
+import { setupE2E, signIn } from './harness.js'
+import { report } from './report.js'
+import { events, setupSdk } from './sdk.js'
+import { REPO_ROOT } from './server/upstream.js'
+
+const e = setupE2E({ nginx: false })
+const ITEMS = {
+  items: [
+    { id: 1, name: 'one' },
+    { id: 2, name: 'two' },
+  ],
+  user: 'alice@example.com',
+}
+
+/** The code block after `<!-- recipe: <name> … -->` in README.md. */
+const readmeRecipe = (name: string): string => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
+  const m = new RegExp(`<!-- recipe: ${name}\\b[^>]*-->\\s*\`\`\`tsx?\\n([\\s\\S]*?)\\n\`\`\``).exec(readme)
+  if (!m?.[1]) throw new Error(`README.md has no recipe '${name}'`)
+  return m[1]
+}
+
+/**
+ * The recipe as the module `recipe`; its imports as in an app: `ajax-reauth` is the SDK in the page
+ * (`window.AjaxReauth`), `./reauth` the instance `setupSdk` made, TanStack's React package its core.
+ */
+const recipePlugin = (code: string): Plugin => ({
+  name: 'readme-recipe',
+  setup(b) {
+    b.onResolve({ filter: /^recipe$/ }, () => ({ path: 'recipe', namespace: 'recipe' }))
+    b.onResolve({ filter: /^(ajax-reauth|\.\/reauth)$/ }, (a) => ({ path: a.path, namespace: 'page' }))
+    b.onResolve({ filter: /^@tanstack\/react-query$/ }, () => ({
+      path: join(REPO_ROOT, 'node_modules/@tanstack/query-core/build/modern/index.js'),
+    }))
+    b.onLoad({ filter: /.*/, namespace: 'recipe' }, () => ({
+      contents: code,
+      loader: 'ts',
+      resolveDir: REPO_ROOT,
+    }))
+    b.onLoad({ filter: /.*/, namespace: 'page' }, (a) => ({
+      contents:
+        a.path === 'ajax-reauth'
+          ? 'module.exports = window.AjaxReauth'
+          : 'export const reauth = window.__sdk.reauth',
+      loader: 'js',
+    }))
+  },
+})
+
+const bundles = new Map<string, Promise<string>>()
+const bundle = (name: string, entry: string): Promise<string> => {
+  let b = bundles.get(name)
+  if (!b) {
+    b = import('esbuild').then(async ({ build }) => {
+      const out = await build({
+        entryPoints: [join(REPO_ROOT, entry)],
+        bundle: true,
+        format: 'iife',
+        platform: 'browser',
+        target: 'es2020',
+        jsx: 'automatic',
+        write: false,
+        logLevel: 'silent',
+        define: { 'process.env.NODE_ENV': '"production"' },
+        plugins: [recipePlugin(readmeRecipe(name))],
+      })
+      return out.outputFiles[0]?.text ?? ''
+    })
+    bundles.set(name, b)
+  }
+  return b
+}
+
+interface QueryState {
+  status: string
+  data: unknown
+  attempts: number
+}
+const queryState = (page: Page): Promise<QueryState> =>
+  page.evaluate(() => ({ ...(window as any).__queryState }))
+const until = async (page: Page, status: string): Promise<QueryState> => {
+  await page.waitForFunction((s) => (window as any).__queryState?.status === s, status, { timeout: 10_000 })
+  return queryState(page)
+}
+
+const LIBRARIES = [
+  { name: 'tanstack-query', entry: 'e2e/recipes/tanstack.ts' },
+  { name: 'swr', entry: 'e2e/recipes/swr.tsx' },
+]
+
+describe.each(LIBRARIES)('README recipe: $name', ({ name, entry }) => {
+  it('healthy session: the query gets its data at once', async () => {
+    await signIn(e.page, e.stack.appUrl)
+    await setupSdk(e.page, { adapter: 'fetch' })
+    await e.page.addScriptTag({ content: await bundle(name, entry) })
+    await e.page.evaluate(() => (window as any).__query('/api/items'))
+    expect(await until(e.page, 'success')).toMatchObject({ data: ITEMS, attempts: 1 })
+  })
+
+  it('the user must sign in: one attempt, no retry; after the sign-in the query in error gets its data', async () => {
+    await signIn(e.page, e.stack.appUrl)
+    await setupSdk(e.page, { adapter: 'fetch' })
+    await e.page.addScriptTag({ content: await bundle(name, entry) })
+    e.stack.proxy.expireSession()
+    e.stack.idp.endSessions()
+    const starts = e.stack.proxy.behaviour.counters.signInStarts
+    await e.page.evaluate(() => (window as any).__query('/api/items'))
+    const failed = await until(e.page, 'error')
+    // the SDK's 401 is not retried (the libraries' default: 3 retries more)
+    expect(failed.attempts).toBe(1)
+    const ev = await events(e.page)
+    expect(ev.filter((x) => x.type === 'reauth:interaction-required')).toHaveLength(1)
+    // a human clicks "Sign in again": popup → provider form → back
+    const popupPromise = e.context.waitForEvent('page')
+    await e.page.click('#signin-again')
+    const popup = await popupPromise
+    await popup.waitForURL(/\/interaction\//)
+    await popup.click('#login')
+    // nothing but the recipe's reauth:success listener asks the query again
+    const done = await until(e.page, 'success')
+    expect(done).toMatchObject({ data: ITEMS, attempts: 2 })
+    expect(e.stack.proxy.behaviour.counters.signInStarts - starts).toBe(2) // the iframe's and the popup's
+    report(`recipe-${name}`, { attemptsBeforeSignIn: failed.attempts, attemptsInAll: done.attempts })
+  })
+})
