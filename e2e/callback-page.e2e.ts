@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { setupE2E, signIn } from './harness.js'
 import { report } from './report.js'
-import { call, events, setupSdk } from './sdk.js'
+import { call, events, ITEMS, setupSdk } from './sdk.js'
 
 const e = setupE2E({ nginx: false })
 const CALLBACK_PATH = '/reauth-callback.html'
@@ -15,13 +15,6 @@ const CALLBACK_SCRIPT = '/dist/ajax-reauth-callback.global.min.js'
 const CALLBACK_PAGE = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Signed in</title><link rel="icon" href="data:,">
 <script src="${CALLBACK_SCRIPT}"></script></head><body>Signed in.</body></html>`
-const ITEMS = {
-  items: [
-    { id: 1, name: 'one' },
-    { id: 2, name: 'two' },
-  ],
-  user: 'alice@example.com',
-}
 
 beforeAll(() => {
   e.stack.upstream.routes.set(CALLBACK_PATH, async () => ({

@@ -11,17 +11,10 @@ import { describe, expect, it } from 'vitest'
 import type { Page } from './harness.js'
 import { setupE2E, signIn } from './harness.js'
 import { report } from './report.js'
-import { events, setupSdk } from './sdk.js'
+import { events, ITEMS, setupSdk } from './sdk.js'
 import { REPO_ROOT } from './server/upstream.js'
 
 const e = setupE2E({ nginx: false })
-const ITEMS = {
-  items: [
-    { id: 1, name: 'one' },
-    { id: 2, name: 'two' },
-  ],
-  user: 'alice@example.com',
-}
 
 /** The code block after `<!-- recipe: <name> … -->` in README.md. */
 const readmeRecipe = (name: string): string => {

@@ -71,6 +71,15 @@ export interface CallInit {
   noGesture?: boolean
 }
 
+/** What the upstream's `/api/items` answers for the test user. */
+export const ITEMS = {
+  items: [
+    { id: 1, name: 'one' },
+    { id: 2, name: 'two' },
+  ],
+  user: 'alice@example.com',
+}
+
 const EVENT_TYPES = [
   'reauth:required',
   'reauth:start',
