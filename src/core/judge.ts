@@ -41,10 +41,7 @@ export const createJudge = (deps: {
   }
   const proven = async (signal: AuthSignal, sentAt: number | undefined): Promise<boolean> => {
     const { reason } = signal
-    // Sent with a cookie that may have died: a network failure (a CORS failure after the proxy's redirect
-    // looks the same) or the proxy's own 401 fingerprint. An upstream answers neither.
-    const dead = reason === 'network-error' || !!signal.fingerprint
-    if (dead && sentAt !== undefined && deps.coordinator().gated) {
+    if (reason === 'network-error' && sentAt !== undefined && deps.coordinator().gated) {
       // The session is known lost and its re-login is under way: no probe per straggler of the burst.
       await deps.coordinator().settled()
       if (sentAt < deps.coordinator().lastSuccessAt()) return true
@@ -54,7 +51,9 @@ export const createJudge = (deps: {
     // out; by then the queue has moved. Ask once more before calling the failure unproven.
     if (result === 'unknown' && reason === 'network-error') result = await probe()
     if (result !== 'signed-in') return result === 'signed-out'
-    if (!dead || sentAt === undefined) return false
+    // Sent with a cookie that may have died: a network failure (a CORS failure after the proxy's redirect
+    // looks the same) or the proxy's own 401 fingerprint. An upstream answers neither.
+    if ((reason !== 'network-error' && !signal.fingerprint) || sentAt === undefined) return false
     // A redirect to the identity provider fails CORS only once the provider has answered: with a slow
     // provider, a request sent with the dead cookie fails after another request's re-login restored the
     // session. Sent before a re-login that ended since, it carried the dead cookie. (No upstream answered
