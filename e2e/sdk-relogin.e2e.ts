@@ -70,6 +70,30 @@ describe('provider session ended', () => {
     report('sdk-provider-session-ended', { requestMs: r.ms, requiredToInteractionMs: ms, popup: 'ok' })
   })
 
+  it('interactive popup: the user at the provider form longer than reloginTimeoutMs is not cut off; start() resolves once they sign in', async () => {
+    const timeoutMs = 500
+    await signIn(e.page, e.stack.appUrl)
+    await setupSdk(e.page, { adapter: 'fetch', options: { reloginTimeoutMs: timeoutMs } })
+    e.stack.proxy.expireSession()
+    e.stack.idp.endSessions()
+    const r = await call(e.page, 'fetch', '/api/items')
+    expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', reason: 'unauthorized' })
+    const popupPromise = e.context.waitForEvent('page')
+    await e.page.click('#signin-again')
+    const popup = await popupPromise
+    await popup.waitForURL(/\/interaction\//)
+    // The user types a password, does MFA: a timer of the page, set after the flight's own, fires after it.
+    await e.page.evaluate((ms) => new Promise((resolve) => setTimeout(resolve, ms)), timeoutMs * 4)
+    expect(popup.isClosed()).toBe(false)
+    expect(await e.page.evaluate(() => (window as any).__startResult)).toBe('pending')
+    await popup.click('#login')
+    await e.page.waitForFunction(() => (window as any).__startResult !== 'pending', null, { timeout: 10_000 })
+    expect(await e.page.evaluate(() => (window as any).__startResult)).toBe('ok')
+    expect(popup.isClosed()).toBe(true)
+    expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ ok: true, status: 200, data: ITEMS })
+    expect(e.stack.idp.counters.interactiveLogins).toBe(1)
+  })
+
   it("popup strategy: without a gesture 'no-user-gesture'; start() from a page.click opens the popup and signs in", async () => {
     await signIn(e.page, e.stack.appUrl)
     await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'popup' } })

@@ -120,6 +120,7 @@ const makeRules = (): Rules => {
     headers: { accept: header, requestedWith: header },
     relogin: rule(`${strategies.expected} | function`, (v) => isFn(v) || strategies.test(v)),
     reloginTimeoutMs: int(1),
+    interactiveTimeoutMs: int(1),
     replay: oneOf('all', 'idempotent', 'none'),
     maxQueue: int(0),
     circuit: { failures: int(1), windowMs: int(0), cooldownMs: int(0) },

@@ -1,12 +1,12 @@
 import type { FetchLike, SessionProbe } from '../core/probe'
 import { ReauthError } from '../errors'
 import type { NormalizedOptions, ReloginStrategy } from '../options'
-import { prepareRelogin, type Strategy } from '../relogin'
+import { InteractionRequiredError, prepareRelogin, type Strategy } from '../relogin'
 import type { ProxyProfile } from '../types'
 import { waitFor } from './wait'
 
 export interface AttemptDeps {
-  options: Pick<NormalizedOptions, 'callbackPath' | 'reloginTimeoutMs'>
+  options: Pick<NormalizedOptions, 'callbackPath' | 'reloginTimeoutMs' | 'interactiveTimeoutMs'>
   profile: ProxyProfile
   probe: SessionProbe
   baseFetch: () => FetchLike
@@ -90,8 +90,15 @@ const reloginOnce = async (deps: AttemptDeps, spec: AttemptSpec, signal: AbortSi
  */
 export const createAttempt = (deps: AttemptDeps, spec: AttemptSpec): Attempt => {
   const controller = new AbortController()
-  const ms = deps.options.reloginTimeoutMs
-  const timer = setTimeout(() => controller.abort(new ReauthError(`re-login timed out after ${ms} ms`)), ms)
+  // A popup is the user's: they type a password, do MFA, and end it themselves (signed in, or the popup
+  // closed); only `interactiveTimeoutMs` bounds it, and then the app may offer `start()` again. Every
+  // other strategy runs silently within `reloginTimeoutMs`.
+  const interactive = spec.relogin === 'popup'
+  const ms = interactive ? deps.options.interactiveTimeoutMs : deps.options.reloginTimeoutMs
+  const timer = setTimeout(() => {
+    const timedOut = new ReauthError(`re-login timed out after ${ms} ms`)
+    controller.abort(interactive ? new InteractionRequiredError('timeout', { cause: timedOut }) : timedOut)
+  }, ms)
   return {
     signal: controller.signal,
     abort: (reason) => controller.abort(reason),
