@@ -110,6 +110,39 @@ describe('provider session ended', () => {
     expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ ok: true, data: ITEMS })
   })
 
+  it("redirect strategy with sessionStorage full: the redirect cannot be counted, so none is made; interaction-required('too-many-redirects')", async () => {
+    await signIn(e.page, e.stack.appUrl)
+    const appUrl = e.page.url()
+    // Fill the tab's sessionStorage to the browser's own quota: the next setItem throws.
+    const full = await e.page.evaluate(() => {
+      let n = 0
+      for (let size = 1 << 20; size >= 1; ) {
+        try {
+          sessionStorage.setItem(`fill-${n++}`, 'x'.repeat(size))
+        } catch {
+          size >>= 1
+        }
+      }
+      try {
+        sessionStorage.setItem('probe', '[1]')
+        return false
+      } catch (error) {
+        return (error as Error).name
+      }
+    })
+    expect(full).toBeTruthy()
+    await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'redirect' } })
+    e.stack.proxy.expireSession()
+    const starts = e.stack.proxy.behaviour.counters.signInStarts
+    const outcomes = []
+    for (let i = 0; i < 4; i++) outcomes.push(await call(e.page, 'fetch', `/api/items?n=${i}`))
+    for (const r of outcomes) expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', status: 401 })
+    expect(e.page.url()).toBe(appUrl)
+    expect(e.stack.proxy.behaviour.counters.signInStarts).toBe(starts)
+    const ev = await events(e.page)
+    expect(ev.find((x) => x.type === 'reauth:interaction-required')?.reason).toBe('too-many-redirects')
+  })
+
   it('circuit opens after 2 failed re-logins, fails fast while open, closes after the cooldown on success', async () => {
     await signIn(e.page, e.stack.appUrl)
     await setupSdk(e.page, { adapter: 'fetch', options: { circuit: { failures: 2, cooldownMs: 1_500 } } })
