@@ -24,6 +24,8 @@ export interface AttemptSpec {
   popup: Window | null
   /** Told the re-login URL before the strategy runs: its own requests never wait at the gate. */
   onUrl: (url: string) => void
+  /** Told when the strategy starts (true) and ends (false). */
+  onStrategy?: ((running: boolean) => void) | undefined
 }
 
 /** A re-login with its timeout; the cross-tab leader runs it, other tabs only wait for its outcome. */
@@ -66,14 +68,10 @@ const reloginOnce = async (deps: AttemptDeps, spec: AttemptSpec, signal: AbortSi
   // second time if another tab's late answer still wiped the fresh session.
   await waitFor(deps.quiet(), signal)
   for (let attempt = 1; ; attempt++) {
-    await spec.strategy({
-      signal,
-      error: spec.error,
-      probe,
-      fetch: deps.baseFetch(),
-      popup: spec.popup,
-      ...target,
-    })
+    spec.onStrategy?.(true)
+    await spec
+      .strategy({ signal, error: spec.error, probe, fetch: deps.baseFetch(), popup: spec.popup, ...target })
+      .finally(() => spec.onStrategy?.(false))
     signal.throwIfAborted()
     // A profile without a probe trusts its strategy; otherwise only "signed in" proves a re-login.
     const result = profile.probe ? await probe() : 'signed-in'
