@@ -64,10 +64,36 @@ describe('provider session ended', () => {
     await popup.click('#login')
     await e.page.waitForFunction(() => (window as any).__startResult !== 'pending', null, { timeout: 10_000 })
     expect(await e.page.evaluate(() => (window as any).__startResult)).toBe('ok')
-    expect(popup.isClosed()).toBe(true)
+    // The SDK closed it; WebKit's driver notices a closed window by polling.
+    if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 5_000 })
     expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ ok: true, status: 200, data: ITEMS })
     expect(e.stack.idp.counters.interactiveLogins).toBe(1)
     report('sdk-provider-session-ended', { requestMs: r.ms, requiredToInteractionMs: ms, popup: 'ok' })
+  })
+
+  it('interactive popup: the user at the provider form longer than reloginTimeoutMs is not cut off; start() resolves once they sign in', async () => {
+    const timeoutMs = 500
+    await signIn(e.page, e.stack.appUrl)
+    await setupSdk(e.page, { adapter: 'fetch', options: { reloginTimeoutMs: timeoutMs } })
+    e.stack.proxy.expireSession()
+    e.stack.idp.endSessions()
+    const r = await call(e.page, 'fetch', '/api/items')
+    expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', reason: 'unauthorized' })
+    const popupPromise = e.context.waitForEvent('page')
+    await e.page.click('#signin-again')
+    const popup = await popupPromise
+    await popup.waitForURL(/\/interaction\//)
+    // The user types a password, does MFA: a timer of the page, set after the flight's own, fires after it.
+    await e.page.evaluate((ms) => new Promise((resolve) => setTimeout(resolve, ms)), timeoutMs * 4)
+    expect(popup.isClosed()).toBe(false)
+    expect(await e.page.evaluate(() => (window as any).__startResult)).toBe('pending')
+    await popup.click('#login')
+    await e.page.waitForFunction(() => (window as any).__startResult !== 'pending', null, { timeout: 10_000 })
+    expect(await e.page.evaluate(() => (window as any).__startResult)).toBe('ok')
+    // The SDK closed it; WebKit's driver notices a closed window by polling.
+    if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 5_000 })
+    expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ ok: true, status: 200, data: ITEMS })
+    expect(e.stack.idp.counters.interactiveLogins).toBe(1)
   })
 
   it("popup strategy: without a gesture 'no-user-gesture'; start() from a page.click opens the popup and signs in", async () => {
@@ -84,6 +110,39 @@ describe('provider session ended', () => {
     await e.page.waitForFunction(() => (window as any).__startResult !== 'pending', null, { timeout: 10_000 })
     expect(await e.page.evaluate(() => (window as any).__startResult)).toBe('ok')
     expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ ok: true, data: ITEMS })
+  })
+
+  it("redirect strategy with sessionStorage full: the redirect cannot be counted, so none is made; interaction-required('too-many-redirects')", async () => {
+    await signIn(e.page, e.stack.appUrl)
+    const appUrl = e.page.url()
+    // Fill the tab's sessionStorage to the browser's own quota: the next setItem throws.
+    const full = await e.page.evaluate(() => {
+      let n = 0
+      for (let size = 1 << 20; size >= 1; ) {
+        try {
+          sessionStorage.setItem(`fill-${n++}`, 'x'.repeat(size))
+        } catch {
+          size >>= 1
+        }
+      }
+      try {
+        sessionStorage.setItem('probe', '[1]')
+        return false
+      } catch (error) {
+        return (error as Error).name
+      }
+    })
+    expect(full).toBeTruthy()
+    await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'redirect' } })
+    e.stack.proxy.expireSession()
+    const starts = e.stack.proxy.behaviour.counters.signInStarts
+    const outcomes = []
+    for (let i = 0; i < 4; i++) outcomes.push(await call(e.page, 'fetch', `/api/items?n=${i}`))
+    for (const r of outcomes) expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', status: 401 })
+    expect(e.page.url()).toBe(appUrl)
+    expect(e.stack.proxy.behaviour.counters.signInStarts).toBe(starts)
+    const ev = await events(e.page)
+    expect(ev.find((x) => x.type === 'reauth:interaction-required')?.reason).toBe('too-many-redirects')
   })
 
   it('circuit opens after 2 failed re-logins, fails fast while open, closes after the cooldown on success', async () => {

@@ -66,8 +66,21 @@ export interface ReauthOptions {
    * @example createReauth({ relogin: async ({ url, signal }) => { await openMyDialog(url, signal) } })
    */
   relogin?: ReloginStrategy
-  /** A re-login that takes longer fails. An integer from 1 to 2³¹−1 (what `setTimeout` takes). @default 10000 */
+  /**
+   * A silent re-login (iframe, redirect, your function) that takes longer fails. An integer from 1 to
+   * 2³¹−1 (what `setTimeout` takes). A re-login the user drives (a popup) is bounded by
+   * `interactiveTimeoutMs` instead. @default 10000
+   */
   reloginTimeoutMs?: number
+  /**
+   * A re-login the user drives (the popup of `relogin: 'popup'` or of `reauth:interaction-required`'s
+   * `start()`) ends when the user signs in or closes the popup; this bounds it in case they do neither:
+   * it then fails with `InteractionRequiredError` (`'timeout'`) and the popup closes. Minutes, for a
+   * password and a second factor; 10 minutes stays under oauth2-proxy's CSRF cookie (15 minutes), without
+   * which the callback fails anyway. An integer from 1 to 2³¹−1. @default 600000
+   * @example createReauth({ relogin: 'popup', interactiveTimeoutMs: 300_000 })
+   */
+  interactiveTimeoutMs?: number
   /**
    * Which requests that failed with a lost session are sent again after a re-login.
    * `'all'`: the proxy rejected them before the upstream saw them. `'idempotent'`: GET, HEAD, OPTIONS, PUT, DELETE.
@@ -112,6 +125,7 @@ export interface NormalizedOptions {
   headers: { accept: string | false; requestedWith: string | false }
   relogin: ReloginStrategy
   reloginTimeoutMs: number
+  interactiveTimeoutMs: number
   replay: 'all' | 'idempotent' | 'none'
   maxQueue: number
   circuit: { failures: number; windowMs: number; cooldownMs: number }
@@ -119,6 +133,9 @@ export interface NormalizedOptions {
   callbackPath: string | undefined
   wake: { afterMs: number; holdMs: number } | false
 }
+
+/** The default bound of a re-login the user drives (`interactiveTimeoutMs`): 10 minutes. */
+export const INTERACTIVE_TIMEOUT_MS = 600_000
 
 /** The form scope.ts compares with: `new URL()`'s, and a RegExp whose `test()` keeps no state. */
 const canonical = (p: UrlPattern): UrlPattern =>
@@ -152,6 +169,7 @@ const profileOf = (proxy: unknown): ProxyProfile => {
 const checkNumbers = (o: NormalizedOptions): void => {
   const fields: [string, unknown, number, number?][] = [
     ['reloginTimeoutMs', o.reloginTimeoutMs, 1],
+    ['interactiveTimeoutMs', o.interactiveTimeoutMs, 1],
     ['maxQueue', o.maxQueue, 0],
     ['circuit.failures', o.circuit.failures, 1],
     ['circuit.windowMs', o.circuit.windowMs, 0],
@@ -218,6 +236,7 @@ const withDefaults = (input: unknown): NormalizedOptions => {
     },
     relogin: o.relogin ?? 'iframe',
     reloginTimeoutMs: o.reloginTimeoutMs ?? 10_000,
+    interactiveTimeoutMs: o.interactiveTimeoutMs ?? INTERACTIVE_TIMEOUT_MS,
     replay: o.replay ?? 'all',
     maxQueue: o.maxQueue ?? 200,
     circuit: {

@@ -156,6 +156,7 @@ const shapeOf = (ctx: Context) => ({
   headers: group(HEADERS),
   relogin: optional(relogin),
   reloginTimeoutMs: optional(int(1)),
+  interactiveTimeoutMs: optional(int(1)),
   replay: optional(replay),
   maxQueue: optional(int(0)),
   circuit: group(CIRCUIT),

@@ -525,3 +525,48 @@ describe('coordinator: requests sent before the last success', () => {
     expect(strategyRuns).toBe(2)
   })
 })
+
+describe('coordinator: a proxy 401 answered while its re-login ends', () => {
+  it("a 401 {} sent before the flight, whose probe is the re-login's own (signed in, success not recorded yet), waits for the flight and is replayed", async () => {
+    // The session probe the 401's judge asks is held until the re-login's cookie is renewed: the
+    // re-login's own confirmation probe then shares it, and both read "signed in" before the flight
+    // has recorded its success.
+    let holdProbe: Promise<void> | null = null
+    let releaseProbe = (): void => {}
+    let probes = 0
+    let probesAnswered = 0
+    server.use(
+      http.get(`${ORIGIN}/oauth2/auth`, async () => {
+        probes++
+        if (holdProbe) await holdProbe
+        return new HttpResponse(null, { status: session === 'valid' ? 202 : 401 })
+      }),
+    )
+    const realFetch = globalThis.fetch
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await realFetch(input, init)
+      if (String(input).endsWith('/oauth2/auth')) probesAnswered++
+      return response
+    })
+    const h = harness()
+    session = 'gone'
+    holdProbe = new Promise<void>((r) => (releaseProbe = r))
+    // Sent with the dead cookie: the proxy answers 401 {} at once; its judge's probe waits.
+    const lost = h.reauth.fetch('/api/before').then(lostOrValue, (e) => e)
+    await until(() => probes === 1)
+    const flight = h.reauth.relogin()
+    await until(() => h.relogins === 1)
+    // The re-login renews the cookie and ends; its confirmation probe joins the held one.
+    h.finish(true)
+    await new Promise((r) => setTimeout(r, 0))
+    expect(probes).toBe(1)
+    releaseProbe()
+    await until(() => probesAnswered === 1)
+    await flight
+    const result = await lost
+    expect(result).toBeInstanceOf(Response)
+    expect(await (result as Response).json()).toMatchObject({ name: 'before' })
+    expect(h.relogins).toBe(1)
+    expect(h.events.filter((e) => e === 'request:replayed')).toHaveLength(1)
+  })
+})

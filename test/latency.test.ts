@@ -294,6 +294,38 @@ describe("the strategy's own requests", () => {
     }
   })
 
+  it('a custom re-login that calls the patched global fetch for another in-scope URL: warned at once (development)', async () => {
+    const w = world({ mode: 'ajax-401' })
+    vi.stubGlobal('fetch', network(w))
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    let warnedAtOnce: unknown[][] = []
+    let own: Promise<Response> | null = null
+    const reauth = createReauth({
+      crossTab: false,
+      reloginTimeoutMs: 2000,
+      relogin: async () => {
+        // The app's session endpoint, in scope: through the patched fetch it waits at the gate.
+        own = fetch(`${ORIGIN}/api/session/renew`, { method: 'POST' })
+        warnedAtOnce = [...warn.mock.calls]
+        w.alive = true
+      },
+    }).install()
+    try {
+      expect((await fetch('/api/items')).status).toBe(200)
+      expect(warnedAtOnce).toHaveLength(1)
+      const message = String(warnedAtOnce[0]![0])
+      expect(message).toContain(`POST ${ORIGIN}/api/session/renew waits for the re-login in progress`)
+      expect(message).toContain('`fetch` of its context')
+      // Released once the re-login it waited for succeeded.
+      expect((await own!)?.status).toBe(200)
+      // An app request held while a built-in strategy runs, or after the function returned: no warning.
+      expect(warn).toHaveBeenCalledTimes(1)
+    } finally {
+      warn.mockRestore()
+      reauth.uninstall()
+    }
+  })
+
   it('ctx.fetch goes straight to the network, around the gate', async () => {
     const w = world({ mode: 'ajax-401' })
     vi.stubGlobal('fetch', network(w))

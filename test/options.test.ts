@@ -37,6 +37,7 @@ describe('normalizeOptions', () => {
       headers: { accept: 'application/json', requestedWith: false },
       relogin: 'iframe',
       reloginTimeoutMs: 10_000,
+      interactiveTimeoutMs: 600_000,
       replay: 'all',
       maxQueue: 200,
       circuit: { failures: 3, windowMs: 60_000, cooldownMs: 30_000 },
@@ -131,6 +132,7 @@ describe('normalizeOptions', () => {
 describe('numbers are bounded', () => {
   const fields: [path: string, min: number, ms: boolean][] = [
     ['reloginTimeoutMs', 1, true],
+    ['interactiveTimeoutMs', 1, true],
     ['maxQueue', 0, false],
     ['circuit.failures', 1, false],
     ['circuit.windowMs', 0, true],
@@ -348,6 +350,7 @@ describe('every message names the field path and shows the value', () => {
     ['headers.requestedWith', ['x'], "['x']"],
     ['relogin', null, 'null'],
     ['reloginTimeoutMs', Number.NaN, 'NaN'],
+    ['interactiveTimeoutMs', 0, '0'],
     ['replay', 'ALL', "'ALL'"],
     ['maxQueue', Number.POSITIVE_INFINITY, 'Infinity'],
     ['circuit.windowMs', -5, '-5'],
@@ -371,6 +374,7 @@ describe('every message names the field path and shows the value', () => {
       headers: {},
       relogin: 'iframe',
       reloginTimeoutMs: 1,
+      interactiveTimeoutMs: 1,
       replay: 'all',
       maxQueue: 1,
       circuit: {},

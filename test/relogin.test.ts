@@ -229,6 +229,59 @@ describe('redirect strategy', () => {
     await expect(run).rejects.toThrow('timeout')
   })
 
+  describe('at most 3 per tab within a minute; never unbounded', () => {
+    const attempt = () =>
+      redirectStrategy(context({ signal: AbortSignal.timeout(10), url: '/oauth2/start?rd=%2Forders' })).catch(
+        (e: unknown) => e,
+      )
+    beforeEach(() => sessionStorage.clear())
+    afterEach(() => vi.unstubAllGlobals())
+
+    it('with sessionStorage: 3 navigate, the 4th asks for a click', async () => {
+      const outcomes = [await attempt(), await attempt(), await attempt(), await attempt()]
+      expect(location.assign).toHaveBeenCalledTimes(3)
+      expect(outcomes[3]).toMatchObject({ name: 'InteractionRequiredError', reason: 'too-many-redirects' })
+    })
+
+    const broken: [string, () => void][] = [
+      [
+        'full (setItem throws QuotaExceededError)',
+        () => {
+          vi.stubGlobal('sessionStorage', {
+            getItem: () => null,
+            setItem: () => {
+              throw new DOMException('quota', 'QuotaExceededError')
+            },
+          })
+        },
+      ],
+      [
+        'disabled (reading sessionStorage throws SecurityError)',
+        () => {
+          vi.stubGlobal('sessionStorage', undefined)
+          Object.defineProperty(globalThis, 'sessionStorage', {
+            configurable: true,
+            get: () => {
+              throw new DOMException('denied', 'SecurityError')
+            },
+          })
+        },
+      ],
+      ['missing', () => vi.stubGlobal('sessionStorage', undefined)],
+    ]
+    it.each(broken)(
+      'with sessionStorage %s: no redirect can be counted across page loads, none is made',
+      async (_, breakIt) => {
+        breakIt()
+        const outcomes = []
+        for (let i = 0; i < 6; i++) outcomes.push(await attempt())
+        expect(location.assign).not.toHaveBeenCalled()
+        for (const o of outcomes)
+          expect(o).toMatchObject({ name: 'InteractionRequiredError', reason: 'too-many-redirects' })
+      },
+    )
+  })
+
   it('refuses a javascript: URL', async () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a hostile URL, not a template
     await expect(redirectStrategy(context({ url: 'javascript:alert(`${1}`)' }))).rejects.toSatisfy(

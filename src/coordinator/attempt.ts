@@ -1,12 +1,12 @@
 import type { FetchLike, SessionProbe } from '../core/probe'
 import { ReauthError } from '../errors'
 import type { NormalizedOptions, ReloginStrategy } from '../options'
-import { prepareRelogin, type Strategy } from '../relogin'
+import { InteractionRequiredError, prepareRelogin, type Strategy } from '../relogin'
 import type { ProxyProfile } from '../types'
 import { waitFor } from './wait'
 
 export interface AttemptDeps {
-  options: Pick<NormalizedOptions, 'callbackPath' | 'reloginTimeoutMs'>
+  options: Pick<NormalizedOptions, 'callbackPath' | 'reloginTimeoutMs' | 'interactiveTimeoutMs'>
   profile: ProxyProfile
   probe: SessionProbe
   baseFetch: () => FetchLike
@@ -24,6 +24,8 @@ export interface AttemptSpec {
   popup: Window | null
   /** Told the re-login URL before the strategy runs: its own requests never wait at the gate. */
   onUrl: (url: string) => void
+  /** Told when the strategy starts (true) and ends (false). */
+  onStrategy?: ((running: boolean) => void) | undefined
 }
 
 /** A re-login with its timeout; the cross-tab leader runs it, other tabs only wait for its outcome. */
@@ -66,14 +68,10 @@ const reloginOnce = async (deps: AttemptDeps, spec: AttemptSpec, signal: AbortSi
   // second time if another tab's late answer still wiped the fresh session.
   await waitFor(deps.quiet(), signal)
   for (let attempt = 1; ; attempt++) {
-    await spec.strategy({
-      signal,
-      error: spec.error,
-      probe,
-      fetch: deps.baseFetch(),
-      popup: spec.popup,
-      ...target,
-    })
+    spec.onStrategy?.(true)
+    await spec
+      .strategy({ signal, error: spec.error, probe, fetch: deps.baseFetch(), popup: spec.popup, ...target })
+      .finally(() => spec.onStrategy?.(false))
     signal.throwIfAborted()
     // A profile without a probe trusts its strategy; otherwise only "signed in" proves a re-login.
     const result = profile.probe ? await probe() : 'signed-in'
@@ -90,8 +88,15 @@ const reloginOnce = async (deps: AttemptDeps, spec: AttemptSpec, signal: AbortSi
  */
 export const createAttempt = (deps: AttemptDeps, spec: AttemptSpec): Attempt => {
   const controller = new AbortController()
-  const ms = deps.options.reloginTimeoutMs
-  const timer = setTimeout(() => controller.abort(new ReauthError(`re-login timed out after ${ms} ms`)), ms)
+  // A popup is the user's: they type a password, do MFA, and end it themselves (signed in, or the popup
+  // closed); only `interactiveTimeoutMs` bounds it, and then the app may offer `start()` again. Every
+  // other strategy runs silently within `reloginTimeoutMs`.
+  const interactive = spec.relogin === 'popup'
+  const ms = interactive ? deps.options.interactiveTimeoutMs : deps.options.reloginTimeoutMs
+  const timer = setTimeout(() => {
+    const timedOut = new ReauthError(`re-login timed out after ${ms} ms`)
+    controller.abort(interactive ? new InteractionRequiredError('timeout', { cause: timedOut }) : timedOut)
+  }, ms)
   return {
     signal: controller.signal,
     abort: (reason) => controller.abort(reason),

@@ -18,6 +18,8 @@ export interface Flight {
   generation: number
   /** The re-login URL: the strategy's own requests to it never wait at the gate. */
   url: string | null
+  /** The app's own `relogin` function is running now (its requests through the patched fetch wait here). */
+  custom: boolean
   /** Ended by uninstall, not by a failed re-login: does not count towards the circuit. */
   disposed: boolean
   promise: Promise<void>
@@ -155,6 +157,7 @@ export const createFlights = (deps: FlightsDeps): Flights => {
     const current: Flight = {
       generation: ++state.generation,
       url: null,
+      custom: false,
       disposed: false,
       error,
       promise: Promise.resolve(),
@@ -166,6 +169,14 @@ export const createFlights = (deps: FlightsDeps): Flights => {
         onUrl: (url) => {
           current.url = url
         },
+        // Only development builds warn about it (coordinator/index.ts): a production bundle drops this.
+        onStrategy:
+          (typeof __AJAX_REAUTH_DEV__ !== 'undefined' && __AJAX_REAUTH_DEV__) ||
+          (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production')
+            ? (running) => {
+                current.custom = running && typeof relogin === 'function'
+              }
+            : undefined,
       }),
     }
     const name = typeof relogin === 'string' ? relogin : 'custom'

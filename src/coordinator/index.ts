@@ -157,6 +157,25 @@ const createHold = () => {
   }
 }
 
+const warned = new WeakSet<object>()
+
+/**
+ * Development builds: a request held while the app's own `relogin` function runs may be that function's
+ * own (through the patched global `fetch`): it would wait for itself until the timeout. Said once per
+ * flight, at once, naming the way out.
+ */
+const warnSelfWait = (flight: object, method: string, url: string, timeoutMs: number): void => {
+  if (warned.has(flight)) return
+  warned.add(flight)
+  console.warn(
+    `[ajax-reauth] ${method} ${url} waits for the re-login in progress, which runs your relogin function. ` +
+      `If that function sent it (through the global fetch, XMLHttpRequest, axios or ky), it waits for itself ` +
+      `until reloginTimeoutMs (${timeoutMs} ms) ends the re-login: send the re-login's own requests with the ` +
+      '`fetch` of its context, `relogin: async ({ url, signal, fetch }) => { await fetch(…) }`, which goes ' +
+      'straight to the network.',
+  )
+}
+
 /** Wait for a flight's `promise`: an abort rejects with its reason, a failed flight with `failed(cause)`. */
 const waitForFlight = (
   promise: Promise<void>,
@@ -241,6 +260,13 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       }
       const current = flights.current
       if (!current || url === current.url) return Promise.resolve()
+      // Inline, so a production bundle drops the check and its message (the same test as options.ts).
+      const dev =
+        (typeof __AJAX_REAUTH_DEV__ !== 'undefined' && __AJAX_REAUTH_DEV__) ||
+        (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production')
+      if (dev && current.custom) {
+        warnSelfWait(current, method, url, options.reloginTimeoutMs)
+      }
       return queue.hold(current.error, url, method, () =>
         waitForFlight(
           current.promise,

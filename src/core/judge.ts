@@ -51,6 +51,8 @@ export const createJudge = (deps: {
     // out; by then the queue has moved. Ask once more before calling the failure unproven.
     if (result === 'unknown' && reason === 'network-error') result = await probe()
     if (result !== 'signed-in') return result === 'signed-out'
+    // Sent with a cookie that may have died: a network failure (a CORS failure after the proxy's redirect
+    // looks the same) or the proxy's own 401 fingerprint. An upstream answers neither.
     if ((reason !== 'network-error' && !signal.fingerprint) || sentAt === undefined) return false
     // A redirect to the identity provider fails CORS only once the provider has answered: with a slow
     // provider, a request sent with the dead cookie fails after another request's re-login restored the
@@ -58,7 +60,8 @@ export const createJudge = (deps: {
     // it readably, so replaying it is what the app would have got.) The same for the proxy's own 401
     // (its fingerprint), answered after the re-login: the probe now says signed in, but it was sent dead.
     if (sentAt < deps.coordinator().lastSuccessAt()) return true
-    if (reason !== 'network-error') return false
+    // "Signed in" may come from a re-login that has renewed the cookie but not yet recorded its success
+    // (here, in another tab): this probe can be that re-login's own confirmation. Wait for it to end.
     await deps.coordinator().settled()
     return sentAt < deps.coordinator().lastSuccessAt()
   }

@@ -12,7 +12,8 @@ const describe: Record<InteractionReason, string> = {
   'popup-closed': 'the popup was closed before sign-in finished',
   'no-user-gesture': 'call start() from a click handler',
   timeout: 'it did not finish in time',
-  'too-many-redirects': 'sent to sign in too often within a minute; a click must start the next one',
+  'too-many-redirects':
+    'sent to sign in too often within a minute, or sessionStorage cannot count it; a click must start it',
 }
 
 /**

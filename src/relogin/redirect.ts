@@ -9,39 +9,40 @@ export const MAX_REDIRECTS = 3
 export const REDIRECT_WINDOW_MS = 60_000
 const KEY = 'ajax-reauth:redirects'
 
+/** The redirects this tab recorded within the window (a stored value that is not a list counts as none). */
+const recentOf = (stored: string | null, t: number): number[] => {
+  try {
+    const list: unknown = JSON.parse(stored ?? '[]')
+    if (Array.isArray(list))
+      return list.filter((v): v is number => typeof v === 'number' && t - v < REDIRECT_WINDOW_MS && v <= t)
+  } catch {}
+  return []
+}
+
 /**
  * Count this redirect in `sessionStorage` (per tab, kept across page loads). False when the tab already
- * went `MAX_REDIRECTS` times within the window: a proxy that keeps answering 401 would reload it forever.
+ * went `MAX_REDIRECTS` times within the window, or when the redirect cannot be counted: without working
+ * storage (missing, disabled, full) no count survives the page load the redirect causes, not even one kept
+ * in memory, so a proxy that keeps answering 401 would reload the tab forever. A click must start it then.
  */
 const allowRedirect = (): boolean => {
-  let storage: Storage | undefined
   try {
-    storage = globalThis.sessionStorage
-  } catch {
-    storage = undefined
-  }
-  if (!storage) return true
-  const t = Date.now()
-  let recent: number[] = []
-  try {
-    const stored: unknown = JSON.parse(storage.getItem(KEY) ?? '[]')
-    if (Array.isArray(stored)) {
-      recent = stored.filter(
-        (v): v is number => typeof v === 'number' && t - v < REDIRECT_WINDOW_MS && v <= t,
-      )
-    }
-  } catch {}
-  if (recent.length >= MAX_REDIRECTS) return false
-  try {
+    const storage = globalThis.sessionStorage
+    const t = Date.now()
+    const recent = recentOf(storage.getItem(KEY), t)
+    if (recent.length >= MAX_REDIRECTS) return false
     storage.setItem(KEY, JSON.stringify([...recent, t]))
-  } catch {}
-  return true
+    return true
+  } catch {
+    return false
+  }
 }
 
 /**
  * Full-page re-login: navigates the page to the re-login URL (whose `rd` must be the current page,
  * see `buildReturnTo(undefined)`). The page unloads, so the promise only settles when `signal` aborts.
- * At most `MAX_REDIRECTS` per tab within a minute; beyond that it fails with `'too-many-redirects'`.
+ * At most `MAX_REDIRECTS` per tab within a minute, none where `sessionStorage` cannot count them; beyond
+ * that it fails with `'too-many-redirects'`.
  *
  * @example
  * await redirectStrategy({ signal, error, url: '/oauth2/start?rd=%2Forders', returnTo: '/orders', isLanding })
