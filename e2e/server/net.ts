@@ -4,6 +4,9 @@ import { createServer } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createServer as createNetServer } from 'node:net'
 
+/** Request header bytes a test server reads before refusing (Go's `http.DefaultMaxHeaderBytes`). */
+const MAX_HEADER_BYTES = 1 << 20
+
 /** An HTTP server listening on a random free port of 127.0.0.1, with a close that kills keep-alive sockets. */
 export interface Listening {
   server: Server
@@ -19,7 +22,10 @@ export async function listen(name: string): Promise<Listening> {
     res.end(`${name} not ready`)
   }
   const sockets = new Set<Socket>()
-  const server = createServer((req, res) => {
+  // Node's parser refuses request headers over 16 KB itself: a bare 431 and a reset of a connection the
+  // browser is still writing to, which reaches the page as a 431 or as a TypeError by chance. The header
+  // limits under test are the proxy's own (`cookieCap`, nginx's buffers); oauth2-proxy (Go) allows 1 MB.
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     Promise.resolve(handler(req, res)).catch((err: unknown) => fail(res, name, err))
   })
   server.on('connection', (s) => {
