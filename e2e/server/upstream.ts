@@ -126,6 +126,15 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
         '<!DOCTYPE html><html><head><title>Receipt</title></head><body><h1>Order 1</h1></body></html>',
       )
     }
+    // The app's own sign-in page (issue #22.6): titled "Sign in", with a form to /oauth2/start, 200.
+    if (path === '/account/sign-in') {
+      await readBody(req)
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      return res.end(
+        '<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Account</h1>' +
+          '<form method="post" action="/oauth2/start"><button>Sign in with SSO</button></form></body></html>',
+      )
+    }
     // A same-origin API that moved: a 302 to `?to=` (a CORS-enabled third party in the tests).
     if (path === '/api/redirect') {
       res.writeHead(302, { location: url.searchParams.get('to') ?? '/', 'cache-control': 'no-store' })
