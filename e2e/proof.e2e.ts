@@ -101,24 +101,28 @@ describe('sdk fetch: mode no-cors, an in-scope cross-origin request', () => {
       url,
     )
 
-  it.each([
+  const sessions: [string, () => void][] = [
     ['valid', () => {}],
     ['lost', () => void e.stack.proxy.deleteSession()],
-  ] as const)('session %s: the opaque answer is handed back as is; one POST, no probe, no re-login', async (_kind, lose) => {
-    await signIn(e.page, e.stack.appUrl)
-    await setupSdk(e.page, {
-      adapter: 'fetch',
-      options: { scope: { origins: ['same-origin', e.stack.thirdPartyUrl] } },
-    })
-    lose()
-    const before = probes()
-    // Natively: an opaque answer, status 0 (the third party's CORS headers are not read in no-cors).
-    const r = await noCors(`${e.stack.thirdPartyUrl}/opaque`)
-    expect(r).toEqual({ type: 'opaque', status: 0 })
-    expect(e.stack.thirdParty.requests.filter((q) => q.method === 'POST')).toHaveLength(1)
-    expect(probes() - before).toBe(0)
-    expect(await events(e.page)).toEqual([])
-  })
+  ]
+  it.each(sessions)(
+    'session %s: the opaque answer is handed back as is; one POST, no probe, no re-login',
+    async (_kind, lose) => {
+      await signIn(e.page, e.stack.appUrl)
+      await setupSdk(e.page, {
+        adapter: 'fetch',
+        options: { scope: { origins: ['same-origin', e.stack.thirdPartyUrl] } },
+      })
+      lose()
+      const before = probes()
+      // Natively: an opaque answer, status 0 (the third party's CORS headers are not read in no-cors).
+      const r = await noCors(`${e.stack.thirdPartyUrl}/opaque`)
+      expect(r).toEqual({ type: 'opaque', status: 0 })
+      expect(e.stack.thirdParty.requests.filter((q) => q.method === 'POST')).toHaveLength(1)
+      expect(probes() - before).toBe(0)
+      expect(await events(e.page)).toEqual([])
+    },
+  )
 })
 
 describe('sdk fetch, valid session: why oauth2-proxy gets no X-Requested-With', () => {

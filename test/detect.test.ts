@@ -153,7 +153,12 @@ const oauth2Rows: Row[] = [
   ],
   ['out of scope network error', { status: 0, type: 'error' }, { inScope: false }, null],
   // An answer the app asked to be opaque (`mode: 'no-cors'`): the server answered, nothing to judge.
-  ["mode no-cors: an opaque answer (status 0, type 'opaque')", { status: 0, type: 'opaque', url: '' }, {}, null],
+  [
+    "mode no-cors: an opaque answer (status 0, type 'opaque')",
+    { status: 0, type: 'opaque', url: '' },
+    {},
+    null,
+  ],
 ]
 
 const otherRows: [profile: keyof typeof builtinProfiles, ...Row][] = [
@@ -291,9 +296,13 @@ describe('classify() — OAuth2-Proxy', () => {
       false,
     ],
     [
-      "the app's own 200 page titled \"Sign in\", fetched as data",
+      'the app\'s own 200 page titled "Sign in", fetched as data',
       'oauth2-proxy',
-      { status: 200, contentType: html, bodyPeek: '<!DOCTYPE html><title>Sign in</title><h1>Welcome back</h1>' },
+      {
+        status: 200,
+        contentType: html,
+        bodyPeek: '<!DOCTYPE html><title>Sign in</title><h1>Welcome back</h1>',
+      },
       {},
       true, // markers alone prove nothing: no sign-in URL, not the proxy's 403
     ],
