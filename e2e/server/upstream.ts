@@ -63,6 +63,11 @@ export interface Upstream {
    */
   frameAncestors: string | null
   /**
+   * When set, the app's root `/` answers a `302` to this path (an app whose root redirects: `/` →
+   * `/app/`). Reset to null.
+   */
+  rootRedirect: string | null
+  /**
    * Extra GET routes (exact path → answer), checked before the static files; used by the demo
    * (`demo/server.ts`). Not cleared by `reset()`.
    */
@@ -79,7 +84,7 @@ export interface Upstream {
  */
 export function startUpstream(listening: Listening, behaviourBundle: () => Promise<string>): Upstream {
   const requests: UpstreamRequest[] = []
-  const state = { frameAncestors: null as string | null }
+  const state = { frameAncestors: null as string | null, rootRedirect: null as string | null }
   const routes: Upstream['routes'] = new Map()
   const delay = createDelay(3)
   listening.setHandler(async (req: IncomingMessage, res: ServerResponse) => {
@@ -178,6 +183,10 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
       await new Promise((r) => setTimeout(r, ms))
       return sendJson(200, { slow: true, ms, user })
     }
+    if (path === '/' && state.rootRedirect) {
+      res.writeHead(302, { location: state.rootRedirect, 'cache-control': 'no-store' })
+      return res.end()
+    }
     if (path === '/' || path === '/app.html' || path === '/index.html') {
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
@@ -224,9 +233,16 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
     set frameAncestors(v) {
       state.frameAncestors = v
     },
+    get rootRedirect() {
+      return state.rootRedirect
+    },
+    set rootRedirect(v) {
+      state.rootRedirect = v
+    },
     reset: () => {
       requests.length = 0
       state.frameAncestors = null
+      state.rootRedirect = null
       delay.reset()
     },
   }
