@@ -125,6 +125,34 @@ describe('sdk fetch: mode no-cors, an in-scope cross-origin request', () => {
   )
 })
 
+describe.each(ADAPTERS)(
+  'sdk %s: a cross-origin in-scope request keeps a CORS-safelisted Accept',
+  (adapter) => {
+    // 124 bytes with `*/*`: safelisted as the app sent it; `, application/json` would take it past 128.
+    const accept = `application/vnd.example.report+json;version=2, application/vnd.example.summary+json;version=3, text/csv;q=0.5, */*;q=0.1`
+    it('a long app Accept is not extended past 128 bytes: no preflight, as natively', async () => {
+      expect(accept.length).toBeLessThanOrEqual(128)
+      expect(`${accept}, application/json`.length).toBeGreaterThan(128)
+      await signIn(e.page, e.stack.appUrl)
+      await setupSdk(e.page, {
+        adapter,
+        options: {
+          scope: { origins: ['same-origin', e.stack.thirdPartyUrl] },
+          headers: { requestedWith: false },
+        },
+      })
+      const r = await call(e.page, adapter, `${e.stack.thirdPartyUrl}/simple/data`, { headers: { accept } })
+      expect(r).toMatchObject({ ok: true, status: 200, data: { thirdParty: true } })
+      expect(e.stack.thirdParty.preflights()).toHaveLength(0)
+      expect(e.stack.thirdParty.requests.map((q) => q.headers.accept)).toEqual([accept])
+      // Same origin, no preflight to lose: the proxy still gets its exact `application/json` entry.
+      await call(e.page, adapter, '/api/echo', { headers: { accept } })
+      const echoed = e.stack.upstream.requests.filter((q) => q.path === '/api/echo')
+      expect(echoed.map((q) => q.headers.accept)).toEqual([`${accept}, application/json`])
+    })
+  },
+)
+
 describe('sdk fetch, valid session: why oauth2-proxy gets no X-Requested-With', () => {
   it('with X-Requested-With turned on, the redirect to the same CORS API needs a preflight it refuses', async () => {
     await signIn(e.page, e.stack.appUrl)
