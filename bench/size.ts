@@ -97,7 +97,8 @@ const ENTRIES = [
   { id: './testing', file: 'src/testing/index.ts', external: ['msw'] },
 ]
 
-const IIFE_BUDGET = 21.25 * KB
+// 21.25 KB until the identity-endpoint probes and the CORS-safelisted Accept check (issue #22): +221 B.
+const IIFE_BUDGET = 21.5 * KB
 const IIFE_GOAL = 12 * KB
 const CALLBACK_IIFE_BUDGET = KB
 

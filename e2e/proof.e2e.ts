@@ -76,6 +76,83 @@ describe.each(ADAPTERS)('sdk %s, valid session: the upstream answers for itself'
   })
 })
 
+describe.each(ADAPTERS)('sdk %s, valid session: markers without the proxy prove nothing', (adapter) => {
+  it('the app’s own 200 page titled "Sign in" (a form to /oauth2/start), POSTed to: one POST, no re-login', async () => {
+    await signIn(e.page, e.stack.appUrl)
+    await setupSdk(e.page, { adapter })
+    const r = await call(e.page, adapter, '/account/sign-in', { method: 'POST', body: '{"step":1}' })
+    expect(r).toMatchObject({ ok: true, status: 200 })
+    expect(JSON.stringify(r.ok && r.data)).toContain('Sign in')
+    expect(posts('/account/sign-in')).toBe(1)
+    expect(await events(e.page)).toEqual([])
+  })
+})
+
+const probes = () => e.stack.proxy.requests.filter((q) => q.path.startsWith('/oauth2/auth')).length
+
+describe('sdk fetch: mode no-cors, an in-scope cross-origin request', () => {
+  const noCors = (url: string) =>
+    e.page.evaluate(
+      (url) =>
+        fetch(url, { method: 'POST', mode: 'no-cors', body: 'x' }).then(
+          (r) => ({ type: r.type, status: r.status }),
+          (err: Error) => ({ type: err.name, status: -1 }),
+        ),
+      url,
+    )
+
+  const sessions: [string, () => void][] = [
+    ['valid', () => {}],
+    ['lost', () => void e.stack.proxy.deleteSession()],
+  ]
+  it.each(sessions)(
+    'session %s: the opaque answer is handed back as is; one POST, no probe, no re-login',
+    async (_kind, lose) => {
+      await signIn(e.page, e.stack.appUrl)
+      await setupSdk(e.page, {
+        adapter: 'fetch',
+        options: { scope: { origins: ['same-origin', e.stack.thirdPartyUrl] } },
+      })
+      lose()
+      const before = probes()
+      // Natively: an opaque answer, status 0 (the third party's CORS headers are not read in no-cors).
+      const r = await noCors(`${e.stack.thirdPartyUrl}/opaque`)
+      expect(r).toEqual({ type: 'opaque', status: 0 })
+      expect(e.stack.thirdParty.requests.filter((q) => q.method === 'POST')).toHaveLength(1)
+      expect(probes() - before).toBe(0)
+      expect(await events(e.page)).toEqual([])
+    },
+  )
+})
+
+describe.each(ADAPTERS)(
+  'sdk %s: a cross-origin in-scope request keeps a CORS-safelisted Accept',
+  (adapter) => {
+    // 124 bytes with `*/*`: safelisted as the app sent it; `, application/json` would take it past 128.
+    const accept = `application/vnd.example.report+json;version=2, application/vnd.example.summary+json;version=3, text/csv;q=0.5, */*;q=0.1`
+    it('a long app Accept is not extended past 128 bytes: no preflight, as natively', async () => {
+      expect(accept.length).toBeLessThanOrEqual(128)
+      expect(`${accept}, application/json`.length).toBeGreaterThan(128)
+      await signIn(e.page, e.stack.appUrl)
+      await setupSdk(e.page, {
+        adapter,
+        options: {
+          scope: { origins: ['same-origin', e.stack.thirdPartyUrl] },
+          headers: { requestedWith: false },
+        },
+      })
+      const r = await call(e.page, adapter, `${e.stack.thirdPartyUrl}/simple/data`, { headers: { accept } })
+      expect(r).toMatchObject({ ok: true, status: 200, data: { thirdParty: true } })
+      expect(e.stack.thirdParty.preflights()).toHaveLength(0)
+      expect(e.stack.thirdParty.requests.map((q) => q.headers.accept)).toEqual([accept])
+      // Same origin, no preflight to lose: the proxy still gets its exact `application/json` entry.
+      await call(e.page, adapter, '/api/echo', { headers: { accept } })
+      const echoed = e.stack.upstream.requests.filter((q) => q.path === '/api/echo')
+      expect(echoed.map((q) => q.headers.accept)).toEqual([`${accept}, application/json`])
+    })
+  },
+)
+
 describe('sdk fetch, valid session: why oauth2-proxy gets no X-Requested-With', () => {
   it('with X-Requested-With turned on, the redirect to the same CORS API needs a preflight it refuses', async () => {
     await signIn(e.page, e.stack.appUrl)

@@ -97,3 +97,68 @@ describe('sdk behind google-iap, popup strategy (the documented IAP session refr
     expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ ok: true, data: ITEMS })
   })
 })
+
+/** `reauth.check()`: one session probe. */
+const check = () => e.page.evaluate(() => (window as any).__sdk.reauth.check() as Promise<string>)
+const posts = (path: string) =>
+  e.stack.upstream.requests.filter((q) => q.method === 'POST' && q.path === path).length
+
+/** The upstream's own 401 to a POST, with a valid session: sent once, handed over, no re-login. */
+async function upstreamOwn401() {
+  const r = await call(e.page, 'fetch', '/api/login', { method: 'POST', body: '{"user":"a","password":"x"}' })
+  expect(r).toMatchObject({ ok: false, status: 401 })
+  if (r.ok) throw new Error('unreachable')
+  expect(r.name).not.toBe('AuthRequiredError')
+  expect(posts('/api/login')).toBe(1)
+  expect(await events(e.page)).toEqual([])
+}
+
+// Issue #22.3: the session probe asks the proxy's own identity endpoint, not the app's `/`.
+const IDENTITY: ProfileName[] = ['pomerium', 'google-iap', 'cloudflare-access']
+
+describe.each(IDENTITY)('sdk behind %s, an app whose root redirects (/ → /app.html)', (name) => {
+  it('signed in: the upstream’s own 401 to a POST starts nothing, check() says signed-in; lost: re-login confirmed by the probe', async () => {
+    const profile = e.stack.proxy.useProfile(name)
+    await navigateSignIn(name)
+    e.stack.upstream.rootRedirect = '/app.html'
+    await setupSdk(e.page, { adapter: 'fetch', options: { proxy: name } })
+    await upstreamOwn401()
+    expect(await check()).toBe('signed-in')
+    expect(profile?.counters.logins).toBe(1)
+    // Lost: the probe says so, and confirms the re-login (a check() now would reuse the answer above).
+    e.stack.proxy.deleteSession()
+    expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ ok: true, status: 200, data: ITEMS })
+    expect(countOf(await events(e.page), 'reauth:success')).toBe(1)
+    expect(profile?.counters.logins).toBe(2)
+  })
+})
+
+describe('sdk behind authelia, an app whose root redirects (/ → /app.html)', () => {
+  it('probing /: a redirect there says nothing (unknown), so the upstream’s own 401 to a POST starts nothing', async () => {
+    const profile = e.stack.proxy.useProfile('authelia')
+    await navigateSignIn('authelia')
+    e.stack.upstream.rootRedirect = '/app.html'
+    await setupSdk(e.page, { adapter: 'fetch', options: { proxy: 'authelia' } })
+    await upstreamOwn401()
+    expect(await check()).toBe('unknown')
+    expect(profile?.counters.logins).toBe(1)
+  })
+
+  it('authelia({ probePath }): the upstream’s own 401 starts nothing, check() says signed-in; lost: re-login confirmed', async () => {
+    const profile = e.stack.proxy.useProfile('authelia')
+    await navigateSignIn('authelia')
+    e.stack.upstream.rootRedirect = '/app.html'
+    await setupSdk(e.page, {
+      adapter: 'fetch',
+      options: { proxy: 'authelia' },
+      proxyOptions: { probePath: '/api/items' },
+    })
+    await upstreamOwn401()
+    expect(await check()).toBe('signed-in')
+    // Lost: the probe says so, and confirms the re-login (a check() now would reuse the answer above).
+    e.stack.proxy.deleteSession()
+    expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ ok: true, status: 200, data: ITEMS })
+    expect(countOf(await events(e.page), 'reauth:success')).toBe(1)
+    expect(profile?.counters.logins).toBe(2)
+  })
+})

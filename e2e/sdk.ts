@@ -28,6 +28,8 @@ export interface SdkConfig {
    * 'fail' rejects at once; 'held' waits for `releaseRelogin()` then signs in again in an iframe.
    */
   relogin?: 'fail' | 'held'
+  /** Options of the built-in profile `options.proxy` names, made in the page: `AjaxReauth.authelia({…})`. */
+  proxyOptions?: Record<string, unknown>
 }
 
 export interface SdkEvent {
@@ -100,6 +102,10 @@ export async function setupSdk(page: Page, config: SdkConfig): Promise<void> {
       const R = w.AjaxReauth
       const events: any[] = []
       const options: Record<string, unknown> = { ...config.options }
+      if (config.proxyOptions) {
+        const factory = String(options.proxy).replace(/-(\w)/g, (_: string, c: string) => c.toUpperCase())
+        options.proxy = R[factory](config.proxyOptions)
+      }
       if (config.relogin === 'fail') {
         options.relogin = async () => {
           throw new Error('re-login disabled by the test')

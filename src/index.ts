@@ -14,6 +14,7 @@ export {
 export type { InteractionRequiredEvent, ReauthEvents, ReauthRequiredEvent } from './events'
 export type { NormalizedOptions, ReauthOptions, ReloginContext, ReloginStrategy, UrlPattern } from './options'
 export { authelia, azureEasyAuth, cloudflareAccess, googleIap, oauth2Proxy, pomerium } from './profiles'
+export type { AutheliaProfileOptions } from './profiles/authelia'
 export type { AzureEasyAuthProfileOptions } from './profiles/azure-easy-auth'
 export type { OAuth2ProxyProfileOptions } from './profiles/oauth2-proxy'
 export {

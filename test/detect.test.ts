@@ -152,6 +152,13 @@ const oauth2Rows: Row[] = [
     null,
   ],
   ['out of scope network error', { status: 0, type: 'error' }, { inScope: false }, null],
+  // An answer the app asked to be opaque (`mode: 'no-cors'`): the server answered, nothing to judge.
+  [
+    "mode no-cors: an opaque answer (status 0, type 'opaque')",
+    { status: 0, type: 'opaque', url: '' },
+    {},
+    null,
+  ],
 ]
 
 const otherRows: [profile: keyof typeof builtinProfiles, ...Row][] = [
@@ -287,6 +294,24 @@ describe('classify() — OAuth2-Proxy', () => {
       { status: 403, contentType: html, bodyPeek: OAUTH2_SIGN_IN_PAGE },
       {},
       false,
+    ],
+    [
+      'the app\'s own 200 page titled "Sign in", fetched as data',
+      'oauth2-proxy',
+      {
+        status: 200,
+        contentType: html,
+        bodyPeek: '<!DOCTYPE html><title>Sign in</title><h1>Welcome back</h1>',
+      },
+      {},
+      true, // markers alone prove nothing: no sign-in URL, not the proxy's 403
+    ],
+    [
+      "the app's own 200 page with a form to /oauth2/start, POSTed to",
+      'oauth2-proxy',
+      { status: 200, contentType: html, bodyPeek: '<form method="post" action="/oauth2/start"></form>' },
+      { method: 'POST', accept: '*/*, application/json' },
+      true,
     ],
     [
       'sign-in page markers, but the app asked for HTML',

@@ -328,3 +328,48 @@ describe('profiles: lost-session answers (proxy-behaviour.md, "Other proxies")',
     expect((await get('/.auth/refresh')).status).toBe(401)
   })
 })
+
+describe('the session probe of each profile, against its emulation (issue #22.3)', () => {
+  // The app's own `/` redirects (`/` → `/app/`): the probe must not depend on it.
+  const redirectingApp = http.all(`${APP}/*`, ({ request }) =>
+    new URL(request.url).pathname === '/'
+      ? new HttpResponse(null, { status: 302, headers: { location: '/app/' } })
+      : HttpResponse.json({ upstream: true }),
+  )
+  const probeOf = async (profile: import('../src/types').ProxyProfile) => {
+    const probe = profile.probe!
+    const res = await fetch(`${APP}${probe.path}`, {
+      redirect: 'manual',
+      headers: { accept: 'application/json', 'x-requested-with': 'XMLHttpRequest' },
+    })
+    return probe.read({ status: res.status, type: res.status === 302 ? 'opaqueredirect' : res.type })
+  }
+  it.each([
+    ['pomerium', pomeriumHandlers, '/.pomerium/user'],
+    ['google-iap', googleIapHandlers, '/?gcp-iap-mode=IDENTITY'],
+    ['cloudflare-access', cloudflareAccessHandlers, '/cdn-cgi/access/get-identity'],
+  ] as const)('%s: its own identity endpoint: signed-in, then signed-out', async (name, handlers, path) => {
+    const { builtinProfiles } = await import('../src/profiles/names')
+    const profile = builtinProfiles[name]
+    expect(profile.probe?.path).toBe(path)
+    const proxy = handlers({ baseUrl: APP, loginOrigin: LOGIN })
+    server.use(...proxy.handlers, redirectingApp)
+    expect(await probeOf(profile)).toBe('signed-in')
+    const identity = await fetch(`${APP}${path}`, { headers: XRW })
+    expect(identity.status).toBe(200)
+    expect(JSON.stringify(await identity.json())).toContain('alice')
+    await proxy.session.end()
+    expect(await probeOf(profile)).toBe('signed-out')
+  })
+
+  it("authelia: through `/`, the app's redirect reads as unknown; a probePath the app answers reads signed-in; both signed-out after the loss", async () => {
+    const { authelia } = await import('../src/profiles')
+    const proxy = autheliaHandlers({ baseUrl: APP, loginOrigin: LOGIN })
+    server.use(...proxy.handlers, redirectingApp)
+    expect(await probeOf(authelia())).toBe('unknown')
+    expect(await probeOf(authelia({ probePath: '/api/health' }))).toBe('signed-in')
+    await proxy.session.end()
+    expect(await probeOf(authelia())).toBe('signed-out')
+    expect(await probeOf(authelia({ probePath: '/api/health' }))).toBe('signed-out')
+  })
+})

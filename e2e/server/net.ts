@@ -4,6 +4,9 @@ import { createServer } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createServer as createNetServer } from 'node:net'
 
+/** Request header bytes a test server reads before refusing (Go's `http.DefaultMaxHeaderBytes`). */
+const MAX_HEADER_BYTES = 1 << 20
+
 /** An HTTP server listening on a random free port of 127.0.0.1, with a close that kills keep-alive sockets. */
 export interface Listening {
   server: Server
@@ -14,8 +17,8 @@ export interface Listening {
 }
 
 /**
- * `maxHeaderSize`: the largest request head accepted (Node's default 16 KiB answers 431 above it;
- * Go's `net/http`, which oauth2-proxy uses, accepts 1 MiB + 4 KiB).
+ * `maxHeaderSize`: the largest request head accepted (default 1 MiB; Node's own default, 16 KiB, would
+ * answer 431 above it; Go's `net/http`, which oauth2-proxy uses, accepts 1 MiB + 4 KiB).
  */
 export async function listen(name: string, options: { maxHeaderSize?: number } = {}): Promise<Listening> {
   let handler: RequestListener = (_req, res) => {
@@ -23,7 +26,10 @@ export async function listen(name: string, options: { maxHeaderSize?: number } =
     res.end(`${name} not ready`)
   }
   const sockets = new Set<Socket>()
-  const server = createServer({ ...options }, (req, res) => {
+  // Node's parser refuses request headers over 16 KB itself: a bare 431 and a reset of a connection the
+  // browser is still writing to, which reaches the page as a 431 or as a TypeError by chance. The header
+  // limits under test are the proxy's own (`cookieCap`, nginx's buffers); oauth2-proxy (Go) allows 1 MB.
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, ...options }, (req, res) => {
     Promise.resolve(handler(req, res)).catch((err: unknown) => fail(res, name, err))
   })
   server.on('connection', (s) => {

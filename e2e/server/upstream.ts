@@ -63,6 +63,11 @@ export interface Upstream {
    */
   frameAncestors: string | null
   /**
+   * When set, the app's root `/` answers a `302` to this path (an app whose root redirects: `/` →
+   * `/app/`). Reset to null.
+   */
+  rootRedirect: string | null
+  /**
    * Extra GET routes (exact path → answer), checked before the static files; used by the demo
    * (`demo/server.ts`). Not cleared by `reset()`.
    */
@@ -79,7 +84,7 @@ export interface Upstream {
  */
 export function startUpstream(listening: Listening, behaviourBundle: () => Promise<string>): Upstream {
   const requests: UpstreamRequest[] = []
-  const state = { frameAncestors: null as string | null }
+  const state = { frameAncestors: null as string | null, rootRedirect: null as string | null }
   const routes: Upstream['routes'] = new Map()
   const delay = createDelay(3)
   listening.setHandler(async (req: IncomingMessage, res: ServerResponse) => {
@@ -126,6 +131,15 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
         '<!DOCTYPE html><html><head><title>Receipt</title></head><body><h1>Order 1</h1></body></html>',
       )
     }
+    // The app's own sign-in page (issue #22.6): titled "Sign in", with a form to /oauth2/start, 200.
+    if (path === '/account/sign-in') {
+      await readBody(req)
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      return res.end(
+        '<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Account</h1>' +
+          '<form method="post" action="/oauth2/start"><button>Sign in with SSO</button></form></body></html>',
+      )
+    }
     // A same-origin API that moved: a 302 to `?to=` (a CORS-enabled third party in the tests).
     if (path === '/api/redirect') {
       res.writeHead(302, { location: url.searchParams.get('to') ?? '/', 'cache-control': 'no-store' })
@@ -168,6 +182,10 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
       const ms = Math.min(Number(url.searchParams.get('ms') ?? 500), 30_000)
       await new Promise((r) => setTimeout(r, ms))
       return sendJson(200, { slow: true, ms, user })
+    }
+    if (path === '/' && state.rootRedirect) {
+      res.writeHead(302, { location: state.rootRedirect, 'cache-control': 'no-store' })
+      return res.end()
     }
     if (path === '/' || path === '/app.html' || path === '/index.html') {
       res.writeHead(200, {
@@ -215,9 +233,16 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
     set frameAncestors(v) {
       state.frameAncestors = v
     },
+    get rootRedirect() {
+      return state.rootRedirect
+    },
+    set rootRedirect(v) {
+      state.rootRedirect = v
+    },
     reset: () => {
       requests.length = 0
       state.frameAncestors = null
+      state.rootRedirect = null
       delay.reset()
     },
   }

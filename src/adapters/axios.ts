@@ -252,7 +252,7 @@ const onRequest =
     } else {
       const url = scope.resolve(rawUrl(instance, config))
       if (!scope.test(url)) return config
-      for (const [name, value] of engine.headersFor((n) => headerGet(config.headers, n))) {
+      for (const [name, value] of engine.headersFor((n) => headerGet(config.headers, n), url)) {
         headerSet(config, name, value)
       }
       const method = String(config.method ?? 'get').toUpperCase()

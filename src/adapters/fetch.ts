@@ -83,6 +83,7 @@ const withHeaders = (
   init: RequestInit | undefined,
   request: Request | null,
   bare: Record<string, string> | null,
+  url: string,
 ): { headers: HeadersInit | undefined; accept: string | null } => {
   const own = init?.headers
   // The most common call of all, no headers: a copy of what the SDK adds to nothing.
@@ -100,7 +101,7 @@ const withHeaders = (
       if (name === 'accept') accept = plain[key]!
       else if (name === 'x-requested-with') requestedWith = plain[key]!
     }
-    const additions = engine.headersFor((name) => (name === 'accept' ? accept : requestedWith))
+    const additions = engine.headersFor((name) => (name === 'accept' ? accept : requestedWith), url)
     if (additions.length) {
       // Copied key by key, not `{ ...plain }` then more keys and `delete`: in V8 (Node 20) adding keys to
       // a spread copy takes a slow path (~1 µs), and `delete` turns the object into a dictionary.
@@ -124,7 +125,7 @@ const withHeaders = (
     const from =
       own ?? (request && !(request instanceof Request) ? [...(request as Request).headers] : request?.headers)
     const merged = new Headers(from)
-    const additions = engine.headersFor((name) => merged.get(name))
+    const additions = engine.headersFor((name) => merged.get(name), url)
     for (const [name, value] of additions) merged.set(name, value)
     if (additions.length) headers = merged
     accept = merged.get('accept')
@@ -183,7 +184,7 @@ export const createFetchAdapter = (
   ): Promise<Response> {
     const verb = init?.method ?? request?.method
     const method = verb ? verb.toUpperCase() : 'GET'
-    const { headers, accept } = withHeaders(engine, init, request, bare)
+    const { headers, accept } = withHeaders(engine, init, request, bare, url)
     // `{ headers, ...init }` where init has none: a spread copy that then gains a key is slow in V8.
     const nextInit = !headers ? init : init && 'headers' in init ? { ...init, headers } : { headers, ...init }
 

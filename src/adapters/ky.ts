@@ -101,7 +101,7 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     const request = isRequest(a) ? a : a.request
     const facts = factsOf(engine, request)
     if (!facts) return
-    for (const [name, value] of engine.headersFor((n) => request.headers.get(n)))
+    for (const [name, value] of engine.headersFor((n) => request.headers.get(n), facts.url))
       request.headers.set(name, value)
     // Held while a re-login runs: sending it now would only mint another CSRF cookie.
     const held = engine.gate(facts, request.signal)

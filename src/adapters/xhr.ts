@@ -367,7 +367,7 @@ class XhrState {
       return
     }
     const { engine } = this.#shared
-    for (const [name, value] of engine.headersFor((n) => headerValue(headers, n))) {
+    for (const [name, value] of engine.headersFor((n) => headerValue(headers, n), this.#url)) {
       // setRequestHeader() appends to a header set already (`current, value`): only what is new goes.
       const current = headerValue(headers, name)
       const added =

@@ -66,6 +66,8 @@ export const classify = (
   const { status, type, contentType } = snapshot
   const peek = typeof snapshot.bodyPeek === 'string' ? snapshot.bodyPeek : ''
 
+  // `mode: 'no-cors'`: the server answered, and the app asked not to see how. Nothing to judge.
+  if (type === 'opaque') return null
   if (type === 'error' || (status === 0 && type !== 'opaqueredirect')) {
     // A CORS failure after a redirect to the identity provider looks exactly like a network failure.
     return signal('network-error', snapshot, request, 'network error; the session probe decides', true)
@@ -97,13 +99,15 @@ export const classify = (
   if (profile.isForbiddenPage(peek)) return null
   const asked = wantsHtml(request.accept)
   if (profile.isSignInPage(peek)) {
-    // An app that asked for HTML may be fetching a page of its own titled "Sign in": the probe decides.
+    // Markers alone prove nothing: an app's own page may be titled "Sign in" or post to /oauth2/start.
+    // With the proxy's status (oauth2-proxy's sign-in page on the proxy path is a 403) they count at
+    // once, unless the app asked for HTML; a sign-in URL was handled above; else the probe decides.
     return signal(
       'login-page',
       snapshot,
       request,
       `${status} HTML sign-in page where data was expected`,
-      asked,
+      asked || status !== 403,
     )
   }
   // Markers can be removed by custom templates, but HTML after a redirect is also what Post/Redirect/Get

@@ -30,9 +30,10 @@ export interface Engine {
    * The one header policy of every adapter: given a getter for the values an in-scope request has
    * (lower-case names, null when missing), the headers to set, each with its whole new value. `Accept`
    * is set when missing and extended when it admits JSON without naming it (`*\/*` →
-   * `*\/*, application/json`); `X-Requested-With` is set when missing. Nothing the app set is dropped.
+   * `*\/*, application/json`) unless, on a cross-origin `url`, that would cost its CORS-safelisted
+   * status; `X-Requested-With` is set when missing. Nothing the app set is dropped.
    */
-  headersFor(get: (lowerCaseName: string) => string | null): [string, string][]
+  headersFor(get: (lowerCaseName: string) => string | null, url?: string): [string, string][]
   /**
    * The gate: null when the request may go now, else a promise that resolves once the re-login in flight
    * has succeeded, and rejects (`AuthRequiredError`, or the abort of `signal`) otherwise.
@@ -97,7 +98,9 @@ export const createEngine = (deps: {
   const baseFetch = deps.baseFetch ?? ((): FetchLike => unwrap(globalThis.fetch).bind(globalThis))
   const probe = createSessionProbe(profile, baseFetch, () => scope.origin)
   let coordinator!: Coordinator
-  const headersFor = createHeaderPolicy(options)
+  const policy = createHeaderPolicy(options)
+  const headersFor = (get: (lowerCaseName: string) => string | null, url?: string): [string, string][] =>
+    policy(get, url !== undefined && url !== scope.origin && !url.startsWith(`${scope.origin}/`))
 
   // judge() reads the coordinator lazily: it exists once createEngine returns.
   const judge = createJudge({ profile, probe, coordinator: () => coordinator })

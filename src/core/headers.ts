@@ -23,8 +23,16 @@ const acceptFor = (wanted: string): ((current: string | null) => string | null) 
 }
 
 /**
+ * Fetch's CORS-safelisted rule for an `Accept` value: at most 128 bytes (a header value is a byte
+ * string: one byte per character) and no CORS-unsafe request-header byte (a control but HT, DEL,
+ * `"():<>?@[\]{}`).
+ */
+export const isSafelistedAccept = (value: string): boolean =>
+  value.length <= 128 && !/[^\t -~\x80-\xff]|["():<>?@[\\\]{}]/.test(value)
+
+/**
  * The one header policy every adapter applies to an in-scope request: given a getter for the values it
- * has (lower-case names, null when missing), the headers to set, each with its whole new value (an
+ * has (lower-case names, null when missing) and whether the request is cross-origin, the headers to set, each with its whole new value (an
  * extended `Accept` starts with the app's own value, then `, ` and the SDK's). `X-Requested-With` is set
  * only when missing.
  *
@@ -34,12 +42,22 @@ const acceptFor = (wanted: string): ((current: string | null) => string | null) 
  */
 export const createHeaderPolicy = (
   options: Pick<NormalizedOptions, 'headers'>,
-): ((get: (lowerCaseName: string) => string | null) => [string, string][]) => {
+): ((get: (lowerCaseName: string) => string | null, crossOrigin?: boolean) => [string, string][]) => {
   const { accept, requestedWith } = options.headers
   const extend = accept ? acceptFor(accept) : null
-  return (get) => {
+  return (get, crossOrigin = false) => {
     const set: [string, string][] = []
-    const value = extend ? extend(get('accept')) : null
+    const current = extend ? get('accept') : null
+    let value = extend ? extend(current) : null
+    // Cross-origin, an `Accept` that stops being CORS-safelisted costs a preflight the server may refuse:
+    // one the app's own value would not have needed is not worth the proxy's exact entry.
+    if (
+      crossOrigin &&
+      value !== null &&
+      !isSafelistedAccept(value) &&
+      (!current || isSafelistedAccept(current))
+    )
+      value = null
     if (value !== null) set.push(['accept', value])
     if (requestedWith && get('x-requested-with') === null) set.push(['x-requested-with', requestedWith])
     return set

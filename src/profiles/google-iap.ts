@@ -1,5 +1,5 @@
 import type { ProxyProfile } from '../types'
-import { never, readAjaxProbe, startsWithAny } from './shared'
+import { never, readIdentityProbe, startsWithAny } from './shared'
 
 /**
  * Google Cloud IAP answers `X-Requested-With: XMLHttpRequest` (and every POST) with 401. Its session
@@ -16,6 +16,8 @@ export const googleIap = (): ProxyProfile => ({
   isSignInPage: never,
   isForbiddenPage: never,
   isOwnUnauthorized: ({ body }) => /^\s*Invalid IAP credentials/i.test(body),
-  probe: { path: '/', read: readAjaxProbe },
+  // IAP answers `?gcp-iap-mode=IDENTITY` itself, on any path: the user's identity as JSON
+  // (https://cloud.google.com/iap/docs/special-urls-howto); without a session, a 401 to the Ajax header.
+  probe: { path: '/?gcp-iap-mode=IDENTITY', read: readIdentityProbe },
   reloginUrl: () => '/?gcp-iap-mode=DO_SESSION_REFRESH',
 })

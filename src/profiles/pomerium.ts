@@ -1,5 +1,5 @@
 import type { ProxyProfile } from '../types'
-import { hasTitle, isJson, readAjaxProbe, startsWithAny } from './shared'
+import { hasTitle, isJson, readIdentityProbe, startsWithAny } from './shared'
 
 /**
  * Pomerium answers Ajax requests (`Accept` that does not pick text/html, or `X-Requested-With`) with
@@ -13,7 +13,9 @@ export const pomerium = (): ProxyProfile => ({
   isForbiddenPage: (html) => /\b403\b/.test(html) && hasTitle(html, /forbidden|403/i),
   isOwnUnauthorized: ({ contentType, body }) =>
     isJson(contentType) && /"error"\s*:\s*"Unauthenticated"/.test(body),
-  probe: { path: '/', read: readAjaxProbe },
+  // Its own route, never the upstream's: the user's claims as JSON when signed in
+  // (https://www.pomerium.com/docs/internals/special-routes, `/.pomerium/user`).
+  probe: { path: '/.pomerium/user', read: readIdentityProbe },
   // Navigating to any page of the app starts Pomerium's sign-in and lands back on it.
   reloginUrl: ({ returnTo }) => returnTo,
 })

@@ -3,10 +3,14 @@ import type { ProbeResult } from '../types'
 export const startsWithAny = (path: string, prefixes: readonly string[]): boolean =>
   prefixes.some((p) => path.startsWith(p))
 
-/** Reads a probe that was sent with the Ajax headers: the proxies answer 401 (or redirect) without a session. */
-export const readAjaxProbe = ({ status, type }: { status: number; type: string }): ProbeResult => {
+/**
+ * Reads a probe of the proxy's own identity endpoint (sent with the Ajax headers and `redirect:
+ * 'manual'`): the proxy answers it, never the upstream, so a 2xx is a session and a 401 or a redirect
+ * (to its sign-in) is none. Anything else (a 5xx, a 403, HTML from a front) says neither.
+ */
+export const readIdentityProbe = ({ status, type }: { status: number; type: string }): ProbeResult => {
   if (type === 'opaqueredirect' || status === 401 || (status >= 300 && status < 400)) return 'signed-out'
-  if (status >= 200 && status < 500) return 'signed-in'
+  if (status >= 200 && status < 300) return 'signed-in'
   return 'unknown'
 }
 

@@ -520,7 +520,7 @@ function profileHandlers(
  * msw handlers that emulate Pomerium: a lost session gets `401` JSON `{"error":"Unauthenticated",…}`
  * when `Accept` does not pick `text/html` (or with `X-Requested-With`), else a `302` to the
  * authenticate service on `loginOrigin`, which signs the user in and returns through
- * `/.pomerium/callback/`.
+ * `/.pomerium/callback/`. `/.pomerium/user` (the probe) answers the user's claims as JSON.
  *
  * @example
  * const proxy = pomeriumHandlers({ baseUrl: 'http://app.test' })
@@ -548,7 +548,8 @@ export function autheliaHandlers(options: EmulationOptions = {}): ProxyEmulation
 /**
  * msw handlers that emulate Google Cloud IAP: a lost session gets `401` for
  * `X-Requested-With: XMLHttpRequest` (and every POST), else a `302` to Google on `loginOrigin`;
- * `/?gcp-iap-mode=DO_SESSION_REFRESH` answers `200` once signed in.
+ * `/?gcp-iap-mode=DO_SESSION_REFRESH` answers `200` once signed in; `?gcp-iap-mode=IDENTITY` (the
+ * probe) the user's identity as JSON.
  *
  * @example
  * const proxy = googleIapHandlers({ baseUrl: 'http://app.test' })
@@ -562,7 +563,8 @@ export function googleIapHandlers(options: EmulationOptions = {}): ProxyEmulatio
 /**
  * msw handlers that emulate Cloudflare Access: a lost session gets `401` for
  * `X-Requested-With: XMLHttpRequest`, else a `302` to `<team>.cloudflareaccess.com` (`loginOrigin`),
- * which `fetch` cannot follow (CORS).
+ * which `fetch` cannot follow (CORS). `/cdn-cgi/access/get-identity` (the probe) answers the user's
+ * identity as JSON.
  *
  * @example
  * const proxy = cloudflareAccessHandlers({ baseUrl: 'http://app.test' })

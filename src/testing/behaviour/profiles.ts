@@ -294,6 +294,31 @@ async function easyAuthRoute(
   return null
 }
 
+/**
+ * The proxies' own identity endpoints, answered for a valid session (without one, the request takes the
+ * lost-session path like any other): Pomerium's `/.pomerium/user` (JSON claims), Google IAP's
+ * `?gcp-iap-mode=IDENTITY` on any path, Cloudflare Access's `/cdn-cgi/access/get-identity`.
+ * `null` for any other request.
+ */
+function identityRoute(s: ProfileState, url: URL, user: SessionUser): BehaviourResponse | null {
+  const answer = (body: unknown): BehaviourResponse => ({
+    status: 200,
+    headers: json([['Cache-Control', 'no-store']]),
+    body: JSON.stringify(body),
+  })
+  const sub = `${user.user}-id`
+  if (s.name === 'pomerium' && url.pathname === '/.pomerium/user') {
+    return answer({ sub, email: user.email, user: sub, name: user.user })
+  }
+  if (s.name === 'google-iap' && url.searchParams.get('gcp-iap-mode') === 'IDENTITY') {
+    return answer({ email: `accounts.google.com:${user.email}`, sub: `accounts.google.com:${sub}` })
+  }
+  if (s.name === 'cloudflare-access' && url.pathname === '/cdn-cgi/access/get-identity') {
+    return answer({ id: sub, email: user.email, name: user.user, idp: { id: 'idp', type: 'oidc' } })
+  }
+  return null
+}
+
 async function handle(s: ProfileState, req: BehaviourRequest): Promise<BehaviourResult> {
   const url = new URL(req.url)
   if (url.pathname === s.callbackPath) return callback(s, url)
@@ -304,6 +329,8 @@ async function handle(s: ProfileState, req: BehaviourRequest): Promise<Behaviour
   }
   const { ok } = loaded
   if (!ok) return lostSession(s, req, url)
+  const identity = identityRoute(s, url, ok.user)
+  if (identity) return identity
   if (s.name === 'google-iap' && url.searchParams.get('gcp-iap-mode') === 'DO_SESSION_REFRESH') {
     s.counters.refreshes++
     return {
