@@ -474,5 +474,8 @@ describe('in production (NODE_ENV=production)', () => {
     // zod (an issue code of its own) is in the development bundle only
     expect(development.includes('invalid_union')).toBe(true)
     expect(production.includes('invalid_union')).toBe(false)
+    // nor the other development-only message (coordinator/index.ts)
+    expect(development.includes('which runs your relogin function')).toBe(true)
+    expect(production.includes('which runs your relogin function')).toBe(false)
   })
 })

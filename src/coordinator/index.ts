@@ -261,10 +261,11 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       const current = flights.current
       if (!current || url === current.url) return Promise.resolve()
       // Inline, so a production bundle drops the check and its message (the same test as options.ts).
-      const dev =
-        (typeof __AJAX_REAUTH_DEV__ !== 'undefined' && __AJAX_REAUTH_DEV__) ||
-        (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production')
-      if (dev && current.custom) {
+      if (
+        ((typeof __AJAX_REAUTH_DEV__ !== 'undefined' && __AJAX_REAUTH_DEV__) ||
+          (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production')) &&
+        current.custom
+      ) {
         warnSelfWait(current, method, url, options.reloginTimeoutMs)
       }
       return queue.hold(current.error, url, method, () =>
