@@ -59,7 +59,7 @@ export const APPS: App[] = [
     id: '+axios',
     what: "+ 'ajax-reauth/axios' (axiosReauth)",
     code: `import { axiosReauth } from 'ajax-reauth/axios'\n${typical('', 'axiosReauth(window.axios, reauth)\n')}`,
-    budget: 1180,
+    budget: 1280, // 1180 → 1280: the request interceptor run last (runLast), +167 B
     goal: KB,
     addOn: true,
   },
@@ -89,7 +89,8 @@ const ENTRIES = [
   { id: './testing', file: 'src/testing/index.ts', external: ['msw'] },
 ]
 
-const IIFE_BUDGET = 21.25 * KB
+// 21.25 → 21.5 KB: the axios interceptor run last (+166 B) after the ky 2 network guard
+const IIFE_BUDGET = 21.5 * KB
 const IIFE_GOAL = 12 * KB
 
 const arg = (name: string): string | undefined =>

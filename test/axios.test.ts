@@ -195,10 +195,60 @@ describe('registration order and eject', () => {
     const error = await fail(instance.get('/api/login-page'))
     expect(isAuthRequiredError(error)).toBe(true)
     // axios runs response interceptors in registration order: the app's saw the raw 403 sign-in page,
-    // ours turned it into the 401 shape; the app's Accept (set after ours) went on the wire.
+    // ours turned it into the 401 shape; the app's Accept (ours runs last and keeps it) went on the wire.
     expect(appSaw).toEqual([403, false])
     expect(error.response.status).toBe(401)
     expect(seen[0]!.get('accept')).toBe('application/xml')
+  })
+
+  it('decides scope on the final URL: an app interceptor registered earlier moves the request to a third party', async () => {
+    make('fail', { proxy: pomerium() })
+    const instance = axios.create({ baseURL: '/api' })
+    instance.interceptors.request.use((config) => {
+      config.baseURL = 'http://other.test'
+      config.url = '/moved'
+      return config
+    })
+    guard(instance)
+    const error = await fail(instance.get('/items', { headers: { Accept: '*/*' } }))
+    // the third party's own failure (happy-dom's CORS check: ERR_NETWORK), untouched: no headers of
+    // ours, not judged as the app's
+    expect(error).toBeInstanceOf(AxiosError)
+    expect(isAuthRequiredError(error)).toBe(false)
+    expect(seen).toHaveLength(1)
+    expect(seen[0]!.get('x-requested-with')).toBeNull()
+    expect(seen[0]!.get('accept')).toBe('*/*')
+    expect(h.events).toEqual([])
+    expect(h.relogins).toBe(0)
+  })
+
+  it('decides scope on the final URL also with axios running request interceptors in order (registered later)', async () => {
+    make('fail', { proxy: pomerium() })
+    const instance = axios.create({ transitional: { legacyInterceptorReqResOrdering: false } })
+    guard(instance)
+    instance.interceptors.request.use((config) => {
+      config.url = 'http://other.test/moved'
+      return config
+    })
+    const error = await fail(instance.get('/api/items', { headers: { Accept: '*/*' } }))
+    expect(isAuthRequiredError(error)).toBe(false)
+    expect(seen[0]!.get('x-requested-with')).toBeNull()
+    expect(seen[0]!.get('accept')).toBe('*/*')
+    expect(h.events).toEqual([])
+  })
+
+  it('decides scope on the final URL: an app interceptor registered earlier moves the request into scope', async () => {
+    make()
+    const instance = axios.create({ baseURL: 'http://other.test' })
+    instance.interceptors.request.use((config) => {
+      config.baseURL = APP
+      return config
+    })
+    guard(instance)
+    const error = await fail(instance.get('/api/unauthorized', { headers: { Accept: '*/*' } }))
+    expect(isAuthRequiredError(error)).toBe(true)
+    expect(seen[0]!.get('accept')).toBe('*/*, application/json')
+    expect(h.events.map((e) => e.reason)).toEqual(['unauthorized'])
   })
 
   it('eject removes both interceptors', async () => {
