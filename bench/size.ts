@@ -89,8 +89,9 @@ const ENTRIES = [
   { id: './testing', file: 'src/testing/index.ts', external: ['msw'] },
 ]
 
-// 21.25 → 21.5 KB: the axios interceptor run last (+166 B) after the ky 2 network guard
-const IIFE_BUDGET = 21.5 * KB
+// 21.25 → 21.75 KB: the ky 2 network guard, the axios interceptor run last (+166 B) and one count per
+// request on the wire across layers (+148 B)
+const IIFE_BUDGET = 21.75 * KB
 const IIFE_GOAL = 12 * KB
 
 const arg = (name: string): string | undefined =>

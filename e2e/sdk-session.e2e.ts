@@ -51,6 +51,47 @@ describe.each(ADAPTERS)('sdk %s: session valid', (adapter) => {
   })
 })
 
+// The README's wiring (issue 24 item 1): install() and axiosReauth() on one page, so each axios request
+// is seen by axios's interceptors and by the patched XHR under them. Timings are printed, not asserted.
+describe.runIf(ADAPTERS.includes('axios'))('sdk axios + install() (the README wiring)', () => {
+  it.each([
+    ['default (401)', () => e.stack.appUrl],
+    ['nginx front (network-error)', nginxUrl],
+  ] as const)(
+    '%s: one request counted on the wire once, the re-login starts with nothing on it',
+    async (mode, base) => {
+      await signIn(e.page, base())
+      await setupSdk(e.page, { adapter: 'axios', install: true })
+      // The wire count when each re-login's iframe goes in (the strategy has started: the wire is quiet).
+      await e.page.evaluate(() => {
+        const w = window as any
+        const engine = w.__sdk.reauth[Symbol.for('ajax-reauth.engine')]
+        w.__wireAtRelogin = []
+        new MutationObserver((records) => {
+          for (const r of records)
+            for (const n of r.addedNodes)
+              if (n.nodeName === 'IFRAME') w.__wireAtRelogin.push(engine.wire.count)
+        }).observe(document.body, { childList: true, subtree: true })
+      })
+      e.stack.proxy.expireSession()
+      const viaAxios = await call(e.page, 'axios', '/api/items')
+      e.stack.proxy.expireSession()
+      const viaFetch = await call(e.page, 'fetch', '/api/items')
+      const wireAtRelogin = await e.page.evaluate(() => (window as any).__wireAtRelogin as number[])
+      report(`sdk-axios-readme-wiring-${mode.split(' ')[0]}`, {
+        axiosMs: viaAxios.ms,
+        fetchMs: viaFetch.ms,
+        wireAtRelogin,
+      })
+      expect(viaAxios).toMatchObject({ ok: true, status: 200, data: ITEMS })
+      expect(viaFetch).toMatchObject({ ok: true, status: 200, data: ITEMS })
+      // axios's count was taken over by the XHR under it, which landed: nothing held the re-login back
+      expect(wireAtRelogin).toEqual([0, 0])
+      expect(countOf(await events(e.page), 'reauth:success')).toBe(2)
+    },
+  )
+})
+
 const losses: [string, () => Promise<void>][] = [
   ['deleted', async () => void e.stack.proxy.deleteSession()],
   [

@@ -7,6 +7,7 @@ import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AuthRequiredError, authRequiredReason, isAuthRequiredError, pomerium } from '../src'
 import { axiosReauth } from '../src/axios'
+import { engineOf } from '../src/internal'
 import { html, lostSessionAnswer, rejectionOf } from './helpers/answers'
 import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
 import { createReloginHarness } from './helpers/relogin'
@@ -347,5 +348,30 @@ describe("axios's fetch adapter over the patched fetch", () => {
     expect(authRequiredReason(error)).toBe('unauthorized')
     expect(authRequiredReason(error.request)).toBe('unauthorized')
     expect(h.relogins).toBe(1)
+  })
+})
+
+// The README's wiring: install() and axiosReauth() on the same page (issue 24 item 1).
+describe('one request through axios and the patched XHR', () => {
+  afterEach(() => h.reauth?.uninstall())
+
+  it('is counted on the wire once: when the re-login starts, nothing is left on it', async () => {
+    const onWire: number[] = []
+    make('ok', {
+      relogin: async () => {
+        onWire.push(engineOf(h.reauth).wire.count)
+        h.relogins++
+        h.signedIn = true
+      },
+    }).install()
+    const instance = axios.create()
+    guard(instance)
+    const response = await instance.get('/api/unauthorized')
+    expect(response.data).toEqual({ ok: true, case: 'unauthorized' })
+    // the XHR under axios landed (and was judged) before the re-login: the re-login did not wait for
+    // the wire's drain cap on a request axios had not seen the answer of
+    expect(onWire).toEqual([0])
+    expect(h.relogins).toBe(1)
+    expect(engineOf(h.reauth).wire.count).toBe(0)
   })
 })

@@ -93,7 +93,7 @@ interface State {
   facts: RequestFacts
   /** When (`clock()`) the request interceptor let it go. */
   sentAt?: number
-  /** Ends its count as a request on the wire (`engine.track`): a re-login waits for it to land. */
+  /** Ends its count as a request on the wire (`engine.hold`): a re-login waits for it to land. */
   untrack?: () => void
   replay?: true
 }
@@ -262,7 +262,8 @@ const onRequest =
       if (held) await held.catch(rethrow(config, undefined))
     }
     state.sentAt = clock()
-    state.untrack = engine.track()
+    // Held, not tracked: the patched XHR or fetch under axios, if any, sends it and takes the count over.
+    state.untrack = engine.hold(state.facts)
     return config
   }
 
