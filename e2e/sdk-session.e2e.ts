@@ -92,6 +92,34 @@ describe.runIf(ADAPTERS.includes('axios'))('sdk axios + install() (the README wi
   )
 })
 
+// axios runs request interceptors in reverse registration order: an app interceptor registered before
+// axiosReauth() runs after the SDK's, unless the SDK's is run last (issue 22 item 9).
+describe.runIf(ADAPTERS.includes('axios'))('sdk axios: an app interceptor moves a request', () => {
+  it('to a third party: no header of ours there (no preflight), no judgement of its answer', async () => {
+    await signIn(e.page, e.stack.appUrl)
+    // Pomerium's profile adds X-Requested-With, which forces a preflight on a cross-origin request.
+    await setupSdk(e.page, { adapter: 'axios', options: { proxy: 'pomerium' } })
+    const r = await e.page.evaluate(async (third) => {
+      const w = window as any
+      const instance = w.axios.create({ baseURL: '/api' })
+      instance.interceptors.request.use((config: any) => {
+        config.baseURL = third
+        config.url = '/simple/data'
+        return config
+      })
+      w.AjaxReauth.axiosReauth(instance, w.__sdk.reauth)
+      const res = await instance.get('/items', { headers: { Accept: '*/*' } })
+      return res.data
+    }, e.stack.thirdPartyUrl)
+    expect(r).toMatchObject({ thirdParty: true, path: '/simple/data' })
+    expect(e.stack.thirdParty.preflights()).toHaveLength(0)
+    expect(
+      e.stack.thirdParty.requests.map((q) => [q.method, q.headers['x-requested-with'], q.headers.accept]),
+    ).toEqual([['GET', undefined, '*/*']])
+    expect(await events(e.page)).toEqual([])
+  })
+})
+
 const losses: [string, () => Promise<void>][] = [
   ['deleted', async () => void e.stack.proxy.deleteSession()],
   [
