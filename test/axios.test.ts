@@ -328,6 +328,23 @@ describe("axios's fetch adapter over the patched fetch", () => {
     expect(h.events.map((e) => e.reason)).toEqual(['unauthorized'])
   })
 
+  it('with the interceptors: the request is counted on the wire once (the re-login starts with nothing on it)', async () => {
+    const onWire: number[] = []
+    make('ok', {
+      relogin: async () => {
+        onWire.push(engineOf(h.reauth).wire.count)
+        h.relogins++
+        h.signedIn = true
+      },
+    }).install()
+    const instance = axios.create({ adapter: 'fetch' })
+    guard(instance)
+    const response = await instance.get('/api/items')
+    expect(response.data).toEqual({ ok: true })
+    expect(onWire).toEqual([0])
+    expect(wire).toHaveLength(2)
+  })
+
   it('without them: axios’s own AxiosError 401 with the parsed body and the marker, one flight', async () => {
     make().install()
     const error = await fail(axios.create({ adapter: 'fetch' }).get('/api/items'))
