@@ -29,6 +29,8 @@ export interface Wire {
   quiet(): Promise<void>
   /** How many of this page's requests are counted on the wire now. */
   readonly count: number
+  /** Whether an outer layer's count waits to be taken over (callers name requests only then). */
+  readonly holding: boolean
 }
 
 /** `promise`, or nothing after `ms`; the timer goes as soon as either settles. */
@@ -149,6 +151,9 @@ export const createWire = (opts: { locks: LockManagerLike | undefined; name: str
     quiet,
     get count() {
       return onWire
+    },
+    get holding() {
+      return held.size > 0
     },
   }
 }

@@ -136,7 +136,9 @@ export const createEngine = (deps: {
     judge,
     clearsEarly,
     wire,
-    track: (facts?: Pick<RequestFacts, 'url' | 'method'>) => wire.track(facts && wireKey(facts)),
+    // The key is built only while some outer layer holds a count: the hot path builds no string.
+    track: (facts?: Pick<RequestFacts, 'url' | 'method'>) =>
+      wire.track(facts && wire.holding ? wireKey(facts) : undefined),
     hold: (facts: Pick<RequestFacts, 'url' | 'method'>) => wire.hold(wireKey(facts)),
   }
   coordinator = deps.coordinator(base)
