@@ -59,7 +59,7 @@ export const APPS: App[] = [
     id: '+axios',
     what: "+ 'ajax-reauth/axios' (axiosReauth)",
     code: `import { axiosReauth } from 'ajax-reauth/axios'\n${typical('', 'axiosReauth(window.axios, reauth)\n')}`,
-    budget: 1180,
+    budget: 1280, // 1180 → 1280: the request interceptor run last (runLast), +167 B
     goal: KB,
     addOn: true,
   },
@@ -67,7 +67,7 @@ export const APPS: App[] = [
     id: '+ky',
     what: "+ 'ajax-reauth/ky' (kyReauth)",
     code: `import { kyReauth } from 'ajax-reauth/ky'\n${typical('', 'window.hooks = kyReauth(reauth)\n')}`,
-    budget: 640,
+    budget: 760, // 640 → 760: the ky 2 network guard (init hook), +115 B
     goal: KB,
     addOn: true,
   },
@@ -97,8 +97,10 @@ const ENTRIES = [
   { id: './testing', file: 'src/testing/index.ts', external: ['msw'] },
 ]
 
-// 21.25 KB until the identity-endpoint probes and the CORS-safelisted Accept check (issue #22): +221 B.
-const IIFE_BUDGET = 21.5 * KB
+// 21.25 KB until issue #22: the identity-endpoint probes and the CORS-safelisted Accept check (+221 B),
+// the ky 2 network guard, the axios interceptor run last (+166 B) and one count per request on the wire
+// across layers (+148 B)
+const IIFE_BUDGET = 22 * KB
 const IIFE_GOAL = 12 * KB
 const CALLBACK_IIFE_BUDGET = KB
 

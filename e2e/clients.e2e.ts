@@ -202,6 +202,69 @@ describe.each(CLIENT_NAMES)('%s', (client) => {
   })
 })
 
+// ky 2.1 wraps the CORS TypeError in its NetworkError and retries it (GET) before any hook sees it (issue 22.5).
+describe('ky 2 with kyReauth() hooks only (no install, no fetch option)', () => {
+  const ky2 = (method: string, url: string, json?: unknown): Promise<Seen> =>
+    e.page.evaluate(({ method, url, json }) => (window as any).__matrix.ky2Hooks(method, url, json), {
+      method,
+      url,
+      json,
+    })
+  const open2 = async (base: string): Promise<void> => {
+    await signIn(e.page, base)
+    await e.page.addScriptTag({ content: await clientsBundle() })
+    await e.page.evaluate(() => (window as any).__matrix.install({}, false))
+  }
+
+  // The nginx front answers any lost request with a 302 to /oauth2/start, then the provider: a CORS
+  // TypeError whatever Accept says (ky's .json() makes oauth2-proxy itself answer 401 {}).
+  it('lost session behind the nginx front: a GET and a POST recovered, one re-login each, no ky retry', async () => {
+    await open2(baseFor('nginx front'))
+    const before = callbacks()
+    e.stack.proxy.expireSession()
+    const starts = signInStarts()
+    const get = await ky2('GET', '/api/items')
+    expect(get).toMatchObject({ ok: true, data: ITEMS, idiom: { retries: 0 } })
+    // the lost GET and the re-login's own /oauth2/start: no ky retry minted another
+    const getStarts = signInStarts() - starts
+    expect(getStarts).toBe(2)
+    e.stack.proxy.expireSession()
+    const post = await ky2('POST', '/api/echo', { n: 1 })
+    expect(post).toMatchObject({
+      ok: true,
+      data: { method: 'POST', body: '{"n":1}' },
+      idiom: { retries: 0 },
+    })
+    const ev = await events()
+    report('clients-ky2-hooks-only-nginx', {
+      getStarts,
+      relogins: callbacks() - before,
+      ev,
+    })
+    expect(ev.filter((x) => x.type === 'reauth:required').map((x) => x.reason)).toEqual([
+      'network-error',
+      'network-error',
+    ])
+    expect(count(ev, 'reauth:success')).toBe(2)
+    expect(callbacks() - before).toBe(2)
+    // the POST reached the app once: its replay (the lost one ended at the proxy)
+    expect(
+      e.stack.upstream.requests.filter((r) => r.method === 'POST' && r.path === '/api/echo'),
+    ).toHaveLength(1)
+  })
+
+  it("re-login impossible (nginx front): ky's own HTTPError 401, no ky retry, one flight", async () => {
+    await open2(baseFor('nginx front'))
+    e.stack.proxy.expireSession()
+    e.stack.idp.endSessions()
+    const seen = await ky2('GET', '/api/items')
+    const ev = await events()
+    expect(seen).toMatchObject({ ok: false, status: 401, error: 'HTTPError', reason: 'network-error' })
+    expect(seen.idiom).toEqual({ retries: 0 })
+    expect(count(ev, 'reauth:start')).toBe(1)
+  })
+})
+
 /** One line of what the app sees when re-login cannot save the request. */
 function surfaced(client: ClientName, row: Row): string {
   const c = row.cannot

@@ -13,8 +13,8 @@ const hooks = new WeakMap<Engine, KyReauthHooks>()
  * with ky's own `HTTPError` for a 401 (not retried; `authRequiredReason(error)` reads the reason).
  *
  * ky 1 never hands a network failure to a hook, and a redirect to the identity provider that fails
- * CORS is one. With ky 1, also give ky the SDK's fetch (`fetch: reauth.fetch`), or `install()`; ky 2
- * reports it to `beforeError`, where these hooks catch it.
+ * CORS is one. With ky 1, also give ky the SDK's fetch (`fetch: reauth.fetch`), or `install()`; with ky 2
+ * the hooks' `init` puts ky's fetch behind the SDK, which recovers it.
  *
  * @example
  * import ky from 'ky'
@@ -29,7 +29,7 @@ export const kyReauth = (reauth: Reauth): KyReauthHooks => {
   const engine = engineOf(reauth)
   const known = hooks.get(engine)
   if (known) return known
-  const created = createKyHooks(engine)
+  const created = createKyHooks(engine, reauth.fetch)
   hooks.set(engine, created)
   return created
 }

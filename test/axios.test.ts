@@ -7,6 +7,7 @@ import { SetupServerApi } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AuthRequiredError, authRequiredReason, isAuthRequiredError, pomerium } from '../src'
 import { axiosReauth } from '../src/axios'
+import { engineOf } from '../src/internal'
 import { html, lostSessionAnswer, rejectionOf } from './helpers/answers'
 import { OAUTH2_SIGN_IN_PAGE } from './helpers/fixtures'
 import { createReloginHarness } from './helpers/relogin'
@@ -195,10 +196,60 @@ describe('registration order and eject', () => {
     const error = await fail(instance.get('/api/login-page'))
     expect(isAuthRequiredError(error)).toBe(true)
     // axios runs response interceptors in registration order: the app's saw the raw 403 sign-in page,
-    // ours turned it into the 401 shape; the app's Accept (set after ours) went on the wire.
+    // ours turned it into the 401 shape; the app's Accept (ours runs last and keeps it) went on the wire.
     expect(appSaw).toEqual([403, false])
     expect(error.response.status).toBe(401)
     expect(seen[0]!.get('accept')).toBe('application/xml')
+  })
+
+  it('decides scope on the final URL: an app interceptor registered earlier moves the request to a third party', async () => {
+    make('fail', { proxy: pomerium() })
+    const instance = axios.create({ baseURL: '/api' })
+    instance.interceptors.request.use((config) => {
+      config.baseURL = 'http://other.test'
+      config.url = '/moved'
+      return config
+    })
+    guard(instance)
+    const error = await fail(instance.get('/items', { headers: { Accept: '*/*' } }))
+    // the third party's own failure (happy-dom's CORS check: ERR_NETWORK), untouched: no headers of
+    // ours, not judged as the app's
+    expect(error).toBeInstanceOf(AxiosError)
+    expect(isAuthRequiredError(error)).toBe(false)
+    expect(seen).toHaveLength(1)
+    expect(seen[0]!.get('x-requested-with')).toBeNull()
+    expect(seen[0]!.get('accept')).toBe('*/*')
+    expect(h.events).toEqual([])
+    expect(h.relogins).toBe(0)
+  })
+
+  it('decides scope on the final URL also with axios running request interceptors in order (registered later)', async () => {
+    make('fail', { proxy: pomerium() })
+    const instance = axios.create({ transitional: { legacyInterceptorReqResOrdering: false } })
+    guard(instance)
+    instance.interceptors.request.use((config) => {
+      config.url = 'http://other.test/moved'
+      return config
+    })
+    const error = await fail(instance.get('/api/items', { headers: { Accept: '*/*' } }))
+    expect(isAuthRequiredError(error)).toBe(false)
+    expect(seen[0]!.get('x-requested-with')).toBeNull()
+    expect(seen[0]!.get('accept')).toBe('*/*')
+    expect(h.events).toEqual([])
+  })
+
+  it('decides scope on the final URL: an app interceptor registered earlier moves the request into scope', async () => {
+    make()
+    const instance = axios.create({ baseURL: 'http://other.test' })
+    instance.interceptors.request.use((config) => {
+      config.baseURL = APP
+      return config
+    })
+    guard(instance)
+    const error = await fail(instance.get('/api/unauthorized', { headers: { Accept: '*/*' } }))
+    expect(isAuthRequiredError(error)).toBe(true)
+    expect(seen[0]!.get('accept')).toBe('*/*, application/json')
+    expect(h.events.map((e) => e.reason)).toEqual(['unauthorized'])
   })
 
   it('eject removes both interceptors', async () => {
@@ -277,6 +328,23 @@ describe("axios's fetch adapter over the patched fetch", () => {
     expect(h.events.map((e) => e.reason)).toEqual(['unauthorized'])
   })
 
+  it('with the interceptors: the request is counted on the wire once (the re-login starts with nothing on it)', async () => {
+    const onWire: number[] = []
+    make('ok', {
+      relogin: async () => {
+        onWire.push(engineOf(h.reauth).wire.count)
+        h.relogins++
+        h.signedIn = true
+      },
+    }).install()
+    const instance = axios.create({ adapter: 'fetch' })
+    guard(instance)
+    const response = await instance.get('/api/items')
+    expect(response.data).toEqual({ ok: true })
+    expect(onWire).toEqual([0])
+    expect(wire).toHaveLength(2)
+  })
+
   it('without them: axios’s own AxiosError 401 with the parsed body and the marker, one flight', async () => {
     make().install()
     const error = await fail(axios.create({ adapter: 'fetch' }).get('/api/items'))
@@ -297,5 +365,30 @@ describe("axios's fetch adapter over the patched fetch", () => {
     expect(authRequiredReason(error)).toBe('unauthorized')
     expect(authRequiredReason(error.request)).toBe('unauthorized')
     expect(h.relogins).toBe(1)
+  })
+})
+
+// The README's wiring: install() and axiosReauth() on the same page (issue 24 item 1).
+describe('one request through axios and the patched XHR', () => {
+  afterEach(() => h.reauth?.uninstall())
+
+  it('is counted on the wire once: when the re-login starts, nothing is left on it', async () => {
+    const onWire: number[] = []
+    make('ok', {
+      relogin: async () => {
+        onWire.push(engineOf(h.reauth).wire.count)
+        h.relogins++
+        h.signedIn = true
+      },
+    }).install()
+    const instance = axios.create()
+    guard(instance)
+    const response = await instance.get('/api/unauthorized')
+    expect(response.data).toEqual({ ok: true, case: 'unauthorized' })
+    // the XHR under axios landed (and was judged) before the re-login: the re-login did not wait for
+    // the wire's drain cap on a request axios had not seen the answer of
+    expect(onWire).toEqual([0])
+    expect(h.relogins).toBe(1)
+    expect(engineOf(h.reauth).wire.count).toBe(0)
   })
 })

@@ -76,6 +76,25 @@ describe.each([
     expect(h.relogins).toBe(1)
   })
 
+  it("a request held at the gate whose re-login fails rejects with ky's own HTTPError 401", async () => {
+    makeHeld()
+    const first = fail(api().get('unauthorized'))
+    await vi.waitFor(() => expect(h.relogins).toBe(1))
+    const sent = seen.length
+    const second = fail(api(2).get('held'))
+    await new Promise((r) => setTimeout(r, 30))
+    h.finish(false)
+    const [a, b] = await Promise.all([first, second])
+    for (const error of [a, b]) {
+      expect(error).toBeInstanceOf(HTTPErrorClass)
+      expect(error.response.status).toBe(401)
+      expect(authRequiredReason(error)).toBe('unauthorized')
+    }
+    // the held request never went out, and ky did not retry it
+    expect(seen.length).toBe(sent)
+    expect(h.relogins).toBe(1)
+  })
+
   it('adds the headers to in-scope requests and keeps the app’s own', async () => {
     make()
     await api().get('ok')
@@ -183,5 +202,51 @@ describe.each([
     expect(seen).toHaveLength(1)
     expect(h.relogins).toBe(1)
     expect(h.events).toHaveLength(1)
+  })
+})
+
+// ky 2.1 wraps a fetch TypeError in its own NetworkError and retries it (GET) before `beforeError`.
+describe('ky 2 with kyReauth hooks only (no install, no fetch option)', () => {
+  const api = (retry?: number) =>
+    ky2.create({ hooks: kyReauth(h.reauth), ...(retry === undefined ? {} : { retry }) })
+
+  it('a lost session seen as a network failure (GET, default retry) is one flight, then the data', async () => {
+    make('ok')
+    expect(await api().get(`${APP}/api/network-error`).json()).toEqual({ ok: true, case: 'network-error' })
+    // the failed request and its replay: ky retried nothing
+    expect(seen).toHaveLength(2)
+    expect(h.relogins).toBe(1)
+    expect(h.events.map((e) => e.reason)).toEqual(['network-error'])
+  })
+
+  it('a POST lost as a network failure is replayed once after the re-login', async () => {
+    make('ok')
+    const data = await api()
+      .post(`${APP}/api/network-error`, { json: { n: 1 } })
+      .json()
+    expect(data).toEqual({ ok: true, case: 'network-error' })
+    expect(seen).toHaveLength(2)
+    expect(h.relogins).toBe(1)
+  })
+
+  it("re-login failing: ky's own HTTPError 401, no ky retry, one flight", async () => {
+    make('fail')
+    const error = await fail(api(2).get(`${APP}/api/network-error`))
+    expect(error).toBeInstanceOf(HTTPError2)
+    expect(error.response.status).toBe(401)
+    expect(authRequiredReason(error)).toBe('network-error')
+    expect(seen).toHaveLength(1)
+    expect(h.relogins).toBe(1)
+    expect(h.events).toHaveLength(1)
+  })
+
+  it('a plain network failure (session fine) stays a NetworkError, retried by ky as usual', async () => {
+    make()
+    h.signedIn = true
+    server.use(http.get(`${APP}/api/down`, () => HttpResponse.error()))
+    const error = await fail(api({ limit: 1, backoffLimit: 1 } as unknown as number).get(`${APP}/api/down`))
+    expect(error.name).toBe('NetworkError')
+    expect(h.relogins).toBe(0)
+    expect(h.events).toEqual([])
   })
 })

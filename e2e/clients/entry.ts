@@ -327,9 +327,10 @@ const matrix = {
   polyfill() {
     ;(window as unknown as { fetch: unknown }).fetch = polyfillFetch
   },
-  /** `createReauth(options).install()`, every event recorded. */
-  install(options: Record<string, unknown>) {
-    const reauth = sdk().createReauth(options).install()
+  /** `createReauth(options).install()` (only `createReauth(options)` when `patch` is false), every event recorded. */
+  install(options: Record<string, unknown>, patch = true) {
+    const created = sdk().createReauth(options)
+    const reauth = patch ? created.install() : created
     for (const type of [
       'reauth:required',
       'reauth:start',
@@ -344,6 +345,32 @@ const matrix = {
     state.reauth = reauth
   },
   events: () => state.events,
+  /** ky 2 with `hooks: kyReauth(reauth)` and nothing else: a `method` call with a JSON body (POST). */
+  ky2Hooks: async (method: string, url: string, json?: unknown): Promise<Seen> => {
+    let retries = 0
+    const client = (ky2 as unknown as typeof ky1).create({
+      retry: { limit: 2, backoffLimit: 50 },
+      hooks: sdk().kyReauth(state.reauth!) as object,
+    })
+    try {
+      const data = await client(url, {
+        method,
+        ...(json === undefined ? {} : { json }),
+        hooks: { beforeRetry: [() => void retries++] },
+      }).json()
+      return { ok: true, status: 200, data, error: null, reason: null, idiom: { retries } }
+    } catch (e) {
+      const err = e as { response?: Response; data?: unknown }
+      return {
+        ok: false,
+        status: err.response?.status ?? null,
+        data: err.data ?? null,
+        error: nameOf(e),
+        reason: reasonOf(e),
+        idiom: { retries },
+      }
+    }
+  },
   run: (client: ClientName, url: string): Promise<Seen> => CLIENTS[client](url, { reauth: state.reauth }),
   /** `count` calls started in the same task. */
   burst: (client: ClientName, url: string, count: number): Promise<Seen[]> =>

@@ -93,7 +93,7 @@ interface State {
   facts: RequestFacts
   /** When (`clock()`) the request interceptor let it go. */
   sentAt?: number
-  /** Ends its count as a request on the wire (`engine.track`): a re-login waits for it to land. */
+  /** Ends its count as a request on the wire (`engine.hold`): a re-login waits for it to land. */
   untrack?: () => void
   replay?: true
 }
@@ -262,7 +262,8 @@ const onRequest =
       if (held) await held.catch(rethrow(config, undefined))
     }
     state.sentAt = clock()
-    state.untrack = engine.track()
+    // Held, not tracked: the patched XHR or fetch under axios, if any, sends it and takes the count over.
+    state.untrack = engine.hold(state.facts)
     return config
   }
 
@@ -303,6 +304,38 @@ const onError =
     return recover(engine, instance, lost, config, request) as Promise<never>
   }
 
+type Handler = { fulfilled?: unknown }
+
+/**
+ * Make the request interceptor whose `fulfilled` is `fn` the last one axios runs, so the SDK decides
+ * scope on the final URL: an app interceptor may change `baseURL`/`url`, and axios runs request
+ * interceptors in reverse registration order (its default, `legacyInterceptorReqResOrdering`) or, with
+ * that flag off, in order. The handler stays in axios's list under its id (`eject(id)`, `clear()` work as
+ * ever); only the order `forEach` hands the handlers to axios changes. Returns the restore.
+ */
+const runLast = (instance: AxiosInstanceLike, fn: unknown): (() => void) => {
+  const manager = instance.interceptors.request as { forEach?: (each: (h: Handler) => void) => void }
+  const previous = manager.forEach
+  if (typeof previous !== 'function') return () => {}
+  const forEach = function (this: unknown, each: (h: Handler) => void): void {
+    const list: Handler[] = []
+    let own: Handler | undefined
+    previous.call(this, (h) => {
+      if (h.fulfilled === fn) own = h
+      else list.push(h)
+    })
+    const inOrder =
+      (instance as { defaults?: { transitional?: { legacyInterceptorReqResOrdering?: unknown } } }).defaults
+        ?.transitional?.legacyInterceptorReqResOrdering === false
+    if (own) inOrder ? list.push(own) : list.unshift(own)
+    for (const h of list) each(h)
+  }
+  manager.forEach = forEach
+  return () => {
+    if (manager.forEach === forEach) manager.forEach = previous
+  }
+}
+
 /**
  * Register the SDK's interceptors on an axios instance; returns the function that ejects both.
  * In-scope requests get the headers, responses and errors go through the one detection pipeline,
@@ -323,11 +356,15 @@ export const createAxiosAdapter =
       return error ? recover(engine, instance, error, response.config, response.request) : response
     }
 
-    // Plain use()/eject(): reordering axios's handler list would shift the ids the app ejects by.
+    // Plain use()/eject() (reordering axios's handler list would shift the ids the app ejects by); the
+    // request interceptor is run last by `runLast`.
     const { request, response } = instance.interceptors
-    const requestId = request.use(onRequest(engine, instance), null)
+    const guard = onRequest(engine, instance)
+    const requestId = request.use(guard, null)
+    const restore = runLast(instance, guard)
     const responseId = response.use(onResponse, onError(engine, instance))
     return () => {
+      restore()
       request.eject(requestId)
       response.eject(responseId)
     }

@@ -3,6 +3,7 @@ import type { Engine } from '../core/engine'
 import type { FetchLike } from '../core/probe'
 import { networkErrorSnapshot } from '../core/snapshot'
 import { type AuthRequiredError, isAuthRequiredError } from '../errors'
+import { unwrap } from '../patch'
 import type { RequestFacts } from '../types'
 import { inspect, toAuthRequiredResponse } from './fetch'
 
@@ -27,6 +28,8 @@ export interface KyReauthHooks {
   afterResponse: ((...args: any[]) => any)[]
   beforeRetry: ((...args: any[]) => any)[]
   beforeError: ((...args: any[]) => any)[]
+  /** ky 2 only (ky 1 ignores it): puts ky's fetch behind the SDK's network-failure guard. */
+  init: ((...args: any[]) => any)[]
 }
 
 const isRequest = (value: unknown): value is Request =>
@@ -51,8 +54,8 @@ const spareOf = (request: Request, options: KyState['options']): Request | null 
 }
 
 /**
- * Hand a lost session to the engine: the replay goes through ky's `fetch` (the base fetch without one)
- * with an unread copy of the request; what re-login cannot save becomes the synthetic 401 `Response`.
+ * Hand a lost session to the engine: the replay goes through `send` (ky's fetch, or the base fetch) with
+ * an unread copy of the request; what re-login cannot save becomes the synthetic 401 `Response`.
  */
 const recover = (
   engine: Engine,
@@ -61,10 +64,9 @@ const recover = (
   request: Request,
   options: KyState['options'],
   sentAt: number | undefined,
+  send: (request: Request) => Promise<Response>,
 ): Promise<Response> => {
   const spare = spareOf(request, options)
-  // Looked up when the replay goes out: `install()`/`uninstall()` may have changed the base fetch since.
-  const fetch = (r: Request) => (typeof options.fetch === 'function' ? options.fetch : engine.baseFetch())(r)
   return engine
     .recover<Response>(error, {
       facts,
@@ -76,7 +78,7 @@ const recover = (
           facts,
           isReplay: true,
           signal: request.signal,
-          send: () => fetch((spare ?? request).clone()),
+          send: () => send((spare ?? request).clone()),
           inspect,
           inspectError: (e) => (e instanceof TypeError ? networkErrorSnapshot(facts.url) : null),
         }),
@@ -84,29 +86,73 @@ const recover = (
     .catch(toAuthRequiredResponse)
 }
 
+/** Wait at the gate; a re-login that fails there becomes the synthetic 401, which ky turns into its HTTPError. */
+const pass = async (
+  engine: Engine,
+  facts: RequestFacts,
+  signal: AbortSignal,
+): Promise<Response | undefined> => {
+  const held = engine.gate(facts, signal)
+  if (!held) return undefined
+  try {
+    await held
+    return undefined
+  } catch (error) {
+    return toAuthRequiredResponse(error)
+  }
+}
+
+/**
+ * ky's fetch, behind what catches the network failure of an in-scope request (ky 2 wraps it in its own
+ * `NetworkError` and retries it before any hook sees it): a lost session is recovered here, where the
+ * replayed `Response` can still be handed back; anything else is rethrown for ky to retry as usual.
+ * Responses are left to `afterResponse`. Each attempt (ky's retries too) waits at the gate first.
+ */
+const guardNetwork =
+  (engine: Engine, underlying: FetchLike, options: KyState['options']) =>
+  async (request: Request, init?: RequestInit): Promise<Response> => {
+    const facts = factsOf(engine, request)
+    if (!facts) return underlying(request, init)
+    const held = await pass(engine, facts, request.signal)
+    if (held) return held
+    // The replay needs an unread body: the copy is taken before this one is sent.
+    const spare = request.body !== null && !request.bodyUsed ? request.clone() : null
+    const sentAt = clock()
+    try {
+      return await underlying(request, init)
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error
+      const lost = await engine.judge(networkErrorSnapshot(facts.url), facts, error, sentAt)
+      if (!lost) throw error
+      return recover(engine, lost, facts, spare ?? request, options, sentAt, (r) => underlying(r))
+    }
+  }
+
 /**
  * Build ky hooks that put the SDK in front of every in-scope ky request: headers in `beforeRequest`,
  * detection and replay in `afterResponse`. A lost session that re-login cannot save becomes the
  * synthetic 401 `Response`, so ky throws its own `HTTPError` (status 401, `authRequiredReason()` reads
- * it) and does not retry it. ky 2 hands network failures to `beforeError` only: a lost session found
- * there rejects with `AuthRequiredError`.
+ * it) and does not retry it. ky 2 wraps a network failure in its `NetworkError` and retries it before any
+ * hook sees it: its `init` hook puts ky's fetch behind `guardNetwork`, where a lost session is recovered
+ * (ky 1 has no `init` hook and never shows a network failure to hooks: it needs `fetch: reauth.fetch`).
  *
  * @example
  * const api = ky.create({ hooks: createKyHooks(engineOf(reauth)) })
  */
-export const createKyHooks = (engine: Engine): KyReauthHooks => {
+export const createKyHooks = (engine: Engine, sdkFetch?: unknown): KyReauthHooks => {
   const sent = new WeakMap<Request, number>()
 
-  const beforeRequest = async (a: Request | KyState): Promise<void> => {
+  const beforeRequest = async (a: Request | KyState): Promise<Response | undefined> => {
     const request = isRequest(a) ? a : a.request
     const facts = factsOf(engine, request)
-    if (!facts) return
+    if (!facts) return undefined
     for (const [name, value] of engine.headersFor((n) => request.headers.get(n), facts.url))
       request.headers.set(name, value)
-    // Held while a re-login runs: sending it now would only mint another CSRF cookie.
-    const held = engine.gate(facts, request.signal)
-    if (held) await held
+    // Held while a re-login runs: sending it now would only mint another CSRF cookie. A failed re-login
+    // answers it with the SDK's 401, which ky (1 and 2) turns into its own HTTPError and does not retry.
+    const failed = await pass(engine, facts, request.signal)
     sent.set(request, clock())
+    return failed
   }
 
   const afterResponse = async (
@@ -120,7 +166,10 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     if (!facts) return undefined
     // The patched fetch (or `fetch: reauth.fetch`) already judged this request: its 401 is final.
     const error = await engine.judge(await inspect(response, facts), facts, undefined, sent.get(request))
-    return error ? recover(engine, error, facts, request, options, sent.get(request)) : undefined
+    if (!error) return undefined
+    // Looked up when the replay goes out: `install()`/`uninstall()` may have changed the base fetch since.
+    const send = (r: Request) => (typeof options.fetch === 'function' ? options.fetch : engine.baseFetch())(r)
+    return recover(engine, error, facts, request, options, sent.get(request), send)
   }
 
   // ky 1 retries any error a hook throws for GET; an AuthRequiredError must end the request instead.
@@ -128,23 +177,21 @@ export const createKyHooks = (engine: Engine): KyReauthHooks => {
     if (isAuthRequiredError(state.error)) throw state.error
   }
 
-  // ky 2 reports network failures here (ky 1 does not call beforeError for them).
-  const beforeError = async (a: Error | KyState): Promise<Error> => {
-    if (a instanceof Error) return a
-    const { error, request } = a
-    if (!error || isAuthRequiredError(error) || !(error instanceof TypeError) || !request)
-      return error as Error
-    const facts = factsOf(engine, request)
-    if (!facts) return error
-    const lost = await engine.judge(networkErrorSnapshot(facts.url), facts, error, sent.get(request))
-    if (!lost) return error
-    return engine.recover<never>(lost, { facts, send: null }).catch((final: unknown) => final as Error)
+  // ky 2 (ky 1 has no init hooks): its fetch goes behind the network guard, the app's own `fetch` included.
+  // An SDK fetch (`fetch: reauth.fetch`) judges network failures itself.
+  const init = (options: KyState['options']): void => {
+    const own = options.fetch
+    if (typeof own === 'function' && (own === sdkFetch || unwrap(own) !== own)) return
+    const underlying: FetchLike =
+      typeof own === 'function' ? own : (input, init) => engine.baseFetch()(input, init)
+    options.fetch = guardNetwork(engine, underlying, options) as FetchLike
   }
 
   return {
     beforeRequest: [beforeRequest],
     afterResponse: [afterResponse],
     beforeRetry: [beforeRetry],
-    beforeError: [beforeError],
+    beforeError: [],
+    init: [init],
   }
 }

@@ -432,7 +432,7 @@ class XhrState {
    */
   #go(body: Body | undefined, mode: number, at?: number): void {
     this.#mode = mode
-    if (mode === GUARD) this.#untrack = this.#shared.engine.track()
+    if (mode === GUARD) this.#untrack = this.#shared.engine.track({ url: this.#url, method: this.#method })
     this.#sentAt = at ?? clock()
     this.#inFlight = true
     if (at === undefined) this.#nativeTimeout()

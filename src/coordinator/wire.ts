@@ -14,11 +14,23 @@ const WIRE_LINGER_MS = 250
 export interface Wire {
   /**
    * Count an in-scope request as on the wire until its response headers arrive; returns the (idempotent)
-   * function that ends it.
+   * function that ends it. `key` (`METHOD url`) names the request: when an outer layer holds a count for
+   * it (`hold`), this layer takes that count over instead of adding one.
    */
-  track(): () => void
+  track(key?: string): () => void
+  /**
+   * An outer layer's count (axios's interceptors), which sees the answer only after the layers under it
+   * (the XHR or fetch patch) have let it through, perhaps after a re-login. Counted until released, or
+   * until an inner layer sends the same request (`track(key)`) and takes it over: one request seen through
+   * several layers is counted once, and lands when the layer closest to the network sees its answer.
+   */
+  hold(key: string): () => void
   /** This page's requests and (with Web Locks) every tab's have landed, or `DRAIN_MAX_MS` passed. */
   quiet(): Promise<void>
+  /** How many of this page's requests are counted on the wire now. */
+  readonly count: number
+  /** Whether an outer layer's count waits to be taken over (callers name requests only then). */
+  readonly holding: boolean
 }
 
 /** `promise`, or nothing after `ms`; the timer goes as soon as either settles. */
@@ -68,7 +80,7 @@ const createWireLock = (locks: LockManagerLike | undefined, name: string) => {
 /**
  * @example
  * const wire = createWire({ locks: navigator.locks, name: 'ajax-reauth:https://app.example:oauth2-proxy:wire' })
- * const end = wire.track() // at the response headers: end()
+ * const end = wire.track('GET https://app.example/api/items') // at the response headers: end()
  * await wire.quiet() // before a re-login
  */
 export const createWire = (opts: { locks: LockManagerLike | undefined; name: string }): Wire => {
@@ -76,7 +88,7 @@ export const createWire = (opts: { locks: LockManagerLike | undefined; name: str
   let onWire = 0
   let drainWaiters: (() => void)[] = []
 
-  const track = (): (() => void) => {
+  const count = (): (() => void) => {
     if (onWire++ === 0) lock.busy(true)
     let open = true
     return () => {
@@ -90,6 +102,34 @@ export const createWire = (opts: { locks: LockManagerLike | undefined; name: str
       }
     }
   }
+  // Outer layers' counts not taken over yet, by request key (counts are alike: any one will do).
+  const held = new Map<string, Set<() => void>>()
+  const forget = (key: string, ends: Set<() => void>): void => {
+    if (!ends.size && held.get(key) === ends) held.delete(key)
+  }
+
+  const hold = (key: string): (() => void) => {
+    const end = count()
+    const ends = held.get(key) ?? new Set()
+    held.set(key, ends.add(end))
+    return () => {
+      ends.delete(end)
+      forget(key, ends)
+      end()
+    }
+  }
+
+  const track = (key?: string): (() => void) => {
+    const ends = key === undefined ? undefined : held.get(key)
+    // The outer layer's release is now a no-op (its end is idempotent): this request's answer ends it.
+    for (const end of ends ?? []) {
+      ends!.delete(end)
+      forget(key!, ends!)
+      return end
+    }
+    return count()
+  }
+
   const drained = (): Promise<void> =>
     onWire === 0 ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve))
 
@@ -105,5 +145,15 @@ export const createWire = (opts: { locks: LockManagerLike | undefined; name: str
     ).finally(() => give.abort())
   }
 
-  return { track, quiet }
+  return {
+    track,
+    hold,
+    quiet,
+    get count() {
+      return onWire
+    },
+    get holding() {
+      return held.size > 0
+    },
+  }
 }

@@ -67,9 +67,20 @@ export interface Engine {
   run<T>(request: RunRequest<T>): Promise<T>
   /** This page's requests on the wire (and, with Web Locks, other tabs'): a re-login waits for them. */
   readonly wire: Wire
-  /** `wire.track()`: count an in-scope request as on the wire until its response headers arrive. */
-  track(): () => void
+  /**
+   * Count an in-scope request as on the wire until its response headers arrive (`wire.track`); the layer
+   * that sends it names it by `facts`, and takes over an outer layer's count for the same request.
+   */
+  track(facts?: Pick<RequestFacts, 'url' | 'method'>): () => void
+  /**
+   * An outer layer's count of a request it hands to other layers (axios's interceptors over the patched
+   * XHR or fetch): taken over by the layer that sends it, so the request is counted once (`wire.hold`).
+   */
+  hold(facts: Pick<RequestFacts, 'url' | 'method'>): () => void
 }
+
+/** The key under which layers recognise one request on the wire. */
+const wireKey = (facts: Pick<RequestFacts, 'url' | 'method'>): string => `${facts.method} ${facts.url}`
 
 /** A request the engine sends itself (`run`): `send` and both snapshots are required. */
 export type RunRequest<T> = GuardedRequest<T> & {
@@ -128,7 +139,10 @@ export const createEngine = (deps: {
     judge,
     clearsEarly,
     wire,
-    track: wire.track,
+    // The key is built only while some outer layer holds a count: the hot path builds no string.
+    track: (facts?: Pick<RequestFacts, 'url' | 'method'>) =>
+      wire.track(facts && wire.holding ? wireKey(facts) : undefined),
+    hold: (facts: Pick<RequestFacts, 'url' | 'method'>) => wire.hold(wireKey(facts)),
   }
   coordinator = deps.coordinator(base)
 
@@ -140,7 +154,7 @@ export const createEngine = (deps: {
     return coordinator.recover(error, { ...req, send: replayable ? req.send : null })
   }
 
-  const run = createRun({ coordinator, judge, track: wire.track, recover })
+  const run = createRun({ coordinator, judge, track: base.track, recover })
 
   return { ...base, coordinator, recover, guarded: sharedGuarded<AuthRequiredError | null>(), run }
 }

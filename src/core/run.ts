@@ -11,13 +11,13 @@ import { isAbortError } from './snapshot'
  * its replay runs the same way, as a replay.
  *
  * @example
- * const run = createRun({ coordinator, judge, track: wire.track, recover })
+ * const run = createRun({ coordinator, judge, track: engine.track, recover })
  * const response = await run({ facts, send, inspect, inspectError })
  */
 export const createRun = (deps: {
   coordinator: Pick<Coordinator, 'gated' | 'gate' | 'isOwnRequest'>
   judge: Judge
-  track: () => () => void
+  track: Engine['track']
   recover: <T>(error: AuthRequiredError, request: GuardedRequest<T>) => Promise<T>
 }): Engine['run'] => {
   // One async function, its catch included: an adapter's own `.catch()` would cost a promise and a tick.
@@ -28,7 +28,7 @@ export const createRun = (deps: {
         if (deps.coordinator.isOwnRequest(facts.url)) return await req.send()
         await deps.coordinator.gate(facts.url, facts.method, signal)
       }
-      const untrack = deps.track()
+      const untrack = deps.track(facts)
       const sentAt = clock()
       let result: T
       try {
