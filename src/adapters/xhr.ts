@@ -114,6 +114,8 @@ const syntheticResponse = (type: XMLHttpRequestResponseType, body: string): unkn
 
 const upload = (type: string): string => `upload.${type}`
 const LOADED = ['progress', 'load', 'loadend']
+/** The events that end a request; each is followed by `loadend`. */
+const ENDS = ['load', 'error', 'timeout', 'abort']
 
 /** How a request the app still sees in flight ends natively (abort, timeout); the upload's with sizes 0. */
 const ending = (type: string, withUpload: boolean): (string | number)[] => [
@@ -584,10 +586,11 @@ class XhrState {
 
   onEvent(event: Event): void {
     const type = event.type
+    const mode = this.#mode
+    if (this.#stale(type, mode)) return
     if (type === 'loadend') this.#inFlight = false
     // Headers received (readystatechange 2), or the request ended without them.
     if (this.#untrack && type !== 'loadstart' && type !== 'progress') this.#stopTracking()
-    const mode = this.#mode
     if (mode === PASS || mode === RELEASE || mode === GATE) return
     if (mode === QUIET || mode === SYNTH || mode === UNSENT) {
       event.stopImmediatePropagation()
@@ -604,6 +607,20 @@ class XhrState {
     this.#held!.push([event, state])
     if (type === 'error' || type === 'timeout' || type === 'load') this.#ended = type
     if (type === 'loadend') this.#decide()
+  }
+
+  /**
+   * An earlier request's end, which the app sees as natively: it called open() from a listener of that
+   * request's `load` (or readystatechange 4), and the browser still dispatches what is left of it (Chromium,
+   * Firefox and WebKit: the `loadend` after `load`; Firefox and WebKit: `load` and `loadend` after
+   * readystatechange 4). The request now watched ends only at DONE.
+   */
+  #stale(type: string, mode: number): boolean {
+    return (
+      (mode === GUARD || mode === HOLD || mode === REPLAY) &&
+      (type === 'loadend' || ENDS.includes(type)) &&
+      this.#get('readyState') !== 4
+    )
   }
 
   /** A guarded request's event: false to let it through, true once it must be held (covers on). */
@@ -795,10 +812,16 @@ class XhrState {
     this.#uncover()
     Object.defineProperty(xhr, 'readyState', this.#shared.covers.readyState!)
     try {
-      // An app that re-opens the object from a listener (reuse) ends this request's events.
+      let last = ''
       for (const [event, state] of held) {
-        if (gen !== this.#gen) break
+        if (gen !== this.#gen) {
+          // Re-opened from a listener (reuse): this request's events end, but for the `loadend` that
+          // natively follows its end event, which the app then sees with the new request's state.
+          if (event.type === 'loadend' && ENDS.includes(last)) xhr.dispatchEvent(copyEvent(event))
+          break
+        }
         this.#visible = state
+        last = event.type
         xhr.dispatchEvent(copyEvent(event))
       }
     } finally {
@@ -836,8 +859,15 @@ class XhrState {
     if (!final) this.#cover()
     this.#mode = RELEASE
     try {
+      let last: string | number = ''
       for (const step of steps) {
-        if (gen !== this.#gen) break
+        if (gen !== this.#gen) {
+          // As in #release: the `loadend` after an end event the app re-opened from still comes.
+          if (step === 'loadend' && typeof last === 'string' && ENDS.includes(last))
+            progress(xhr, step, length)
+          break
+        }
+        last = step
         if (typeof step === 'number') {
           this.#visible = step
           xhr.dispatchEvent(new Event('readystatechange'))
