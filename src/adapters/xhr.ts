@@ -189,8 +189,8 @@ class XhrState {
   /** The request headers set in scope; null for a request the SDK does not watch. */
   #headers: [string, string][] | null = null
   #body: Body = null
-  /** Held native events, each with the native readyState it came at. */
-  #held: [Event, number][] | null = null
+  /** Held native events, each with the native readyState it came at, and whether it is the upload's. */
+  #held: [Event, number, boolean?][] | null = null
   #ended: string | null = null
   /** The readyState the app sees while covered. */
   #visible = 1
@@ -210,7 +210,10 @@ class XhrState {
   /** The app already saw a loadstart (sent at the gate): the native one is dropped. */
   #skipLoadstart = false
   #skipUploadLoadstart = false
-  /** The size of an upload the SDK started (at the gate) and must end itself, or -1. */
+  /**
+   * The size of the upload the app saw start (`loadstart`, the SDK's at the gate or the native one) and
+   * not end, or -1: the SDK ends it where it ends the request itself, and a replay's upload continues it.
+   */
   #uploadTotal = -1
   /** Our listener is on `upload`, added when the upload object is first read, so before any of the app's. */
   #tapped = false
@@ -318,16 +321,40 @@ class XhrState {
     if (this.#tapped) return target
     this.#tapped = true
     const tap = (event: Event): void => {
-      const mode = this.#mode
-      // A second native round (replay) or the SDK's own abort: the app saw this upload already.
-      if (mode === REPLAY || mode === QUIET) event.stopImmediatePropagation()
-      else if (event.type === 'loadstart' && this.#skipUploadLoadstart) {
-        this.#skipUploadLoadstart = false
-        event.stopImmediatePropagation()
-      }
+      if (this.#uploadEvent(event)) return
+      event.stopImmediatePropagation()
     }
     for (const type of HELD_TYPES) target.addEventListener(type, tap, true)
     return target
+  }
+
+  /**
+   * An upload event: true to let it through to the app (and note what the app saw of the upload), false
+   * when it is dropped or held with the request's events.
+   */
+  #uploadEvent(event: Event): boolean {
+    const mode = this.#mode
+    const type = event.type
+    // The SDK's own abort; or the native loadstart after the one the app saw at the gate.
+    if (mode === QUIET) return false
+    if (type === 'loadstart' && this.#skipUploadLoadstart) {
+      this.#skipUploadLoadstart = false
+      return false
+    }
+    if (mode === HOLD || mode === REPLAY) {
+      const state = this.#get('readyState') as number
+      // A request error's upload events (at DONE, after readystatechange 4) wait with the request's: a
+      // replay drops them, a genuine failure releases them in their place.
+      if (mode === HOLD || state === 4) {
+        this.#held!.push([event, state, true])
+        return false
+      }
+      // A replay's upload continues the one the app saw start; one the app saw end is not shown again.
+      if (type === 'loadstart' || this.#uploadTotal < 0) return false
+    }
+    if (type === 'loadstart') this.#uploadTotal = (event as ProgressEvent).total
+    else if (type === 'loadend') this.#uploadTotal = -1
+    return true
   }
 
   // ─── The app's calls ────────────────────────────────────────────────────────────────────────────
@@ -407,9 +434,7 @@ class XhrState {
     progress(this.#xhr, 'loadstart', 0)
     if (gen !== this.#gen) return
     if (withUpload) {
-      const total = bodySize(this.#body)
-      this.#uploadTotal = total
-      progress(this.#xhr.upload, 'loadstart', 0, total)
+      progress(this.#xhr.upload, 'loadstart', 0, bodySize(this.#body))
       if (gen !== this.#gen) return
       this.#skipUploadLoadstart = true
     }
@@ -424,7 +449,6 @@ class XhrState {
       return
     }
     this.#disarm()
-    this.#uploadTotal = -1
     this.#go(body, GUARD)
   }
 
@@ -813,7 +837,7 @@ class XhrState {
     Object.defineProperty(xhr, 'readyState', this.#shared.covers.readyState!)
     try {
       let last = ''
-      for (const [event, state] of held) {
+      for (const [event, state, toUpload] of held) {
         if (gen !== this.#gen) {
           // Re-opened from a listener (reuse): this request's events end, but for the `loadend` that
           // natively follows its end event, which the app then sees with the new request's state.
@@ -821,8 +845,11 @@ class XhrState {
           break
         }
         this.#visible = state
-        last = event.type
-        xhr.dispatchEvent(copyEvent(event))
+        if (toUpload) xhr.upload.dispatchEvent(copyEvent(event))
+        else {
+          last = event.type
+          xhr.dispatchEvent(copyEvent(event))
+        }
       }
     } finally {
       if (gen === this.#gen) {
@@ -842,7 +869,8 @@ class XhrState {
     this.#shared.engine.guarded.set(this.#xhr, error)
     this.#uncover()
     this.#cover()
-    // An upload the SDK started at the gate was, as far as the app knows, sent in full before the answer.
+    // An upload the app saw start and not end (at the gate, or a failed attempt's) was, as far as the app
+    // knows, sent in full before the answer.
     const total = this.#uploadTotal
     this.#uploadTotal = -1
     this.#emit(completion(total >= 0), body.length, true, total)

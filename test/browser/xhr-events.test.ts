@@ -227,3 +227,37 @@ describe('an XHR reused from its own load handler', () => {
     expect(hits('/held/oauth2/auth') - probes).toBe(0)
   })
 })
+
+describe('the events of a failed attempt that is replayed never reach the app', () => {
+  it("a POST sent on to the provider by the front (CORS failure), then replayed: a healthy call's events", async () => {
+    const spec: Spec = { url: '/held/front/upload', method: 'POST', body: 'BIG', upload: true }
+    const native = await run('native', spec, true)
+    expect(native.log).toContain('upload.load:262144/262144')
+    const patched = await run('patched', spec, false)
+    expect(patched.reports).toEqual(['network-error'])
+    expect(patched.relogins).toBe(1)
+    expect(patched.log).toEqual(native.log)
+  })
+})
+
+describe('a failed attempt whose re-login fails: a real 401, upload included', () => {
+  it('a POST sent on to the provider by the front (CORS failure): the upload completes, then the 401', async () => {
+    const upload = { method: 'POST', body: 'BIG', upload: true }
+    const real401 = await run('native', { url: '/api/401', ...upload }, false)
+    const patched = await run('patched', { url: '/held/front/upload', ...upload }, false, 0, false)
+    expect(real401.log).toContain('upload.load:262144/262144')
+    expect(patched.reports).toEqual(['network-error'])
+    expect(patched.log).toEqual(real401.log)
+  })
+})
+
+describe('a failed attempt that is not replayed: its events in their native place', () => {
+  it('a GET with upload listeners that fails as a network error (the probe says signed in)', async () => {
+    const spec: Spec = { url: '/held/drop', upload: true }
+    const native = await run('native', spec, true)
+    const patched = await run('patched', spec, true)
+    expect(native.log.slice(-2)).toEqual(['error:4:0', 'loadend:4:0'])
+    expect(patched.reports).toEqual([])
+    expect(patched.log).toEqual(native.log)
+  })
+})
