@@ -79,6 +79,19 @@ const headerValue = (headers: [string, string][], lowerCaseName: string): string
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 
+let blink: boolean | undefined
+/**
+ * Blink ends the upload of a request sent without a body too: its abort, error or timeout fires the
+ * upload's `abort`/`error`/`timeout` and `loadend` (no `loadstart` before them), where the spec, Gecko and
+ * WebKit count such an upload complete at send() and fire nothing (measured in Chromium, Firefox ESR and
+ * WebKitGTK: test/browser/xhr-events.test.ts). No event or request shows it beforehand: its user agent does
+ * (`Chrome/`, `HeadlessChrome/`, `Chromium/`; not iOS's `CriOS/`, which is WebKit).
+ */
+const isBlink = (): boolean => (blink ??= /Chrom(?:e|ium)\//.test(globalThis.navigator?.userAgent ?? ''))
+
+const SAFE_METHODS = ['GET', 'HEAD', 'POST']
+const SAFE_HEADERS = ['accept', 'accept-language', 'content-language', 'content-type', 'range']
+
 /** The request body's size in bytes where it is cheap to know (upload `loadstart` carries it). */
 const bodySize = (body: Body): number => {
   if (typeof body === 'string' || body instanceof URLSearchParams) return utf8(String(body)).byteLength
@@ -526,9 +539,23 @@ class XhrState {
     if (error) this.#replayDone?.(error)
     this.#replayDone = null
     this.#held = this.#synthetic = null
-    const withUpload = this.#uploadTotal >= 0
+    const withUpload = this.#uploadTotal >= 0 || (error !== undefined && this.#bodylessUploadEnds())
     this.#uploadTotal = -1
     return withUpload
+  }
+
+  /**
+   * Whether Blink would end this body-less request's upload (see `isBlink`): the app read `upload`, and the
+   * request allowed upload events (same-origin, or a method or header outside the CORS safelist).
+   */
+  #bodylessUploadEnds(): boolean {
+    if (this.#body !== null || !this.#tapped || !isBlink()) return false
+    const page = globalThis.location?.origin
+    return (
+      (page !== undefined && new URL(this.#url).origin === page) ||
+      !SAFE_METHODS.includes(this.#method) ||
+      (this.#headers ?? []).some(([name]) => !SAFE_HEADERS.includes(name.toLowerCase()))
+    )
   }
 
   #reset(): void {

@@ -52,6 +52,7 @@ window.runEvents = (spec) =>
     })
     if (spec.flight) window.__reauth.relogin().catch(() => {})
     xhr.open(spec.method || 'GET', spec.url)
+    if (spec.timeout) xhr.timeout = spec.timeout
     xhr.send(body(spec.body))
     if (spec.abortAfterMs !== undefined) {
       setTimeout(() => {
@@ -77,6 +78,7 @@ interface Spec extends Round {
   /** Start a re-login (`reauth.relogin()`) just before sending: the request waits at the gate. */
   flight?: boolean
   abortAfterMs?: number
+  timeout?: number
 }
 interface Result {
   log: string[]
@@ -262,5 +264,61 @@ describe('a failed attempt that is not replayed: its events in their native plac
     expect(native.log.slice(-2)).toEqual(['error:4:0', 'loadend:4:0'])
     expect(patched.reports).toEqual([])
     expect(patched.log).toEqual(native.log)
+  })
+})
+
+describe("ended while held at the gate (abort(), the app's timeout), with upload listeners", () => {
+  it('a GET: the same events as a native abort in flight', async () => {
+    const native = await run('native', { url: '/held/slow?ms=1000', upload: true, abortAfterMs: 100 }, true)
+    const patched = await run(
+      'patched',
+      { url: '/held/api/gate-abort', upload: true, flight: true, abortAfterMs: 100 },
+      true,
+      600,
+    )
+    expect(native.log.at(-1)).toBe('after-abort:0:0')
+    expect(patched.log).toEqual(native.log)
+    expect(hits('/held/api/gate-abort')).toBe(0)
+  })
+
+  it('a GET timing out there: the same events as a native timeout', async () => {
+    const native = await run('native', { url: '/held/slow?ms=1000', upload: true, timeout: 200 }, true)
+    const patched = await run(
+      'patched',
+      { url: '/held/api/gate-timeout', upload: true, flight: true, timeout: 200 },
+      true,
+      600,
+    )
+    expect(native.log.at(-1)).toBe('loadend:4:0')
+    expect(patched.log).toEqual(native.log)
+    expect(hits('/held/api/gate-timeout')).toBe(0)
+  })
+
+  it('a POST: the upload ends with abort and loadend, then the request (the request error steps)', async () => {
+    const patched = await run(
+      'patched',
+      {
+        url: '/held/api/gate-abort',
+        method: 'POST',
+        body: 'abc',
+        upload: true,
+        flight: true,
+        abortAfterMs: 100,
+      },
+      true,
+      600,
+    )
+    expect(patched.log).toEqual([
+      'readystatechange:1:0',
+      'loadstart:1:0',
+      'upload.loadstart:0/3',
+      'readystatechange:4:0',
+      'upload.abort:0/0',
+      'upload.loadend:0/0',
+      'abort:4:0',
+      'loadend:4:0',
+      'after-abort:0:0',
+    ])
+    expect(hits('/held/api/gate-abort')).toBe(0)
   })
 })
