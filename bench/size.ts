@@ -44,7 +44,7 @@ export const APPS: App[] = [
     id: 'typical',
     what: 'typical app: oauth2-proxy, createReauth + install (fetch + XHR), iframe + popup, cross-tab',
     code: typical(),
-    budget: 18.75 * KB,
+    budget: 19 * KB,
     goal: 10 * KB,
   },
   {
@@ -98,9 +98,9 @@ const ENTRIES = [
 ]
 
 // 21.25 KB until issue #22: the identity-endpoint probes and the CORS-safelisted Accept check (+221 B),
-// the ky 2 network guard, the axios interceptor run last (+166 B) and one count per request on the wire
-// across layers (+148 B)
-const IIFE_BUDGET = 22 * KB
+// the ky 2 network guard, the axios interceptor run last (+166 B), one count per request on the wire
+// across layers (+148 B), the XHR events of earlier rounds and replayed attempts (+291 B)
+const IIFE_BUDGET = 22.25 * KB
 const IIFE_GOAL = 12 * KB
 const CALLBACK_IIFE_BUDGET = KB
 

@@ -114,6 +114,8 @@ const syntheticResponse = (type: XMLHttpRequestResponseType, body: string): unkn
 
 const upload = (type: string): string => `upload.${type}`
 const LOADED = ['progress', 'load', 'loadend']
+/** The events that end a request; each is followed by `loadend`. */
+const ENDS = ['load', 'error', 'timeout', 'abort']
 
 /** How a request the app still sees in flight ends natively (abort, timeout); the upload's with sizes 0. */
 const ending = (type: string, withUpload: boolean): (string | number)[] => [
@@ -187,8 +189,8 @@ class XhrState {
   /** The request headers set in scope; null for a request the SDK does not watch. */
   #headers: [string, string][] | null = null
   #body: Body = null
-  /** Held native events, each with the native readyState it came at. */
-  #held: [Event, number][] | null = null
+  /** Held native events, each with the native readyState it came at, and whether it is the upload's. */
+  #held: [Event, number, boolean?][] | null = null
   #ended: string | null = null
   /** The readyState the app sees while covered. */
   #visible = 1
@@ -208,7 +210,10 @@ class XhrState {
   /** The app already saw a loadstart (sent at the gate): the native one is dropped. */
   #skipLoadstart = false
   #skipUploadLoadstart = false
-  /** The size of an upload the SDK started (at the gate) and must end itself, or -1. */
+  /**
+   * The size of the upload the app saw start (`loadstart`, the SDK's at the gate or the native one) and
+   * not end, or -1: the SDK ends it where it ends the request itself, and a replay's upload continues it.
+   */
   #uploadTotal = -1
   /** Our listener is on `upload`, added when the upload object is first read, so before any of the app's. */
   #tapped = false
@@ -316,16 +321,40 @@ class XhrState {
     if (this.#tapped) return target
     this.#tapped = true
     const tap = (event: Event): void => {
-      const mode = this.#mode
-      // A second native round (replay) or the SDK's own abort: the app saw this upload already.
-      if (mode === REPLAY || mode === QUIET) event.stopImmediatePropagation()
-      else if (event.type === 'loadstart' && this.#skipUploadLoadstart) {
-        this.#skipUploadLoadstart = false
-        event.stopImmediatePropagation()
-      }
+      if (this.#uploadEvent(event)) return
+      event.stopImmediatePropagation()
     }
     for (const type of HELD_TYPES) target.addEventListener(type, tap, true)
     return target
+  }
+
+  /**
+   * An upload event: true to let it through to the app (and note what the app saw of the upload), false
+   * when it is dropped or held with the request's events.
+   */
+  #uploadEvent(event: Event): boolean {
+    const mode = this.#mode
+    const type = event.type
+    // The SDK's own abort; or the native loadstart after the one the app saw at the gate.
+    if (mode === QUIET) return false
+    if (type === 'loadstart' && this.#skipUploadLoadstart) {
+      this.#skipUploadLoadstart = false
+      return false
+    }
+    if (mode === HOLD || mode === REPLAY) {
+      const state = this.#get('readyState') as number
+      // A request error's upload events (at DONE, after readystatechange 4) wait with the request's: a
+      // replay drops them, a genuine failure releases them in their place.
+      if (mode === HOLD || state === 4) {
+        this.#held!.push([event, state, true])
+        return false
+      }
+      // A replay's upload continues the one the app saw start; one the app saw end is not shown again.
+      if (type === 'loadstart' || this.#uploadTotal < 0) return false
+    }
+    if (type === 'loadstart') this.#uploadTotal = (event as ProgressEvent).total
+    else if (type === 'loadend') this.#uploadTotal = -1
+    return true
   }
 
   // ─── The app's calls ────────────────────────────────────────────────────────────────────────────
@@ -405,9 +434,7 @@ class XhrState {
     progress(this.#xhr, 'loadstart', 0)
     if (gen !== this.#gen) return
     if (withUpload) {
-      const total = bodySize(this.#body)
-      this.#uploadTotal = total
-      progress(this.#xhr.upload, 'loadstart', 0, total)
+      progress(this.#xhr.upload, 'loadstart', 0, bodySize(this.#body))
       if (gen !== this.#gen) return
       this.#skipUploadLoadstart = true
     }
@@ -422,7 +449,6 @@ class XhrState {
       return
     }
     this.#disarm()
-    this.#uploadTotal = -1
     this.#go(body, GUARD)
   }
 
@@ -500,9 +526,31 @@ class XhrState {
     if (error) this.#replayDone?.(error)
     this.#replayDone = null
     this.#held = this.#synthetic = null
-    const withUpload = this.#uploadTotal >= 0
+    const withUpload = this.#uploadTotal >= 0 || (error !== undefined && this.#bodylessUploadEnds())
     this.#uploadTotal = -1
     return withUpload
+  }
+
+  /**
+   * Blink ends the upload of a request sent without a body too: its abort, error or timeout fires the
+   * upload's `abort`/`error`/`timeout` and `loadend` (no `loadstart` before them) once the app read `upload`,
+   * if the request allowed upload events (same-origin, or a method or header outside the CORS safelist).
+   * The spec, Gecko and WebKit count such an upload complete at send() and fire nothing (measured in
+   * Chromium, Firefox ESR and WebKitGTK: test/browser/xhr-events.test.ts). No event or request shows it
+   * beforehand (a data: probe raises CSP violations): its user agent token does (`Chrome/`,
+   * `HeadlessChrome/`, `Chromium/`; not iOS's `CriOS/`, which is WebKit).
+   */
+  #bodylessUploadEnds(): boolean {
+    return (
+      this.#body === null &&
+      this.#tapped &&
+      /Chrom(e|ium)\//.test(globalThis.navigator?.userAgent) &&
+      (new URL(this.#url).origin === globalThis.location?.origin ||
+        !/^(GET|HEAD|POST)$/.test(this.#method) ||
+        (this.#headers ?? []).some(
+          ([name]) => !/^(accept|content-type|range|(accept|content)-language)$/i.test(name),
+        ))
+    )
   }
 
   #reset(): void {
@@ -584,10 +632,11 @@ class XhrState {
 
   onEvent(event: Event): void {
     const type = event.type
+    const mode = this.#mode
+    if (this.#stale(type, mode)) return
     if (type === 'loadend') this.#inFlight = false
     // Headers received (readystatechange 2), or the request ended without them.
     if (this.#untrack && type !== 'loadstart' && type !== 'progress') this.#stopTracking()
-    const mode = this.#mode
     if (mode === PASS || mode === RELEASE || mode === GATE) return
     if (mode === QUIET || mode === SYNTH || mode === UNSENT) {
       event.stopImmediatePropagation()
@@ -604,6 +653,20 @@ class XhrState {
     this.#held!.push([event, state])
     if (type === 'error' || type === 'timeout' || type === 'load') this.#ended = type
     if (type === 'loadend') this.#decide()
+  }
+
+  /**
+   * An earlier request's end, which the app sees as natively: it called open() from a listener of that
+   * request's `load` (or readystatechange 4), and the browser still dispatches what is left of it (Chromium,
+   * Firefox and WebKit: the `loadend` after `load`; Firefox and WebKit: `load` and `loadend` after
+   * readystatechange 4). The request now watched ends only at DONE.
+   */
+  #stale(type: string, mode: number): boolean {
+    return (
+      (mode === GUARD || mode === HOLD || mode === REPLAY) &&
+      (type === 'loadend' || ENDS.includes(type)) &&
+      this.#get('readyState') !== 4
+    )
   }
 
   /** A guarded request's event: false to let it through, true once it must be held (covers on). */
@@ -795,11 +858,20 @@ class XhrState {
     this.#uncover()
     Object.defineProperty(xhr, 'readyState', this.#shared.covers.readyState!)
     try {
-      // An app that re-opens the object from a listener (reuse) ends this request's events.
-      for (const [event, state] of held) {
-        if (gen !== this.#gen) break
+      let last = ''
+      for (const [event, state, toUpload] of held) {
+        if (gen !== this.#gen) {
+          // Re-opened from a listener (reuse): this request's events end, but for the `loadend` that
+          // natively follows its end event, which the app then sees with the new request's state.
+          if (event.type === 'loadend' && ENDS.includes(last)) xhr.dispatchEvent(copyEvent(event))
+          break
+        }
         this.#visible = state
-        xhr.dispatchEvent(copyEvent(event))
+        if (toUpload) xhr.upload.dispatchEvent(copyEvent(event))
+        else {
+          last = event.type
+          xhr.dispatchEvent(copyEvent(event))
+        }
       }
     } finally {
       if (gen === this.#gen) {
@@ -819,7 +891,8 @@ class XhrState {
     this.#shared.engine.guarded.set(this.#xhr, error)
     this.#uncover()
     this.#cover()
-    // An upload the SDK started at the gate was, as far as the app knows, sent in full before the answer.
+    // An upload the app saw start and not end (at the gate, or a failed attempt's) was, as far as the app
+    // knows, sent in full before the answer.
     const total = this.#uploadTotal
     this.#uploadTotal = -1
     this.#emit(completion(total >= 0), body.length, true, total)
@@ -836,8 +909,15 @@ class XhrState {
     if (!final) this.#cover()
     this.#mode = RELEASE
     try {
+      let last: string | number = ''
       for (const step of steps) {
-        if (gen !== this.#gen) break
+        if (gen !== this.#gen) {
+          // As in #release: the `loadend` after an end event the app re-opened from still comes.
+          if (step === 'loadend' && typeof last === 'string' && ENDS.includes(last))
+            progress(xhr, step, length)
+          break
+        }
+        last = step
         if (typeof step === 'number') {
           this.#visible = step
           xhr.dispatchEvent(new Event('readystatechange'))

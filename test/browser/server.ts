@@ -127,9 +127,18 @@ const held = (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer)
       return
     case '/held/sign-in-page':
       return send(res, 403, 'text/html; charset=utf-8', OAUTH2_SIGN_IN_PAGE)
+    case '/held/provider':
+      return send(res, 200, 'text/html; charset=utf-8', '<!doctype html><title>Provider sign in</title>')
     case '/held/forbidden-page':
       return send(res, 403, 'text/html; charset=utf-8', OAUTH2_FORBIDDEN_PAGE)
   }
+  if (path.startsWith('/held/front/') && !signedIn) {
+    // A front like nginx's auth_request: a lost session is sent on to the provider, another origin without
+    // CORS, so the XHR fails as a network error (which the session probe confirms).
+    res.setHeader('location', `http://localhost:${req.socket.localPort}/held/provider`)
+    return send(res, 302, null, '')
+  }
+  if (path === '/held/front/upload') return json(200, { received: body.length })
   if (!path.startsWith('/held/api/')) return send(res, 404, 'text/plain', 'not found')
   // The proxy's Ajax answer to a lost session; the upstream's answers once signed in.
   if (!signedIn) return json(401, {})
