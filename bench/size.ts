@@ -44,7 +44,8 @@ export const APPS: App[] = [
     id: 'typical',
     what: 'typical app: oauth2-proxy, createReauth + install (fetch + XHR), iframe + popup, cross-tab',
     code: typical(),
-    budget: 18.75 * KB,
+    // +0.25 KB: the not-allowed outcome (detection of the proxy's 403, its memory, the callback's 403 in iframe/popup)
+    budget: 19 * KB,
     goal: 10 * KB,
   },
   {
@@ -89,7 +90,8 @@ const ENTRIES = [
   { id: './testing', file: 'src/testing/index.ts', external: ['msw'] },
 ]
 
-const IIFE_BUDGET = 21.25 * KB
+// +0.25 KB: the not-allowed outcome
+const IIFE_BUDGET = 21.5 * KB
 const IIFE_GOAL = 12 * KB
 
 const arg = (name: string): string | undefined =>
