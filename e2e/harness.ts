@@ -2,6 +2,8 @@ import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
 import { currentBrowser } from './driver/index.js'
 import type { Browser, BrowserContext, BrowserName, Page } from './driver/types.js'
 import { launch } from './server/browser.js'
+import type { RealDeployment, RealDeploymentName, RealStack, RealStackOptions } from './server/real.js'
+import { SESSION_COOKIE } from './server/real-proxy.js'
 import type { Stack, StackOptions } from './server/stack.js'
 import { startStack } from './server/stack.js'
 
@@ -9,6 +11,14 @@ export type { Browser, BrowserContext, BrowserName, Page } from './driver/types.
 
 /** The browser this test process drives (the vitest project's `TEST_BROWSER`, default chromium). */
 export const BROWSER: BrowserName = currentBrowser()
+
+/** `setupE2E({ proxy: 'real' })`: the same, with the real oauth2-proxy stack. */
+export interface RealE2E {
+  stack: RealStack
+  browser: Browser
+  context: BrowserContext
+  page: Page
+}
 
 export interface E2E {
   stack: Stack
@@ -22,8 +32,10 @@ export interface E2E {
  * webkit, see `vitest.e2e.config.ts`), a fresh browser context per test, every switch reset before
  * each test. Servers and browser are closed in `afterAll`, also after failures.
  */
-export function setupE2E(options: StackOptions = {}): E2E {
-  const state: Partial<E2E> = {}
+export function setupE2E(options?: StackOptions): E2E
+export function setupE2E(options: RealStackOptions): RealE2E
+export function setupE2E(options: StackOptions | RealStackOptions = {}): E2E | RealE2E {
+  const state: Partial<E2E | RealE2E> = {}
   beforeAll(async () => {
     state.stack = await startStack(options)
     state.browser = await launch(BROWSER)
@@ -33,7 +45,7 @@ export function setupE2E(options: StackOptions = {}): E2E {
     await state.stack?.stop()
   })
   beforeEach(async () => {
-    state.stack?.reset()
+    await state.stack?.reset()
     if (!state.browser) throw new Error('browser not started')
     state.context = await state.browser.newContext()
     state.page = await state.context.newPage()
@@ -78,3 +90,29 @@ export async function cookieNames(context: BrowserContext, re: RegExp): Promise<
 }
 
 export const CSRF_PER_REQUEST = /^_oauth2_proxy_.{8}_csrf$/
+
+/** The real stack's session cookie (`_oauth2_proxy`, or its `_0`, `_1`… parts when it is split). */
+export async function sessionCookies(context: BrowserContext) {
+  return (await context.cookies()).filter((c) => SESSION_COOKIE.test(c.name))
+}
+
+/** Lose the session the real way: the browser drops the session cookie (as when it expires). */
+export async function dropSessionCookie(context: BrowserContext): Promise<number> {
+  const cookies = await sessionCookies(context)
+  if (cookies.length === 0) throw new Error('no session cookie')
+  await context.addCookies(cookies.map((c) => ({ ...c, value: '', expires: 1 })))
+  return cookies.length
+}
+
+/** Make the session cookie fail validation: change one character of its signed value. */
+export async function tamperSessionCookie(context: BrowserContext): Promise<void> {
+  const [c] = await sessionCookies(context)
+  if (!c) throw new Error('no session cookie')
+  const last = c.value.at(-1) === 'A' ? 'B' : 'A'
+  await context.addCookies([{ ...c, value: c.value.slice(0, -1) + last }])
+}
+
+/** Switch the real stack to a deployment for one test (`reset()` before the next returns to the initial one). */
+export function useDeployment(e: RealE2E, deployment: RealDeployment | RealDeploymentName): Promise<void> {
+  return e.stack.real.configure(deployment)
+}

@@ -61,10 +61,26 @@ export interface Idp {
   /** Revoke every refresh token: the proxy's next refresh gets `invalid_grant`. */
   revokeRefreshTokens(): number
   setAutoLogin(on: boolean): void
+  /**
+   * Token settings for the next grants (`reset()` returns to the defaults: ID tokens live an hour,
+   * refresh tokens are issued). `idTokenTtl` in seconds: an oauth2-proxy session whose ID token
+   * expired dies at its next `--cookie-refresh` check unless a refresh gives it a new one;
+   * `refreshTokens: false` issues none (the refresh then "succeeds" without new tokens).
+   */
+  setTokens(tokens: IdpTokens): void
   /** Number of live provider sessions. */
   sessionCount(): number
   reset(): void
 }
+
+export interface IdpTokens {
+  /** Lifetime of the ID tokens issued from now on, in seconds (default 3600). */
+  idTokenTtl?: number
+  /** Issue refresh tokens (default true). */
+  refreshTokens?: boolean
+}
+
+const TOKEN_DEFAULTS: Required<IdpTokens> = { idTokenTtl: 3600, refreshTokens: true }
 
 interface Entry {
   payload: AdapterPayload
@@ -154,6 +170,7 @@ export function startIdp(
   })
   const counters = zero()
   let autoLogin = true
+  const tokens: Required<IdpTokens> = { ...TOKEN_DEFAULTS }
   const delay = createDelay(2)
   const requests: IdpRecord[] = []
 
@@ -177,7 +194,7 @@ export function startIdp(
     features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
     // Refresh tokens without the `prompt=consent` dance oidc-provider needs for offline_access.
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) =>
-      client.grantTypeAllowed('refresh_token'),
+      tokens.refreshTokens && client.grantTypeAllowed('refresh_token'),
     // Refresh tokens outlive the provider session: "end session" and "revoke refresh" stay independent.
     expiresWithSession: async () => false,
     // Consent is implied: a grant is created on first use, so a second authorize with a live
@@ -220,7 +237,7 @@ export function startIdp(
     pkce: { required: () => false },
     ttl: {
       AccessToken: 3600,
-      IdToken: 3600,
+      IdToken: () => tokens.idTokenTtl,
       RefreshToken: 14 * 24 * 3600,
       Session: 14 * 24 * 3600,
       Interaction: 600,
@@ -321,10 +338,15 @@ export function startIdp(
     setAutoLogin(on) {
       autoLogin = on
     },
+    setTokens(t) {
+      if (t.idTokenTtl !== undefined) tokens.idTokenTtl = t.idTokenTtl
+      if (t.refreshTokens !== undefined) tokens.refreshTokens = t.refreshTokens
+    },
     sessionCount: () => storage.model('Session').size,
     reset() {
       storage.clear()
       autoLogin = true
+      Object.assign(tokens, TOKEN_DEFAULTS)
       Object.assign(counters, zero())
       requests.length = 0
       delay.reset()

@@ -13,13 +13,17 @@ export interface Listening {
   close(): Promise<void>
 }
 
-export async function listen(name: string): Promise<Listening> {
+/**
+ * `maxHeaderSize`: the largest request head accepted (Node's default 16 KiB answers 431 above it;
+ * Go's `net/http`, which oauth2-proxy uses, accepts 1 MiB + 4 KiB).
+ */
+export async function listen(name: string, options: { maxHeaderSize?: number } = {}): Promise<Listening> {
   let handler: RequestListener = (_req, res) => {
     res.statusCode = 503
     res.end(`${name} not ready`)
   }
   const sockets = new Set<Socket>()
-  const server = createServer((req, res) => {
+  const server = createServer({ ...options }, (req, res) => {
     Promise.resolve(handler(req, res)).catch((err: unknown) => fail(res, name, err))
   })
   server.on('connection', (s) => {

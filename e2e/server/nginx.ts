@@ -29,13 +29,39 @@ export interface NginxFront {
  * to the upstream. Default `large_client_header_buffers 4 8k`: a Cookie header over 8 KB gets
  * nginx's own 400 "Request Header Or Cookie Too Large".
  */
+/**
+ * How a 401 from `/oauth2/auth` reaches the browser:
+ * - `test-start`: the emulated bed's front (`/oauth2/start?rd=$request_uri`);
+ * - `docs-sign-in`: oauth2-proxy's docs since 7.14.2 (`error_page 401 = @oauth2_signin` →
+ *   `302 /oauth2/sign_in?rd=$scheme://$host$request_uri`, here `$http_host`: the port is not 80);
+ * - `ingress-start`: ingress-nginx's `auth-signin: /oauth2/start?rd=$escaped_request_uri`, with
+ *   `$request_uri` (the escaping needs ingress-nginx's set-misc module); the same 302 for the
+ *   paths the tests use.
+ * The two real styles also send the docs' `X-Real-IP` / `X-Forwarded-Uri` / `X-Auth-Request-Redirect`.
+ */
+export type NginxSignIn = 'test-start' | 'docs-sign-in' | 'ingress-start'
+
+const SIGN_IN_RETURN: Record<NginxSignIn, string> = {
+  'test-start': '/oauth2/start?rd=$request_uri',
+  'docs-sign-in': '/oauth2/sign_in?rd=$scheme://$http_host$request_uri',
+  // ingress-nginx's $escaped_request_uri needs its set-misc module (not in Debian's nginx-light)
+  'ingress-start': '/oauth2/start?rd=$request_uri',
+}
+
 export function nginxConfig(o: {
   dir: string
   port: number
   proxyPort: number
   upstreamPort: number
+  signIn?: NginxSignIn
 }): string {
   const d = o.dir
+  const style = o.signIn ?? 'test-start'
+  const real = style !== 'test-start'
+  const realIp = real ? '\n      proxy_set_header X-Real-IP $remote_addr;' : ''
+  const authUri = real
+    ? 'X-Forwarded-Uri $request_uri;\n      proxy_set_header X-Original-URI'
+    : 'X-Original-URI'
   return `daemon off;
 master_process off;
 worker_processes 1;
@@ -60,14 +86,14 @@ http {
     location /oauth2/ {
       proxy_pass http://127.0.0.1:${o.proxyPort};
       proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Proto $scheme;${realIp}
       proxy_set_header X-Auth-Request-Redirect $request_uri;
     }
 
     location = /oauth2/auth {
       proxy_pass http://127.0.0.1:${o.proxyPort};
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header Host $http_host;${realIp}
+      proxy_set_header ${authUri} $request_uri;
       proxy_set_header Content-Length "";
       proxy_pass_request_body off;
     }
@@ -84,7 +110,7 @@ http {
     }
 
     location @oauth2_signin {
-      return 302 /oauth2/start?rd=$request_uri;
+      return 302 ${SIGN_IN_RETURN[style]};
     }
   }
 }
@@ -102,7 +128,11 @@ async function ping(port: number): Promise<boolean> {
   })
 }
 
-export async function startNginx(o: { proxyPort: number; upstreamPort: number }): Promise<NginxFront> {
+export async function startNginx(o: {
+  proxyPort: number
+  upstreamPort: number
+  signIn?: NginxSignIn
+}): Promise<NginxFront> {
   const dir = await mkdtemp(join(tmpdir(), 'ajax-reauth-nginx-'))
   for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(dir, sub))
   let lastError = ''

@@ -11,6 +11,8 @@ import { nginxAvailable, startNginx } from './nginx.js'
 import { createOidcClient } from './oidc-client.js'
 import type { TestProxy } from './proxy.js'
 import { startProxy } from './proxy.js'
+import type { RealStack, RealStackOptions } from './real.js'
+import { startRealStack } from './real.js'
 import type { ThirdParty } from './third-party.js'
 import { startThirdParty } from './third-party.js'
 import type { Upstream } from './upstream.js'
@@ -94,9 +96,21 @@ function behaviourBundle(): Promise<string> {
 
 /**
  * Start the whole test bed on random free ports. Everything started is stopped by `stop()`,
- * and by `startStack` itself when a later part fails to start.
+ * and by `startStack` itself when a later part fails to start. `{ proxy: 'real' }` starts the
+ * real oauth2-proxy binary instead of the emulation (`real.ts`, e2e/README.md "The real stack").
  */
-export async function startStack(options: StackOptions = {}): Promise<Stack> {
+export function startStack(options: RealStackOptions): Promise<RealStack>
+export function startStack(options?: StackOptions): Promise<Stack>
+export function startStack(options?: StackOptions | RealStackOptions): Promise<Stack | RealStack>
+export function startStack(options: StackOptions | RealStackOptions = {}): Promise<Stack | RealStack> {
+  return isReal(options) ? startRealStack(options) : startEmulatedStack(options)
+}
+
+function isReal(options: StackOptions | RealStackOptions): options is RealStackOptions {
+  return options.proxy === 'real'
+}
+
+async function startEmulatedStack(options: StackOptions): Promise<Stack> {
   const started: { close(): Promise<void> }[] = []
   let nginx: NginxFront | null = null
   try {
