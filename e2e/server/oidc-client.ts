@@ -39,6 +39,7 @@ export function createOidcClient(options: {
       accessToken: String(body.access_token),
       ...(typeof body.refresh_token === 'string' ? { refreshToken: body.refresh_token } : {}),
       ...(idToken ? { idToken } : {}),
+      ...(typeof claims?.exp === 'number' ? { idTokenExpiresAt: claims.exp * 1000 } : {}),
       ...(typeof body.expires_in === 'number' ? { expiresIn: body.expires_in } : {}),
       ...(user ? { user } : {}),
       ...(claims?.nonce !== undefined ? { nonce: String(claims.nonce) } : {}),

@@ -210,8 +210,8 @@ export async function startRealStack(options: RealStackOptions): Promise<RealSta
     const idpL = await open('idp', { maxHeaderSize: GO_MAX_HEADER_BYTES })
     const upstreamL = await open('upstream')
     const thirdL = await open('third-party')
-    const binPort = await freePort()
     const upstream = startUpstream(upstreamL, async () => '')
+    let binPort = 0
     const hop = startHop(hopL, () => binPort)
     const fronts = { proxyPort: hopL.port, upstreamPort: upstreamL.port }
     const nginxSignIn = await startNginx({ ...fronts, signIn: 'docs-sign-in' })
@@ -231,6 +231,9 @@ export async function startRealStack(options: RealStackOptions): Promise<RealSta
       REAL_FRONTS.map((f) => `${urls[f]}/oauth2/callback`),
     )
     const thirdParty = startThirdParty(thirdL, () => Object.values(urls))
+    // the binary's port is taken last (nginx and Caddy pick theirs first), and again when it is
+    // taken meanwhile (the port is only bound when the binary starts)
+    binPort = await freePort()
     let idpDown = false
     idpL.server.on('connection', (socket) => {
       if (idpDown) socket.destroy()
@@ -248,7 +251,7 @@ export async function startRealStack(options: RealStackOptions): Promise<RealSta
     stoppers.push(async () => current?.process.stop())
     const configure = async (d: RealDeployment | RealDeploymentName) => {
       const deployment = resolveDeployment(d)
-      const args = await deploymentArgs(wiring, deployment)
+      let args = await deploymentArgs(wiring, deployment)
       idp.setTokens({
         idTokenTtl: deployment.idTokenTtl ?? 3600,
         refreshTokens: deployment.refreshTokens ?? true,
@@ -259,7 +262,17 @@ export async function startRealStack(options: RealStackOptions): Promise<RealSta
       }
       await current?.process.stop()
       current = null
-      current = { deployment, args, process: await runBinary(bin.path, args, binPort) }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          current = { deployment, args, process: await runBinary(bin.path, args, binPort) }
+          return
+        } catch (err) {
+          if (attempt >= 2 || !/address already in use/.test(String(err))) throw err
+          binPort = await freePort()
+          wiring.binPort = binPort
+          args = await deploymentArgs(wiring, deployment)
+        }
+      }
     }
     await configure(initial)
     const delays = { proxy: hop.delay, idp: idp.delay, upstream: upstream.delay }

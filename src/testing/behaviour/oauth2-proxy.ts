@@ -110,6 +110,8 @@ export interface SessionData {
   accessToken: string
   refreshToken?: string
   idToken?: string
+  /** The ID token's `exp` (ms): once a refresh is due, the session dies when it passed. */
+  idTokenExpiresAt?: number
 }
 
 export interface CsrfData {
@@ -289,6 +291,7 @@ async function refreshSession(
       accessToken: tokens.accessToken,
       ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
       ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
+      ...(tokens.idTokenExpiresAt !== undefined ? { idTokenExpiresAt: tokens.idTokenExpiresAt } : {}),
       ...(tokens.user ? { user: tokens.user } : {}),
     }
     sessions.update(id, { data, createdAt: o.now(), expiresOn: expiresOn(o, tokens) })
@@ -325,11 +328,19 @@ async function loadSession(s: ProxyState, req: BehaviourRequest): Promise<Loaded
   const { id } = loaded
   let { session } = loaded
   const headers: Header[] = []
-  if (o.cookieRefreshMs > 0 && o.now() - session.createdAt > o.cookieRefreshMs && session.data.refreshToken) {
-    const refreshed = await refreshSession(s, id, session, session.data.refreshToken)
+  if (o.cookieRefreshMs > 0 && o.now() - session.createdAt > o.cookieRefreshMs) {
+    const refreshed = session.data.refreshToken
+      ? await refreshSession(s, id, session, session.data.refreshToken)
+      : { session, headers: [] }
     if (!refreshed) return cleared(id)
+    const renewed = refreshed.session !== session
     session = refreshed.session
     headers.push(...refreshed.headers)
+    // a session not renewed (refresh failed but may keep serving, or no refresh token) is validated:
+    // the OIDC provider verifies its ID token, so it dies once the ID token's exp passed
+    // (stored_session.go validateSession, providers/oidc.go ValidateSession)
+    const exp = session.data.idTokenExpiresAt
+    if (!renewed && exp !== undefined && exp <= o.now()) return cleared(id)
   }
   if (session.expiresOn <= o.now()) return cleared(id)
   if (!isAllowed(o, session.data.user.email)) {
@@ -461,6 +472,7 @@ async function callback(s: ProxyState, req: BehaviourRequest, url: URL): Promise
     accessToken: tokens.accessToken,
     ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
     ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
+    ...(tokens.idTokenExpiresAt !== undefined ? { idTokenExpiresAt: tokens.idTokenExpiresAt } : {}),
   }
   const value = await s.sessions.create(data, expiresOn(o, tokens) - o.now())
   counters.sessionsCreated++
@@ -507,11 +519,39 @@ function pass(loaded: LoadedOk): PassThrough {
   }
 }
 
+/** The query's comma-separated `key` entries (repeated keys merge), as oauth2-proxy's `extractAllowedEntities`. */
+function allowedEntities(url: URL, key: string): string[] {
+  return url.searchParams.getAll(key).flatMap((v) => v.split(',').filter(Boolean))
+}
+
+/**
+ * `authOnlyAuthorize`: the `allowed_groups`, `allowed_email_domains` and `allowed_emails` query
+ * constraints of a request (nginx passes them to `/oauth2/auth`; the proxy path checks them too).
+ */
+function queryAllows(url: URL, u: SessionUser): boolean {
+  const groups = allowedEntities(url, 'allowed_groups')
+  if (groups.length && !groups.some((g) => u.groups?.includes(g))) return false
+  const domains = allowedEntities(url, 'allowed_email_domains')
+  const domain = u.email.split('@')[1] ?? ''
+  const domainOk = (d: string) =>
+    d.startsWith('.') || d.startsWith('*.') ? domain.endsWith(d.replace(/^\*/, '')) : domain === d
+  if (domains.length && !domains.some(domainOk)) return false
+  const emails = allowedEntities(url, 'allowed_emails')
+  return emails.length === 0 || emails.includes(u.email)
+}
+
+/** `403 Forbidden` text/plain: a session that fails the request's query constraints. */
+const queryForbidden = (loaded: LoadedOk): BehaviourResponse => ({
+  status: 403,
+  headers: textPlain(loaded.headers),
+  body: 'Forbidden\n',
+})
+
 /** The main proxy path: the upstream with a session, else the lost-session answer. */
 async function proxy(s: ProxyState, req: BehaviourRequest, url: URL): Promise<BehaviourResult> {
   const { o, counters } = s
   const loaded = await loadSession(s, req)
-  if (loaded.state === 'ok') return pass(loaded)
+  if (loaded.state === 'ok') return queryAllows(url, loaded.data.user) ? pass(loaded) : queryForbidden(loaded)
   if (loaded.state === 'denied') {
     if (o.forceJsonErrors) return { status: 403, headers: json(loaded.headers), body: '{}' }
     return page(o, 403, 'The session failed authorization checks', req, url, loaded.headers)
@@ -536,10 +576,14 @@ const probeUnauthorized = (loaded: Loaded): BehaviourResponse => ({
   body: 'Unauthorized\n',
 })
 
-/** `/oauth2/auth`, nginx `auth_request`'s probe: 202 with the user's headers, or 401. */
-async function authProbe(s: ProxyState, req: BehaviourRequest): Promise<BehaviourResponse> {
+/**
+ * `/oauth2/auth`, nginx `auth_request`'s probe: 202 with the user's headers, 401 without a session
+ * (or denied), 403 `Forbidden` when the query's `allowed_*` constraints fail.
+ */
+async function authProbe(s: ProxyState, req: BehaviourRequest, url: URL): Promise<BehaviourResponse> {
   const loaded = await loadSession(s, req)
   if (loaded.state !== 'ok') return probeUnauthorized(loaded)
+  if (!queryAllows(url, loaded.data.user)) return queryForbidden(loaded)
   const u = loaded.data.user
   return {
     status: 202,
@@ -578,7 +622,7 @@ type Route = (s: ProxyState, req: BehaviourRequest, url: URL) => Promise<Behavio
 const PREFIX_ROUTES = new Map<string, Route>([
   ['/start', (s, req, url) => oauthStart(s, req, url, [])],
   ['/callback', callback],
-  ['/auth', (s, req) => authProbe(s, req)],
+  ['/auth', (s, req, url) => authProbe(s, req, url)],
   ['/userinfo', (s, req) => userinfo(s, req)],
   [
     '/sign_in',

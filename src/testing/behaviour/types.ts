@@ -55,6 +55,8 @@ export interface Tokens {
   accessToken: string
   refreshToken?: string
   idToken?: string
+  /** When the ID token's `exp` passes (ms since the epoch), when the provider sent one with `exp`. */
+  idTokenExpiresAt?: number
   /** Lifetime of the access token in seconds, when the provider said. */
   expiresIn?: number
   /** Claims of the user (from the ID token); absent on a refresh that returns no ID token. */
