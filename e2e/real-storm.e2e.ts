@@ -49,6 +49,8 @@ interface Row {
   /** Provider latency (ms, ± 20 %). */
   idpMs?: number
   n?: number
+  /** JSON-safe `createReauth()` options (a re-login strategy). */
+  options?: Record<string, unknown>
 }
 const CSRF_START: RealDeployment = {
   ...REAL_DEPLOYMENTS.nginxStart,
@@ -69,7 +71,14 @@ const rows: Row[] = [
   { deployment: 'cookieRefresh (invalid_grant)', use: 'cookieRefresh', loss: 'revoke' },
   { deployment: 'idTokenExpiry', use: 'idTokenExpiry', loss: 'id-exp' },
   { deployment: 'cookieExpire', use: 'cookieExpire', loss: 'cookie-exp' },
+  { deployment: 'defaults, popup re-login', use: 'defaults', loss: 'drop', options: { relogin: 'popup' } },
   { deployment: 'nginx → sign_in', use: 'nginx', loss: 'drop' },
+  {
+    deployment: 'nginx → sign_in, popup re-login',
+    use: 'nginx',
+    loss: 'drop',
+    options: { relogin: 'popup' },
+  },
   { deployment: 'nginx → sign_in (XHR)', use: 'nginx', loss: 'drop', adapter: 'xhr' },
   { deployment: 'caddy → sign_in', use: 'caddy', loss: 'drop' },
   { deployment: 'nginx → start, provider 0 ms', use: 'nginxStart', loss: 'drop', idpMs: 0 },
@@ -87,7 +96,11 @@ describe('real oauth2-proxy: a storm of requests at the loss, per deployment', (
       if (row.idpMs !== undefined)
         e.stack.setLatency({ idp: row.idpMs ? { ms: row.idpMs, jitter: row.idpMs * 0.2, seed: 1 } : null })
       const adapter = row.adapter ?? 'fetch'
-      const r = await sdkStorm(e.page, e.context, bed(row.loss), { adapter, n: row.n ?? 20 })
+      const r = await sdkStorm(e.page, e.context, bed(row.loss), {
+        adapter,
+        n: row.n ?? 20,
+        ...(row.options ? { options: row.options } : {}),
+      })
       report(`real-storm ${row.deployment}`, r)
       expect(r.pending).toBe(0)
       expect(r.outcomes).toEqual({ 200: row.n ?? 20 })
