@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { RealE2E } from './harness.js'
-import { setupE2E, signIn, useDeployment } from './harness.js'
+import { dropSessionCookie, setupE2E, signIn, useDeployment } from './harness.js'
 import { report } from './report.js'
+import { comeBack, installApp } from './scenarios.js'
 import type { Adapter } from './sdk.js'
 import { call, countOf, events, setupSdk } from './sdk.js'
 import type { RealDeployment, RealFront } from './server/real.js'
@@ -133,4 +134,56 @@ describe.each(REAL_ADAPTERS)('real oauth2-proxy, sdk %s: the session dies at the
     expect(sdkRelogins(from)).toBe(1)
     expect(callbackStatuses(from)).toEqual([302])
   })
+})
+
+/**
+ * The wake-up check (wake.e2e.ts's scenario) on the real binary: the session cookie goes while the tab is
+ * hidden, the app refetches 20 requests on focus; the check's probe holds them, one re-login, and no app
+ * request reaches the proxy with the dead cookie. Behind nginx → /oauth2/start with CSRF cookies per
+ * request (every request turned away would mint one), and with --skip-provider-button.
+ */
+describe('real oauth2-proxy: the wake-up check', () => {
+  const N = 20
+  const deployments: [string, RealDeployment][] = [
+    [
+      'nginx → start + csrf per request',
+      { front: 'nginx-start', flags: { 'cookie-csrf-per-request': true } },
+    ],
+    [
+      'skip-provider-button + csrf per request',
+      { flags: { 'skip-provider-button': true, 'cookie-csrf-per-request': true } },
+    ],
+  ]
+  it.each(deployments)(
+    '%s: 1 re-login, ≤ 1 CSRF cookie, no request with the dead cookie',
+    async (name, d) => {
+      await useDeployment(e, d)
+      await signIn(e.page, e.stack.appUrl)
+      await setupSdk(e.page, { adapter: 'fetch', options: { wake: { afterMs: 300, holdMs: 1500 } } })
+      await installApp(e.page, N)
+      const from = e.stack.real.requests.length
+      const burst = await comeBack(e.page, 500, async () => void (await dropSessionCookie(e.context)))
+      const records = e.stack.real.requests.slice(from)
+      const app = records.filter(
+        (r) => r.path.startsWith('/api/') || (r.originalUri ?? '').startsWith('/api/'),
+      )
+      const ev = await events(e.page)
+      const result = {
+        ok: burst.outcomes.filter((o) => o.status === 200 && o.items).length,
+        relogins: sdkRelogins(from),
+        csrfMinted: records.reduce((n, r) => n + r.csrfMinted, 0),
+        deadCookieRequests: app.filter((r) => r.status !== null && [302, 401, 403].includes(r.status)).length,
+        required: ev.filter((x) => x.type === 'reauth:required').map((x) => x.reason),
+        starts: countOf(ev, 'reauth:start'),
+        msToLastAnswer: Math.max(...burst.outcomes.map((o) => o.ms)),
+      }
+      report(`real-wake ${name}`, result)
+      expect(result.ok).toBe(N)
+      expect(result.relogins).toBe(1)
+      expect(result.starts).toBe(1)
+      expect(result.csrfMinted).toBeLessThanOrEqual(1)
+      expect(result.deadCookieRequests).toBe(0)
+      expect(result.required).toEqual(['session-check'])
+    },
+  )
 })
