@@ -12,6 +12,10 @@ interface Config {
   appUrl: string
   nginxUrl: string | null
   idpUrl: string
+  /** The admin API: the test proxy's `/__admin`, or the real binary's own admin origin. */
+  adminUrl: string
+  /** What answers: the test proxy, or `oauth2-proxy v7.15.6 (real binary)`. */
+  proxy: string
 }
 interface ProxyState {
   options: { skipProviderButton: boolean }
@@ -262,7 +266,7 @@ async function burst(): Promise<void> {
 
 // ---- the proxy (admin API of the test proxy) -------------------------------------------------------
 async function admin(action: string, body?: unknown): Promise<unknown> {
-  const r = await nativeFetch(`${config.appUrl}/__admin/${action}`, {
+  const r = await nativeFetch(`${config.adminUrl}/${action}`, {
     method: 'POST',
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   })
@@ -366,7 +370,7 @@ $('btn-clear').addEventListener('click', () => {
 
 $('origin-line').textContent = onNginx
   ? `This page: ${location.origin} (real nginx, auth_request /oauth2/auth).`
-  : `This page: ${location.origin} (test proxy).${config.nginxUrl ? ` nginx front: ${config.nginxUrl}` : ''}`
+  : `This page: ${location.origin} (${config.proxy}).${config.nginxUrl ? ` nginx front: ${config.nginxUrl}` : ''}`
 
 setSdk(sdkOn)
 await refreshProxyState()

@@ -20,14 +20,17 @@ if (!existsSync(BUNDLE)) {
   process.exit(1)
 }
 
-const demo = await startDemo()
+// `npm run demo -- --real` (or DEMO_REAL=1): the real oauth2-proxy binary instead of the test proxy
+const real = process.argv.includes('--real') || process.env.DEMO_REAL === '1'
+const demo = await startDemo({ real })
 const { stack } = demo
 console.log(`
   ajax-reauth demo is running
 
   open            ${demo.url}
                   (signs you in through the OpenID provider, then shows ${demo.pageUrl})
-  nginx front     ${stack.nginxUrl ? `${stack.nginxUrl}/demo/` : 'not available (/usr/sbin/nginx missing)'}
+  proxy           ${stack.kind === 'real' ? `oauth2-proxy ${stack.real.version} (real binary: ${stack.real.path})` : 'test proxy (oauth2-proxy 7.x emulation)'}
+  nginx front     ${stack.kind === 'real' ? 'off with --real' : stack.nginxUrl ? `${stack.nginxUrl}/demo/` : 'not available (/usr/sbin/nginx missing)'}
   provider        ${stack.idpUrl}
 
   Ctrl-C stops every server.

@@ -5,14 +5,16 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { RealStack } from '../e2e/server/real.js'
 import type { Stack } from '../e2e/server/stack.js'
 import { startStack } from '../e2e/server/stack.js'
 import { REPO_ROOT } from '../e2e/server/upstream.js'
+import { startRealAdmin } from './real-admin.js'
 
 const DEMO_DIR = join(REPO_ROOT, 'demo')
 
 export interface Demo {
-  stack: Stack
+  stack: Stack | RealStack
   /** Open this: signs in through the real flow and lands on the demo. */
   url: string
   /** The demo page itself (behind the proxy). */
@@ -35,8 +37,15 @@ async function bundleApp(): Promise<string> {
   return out.outputFiles[0]?.text ?? ''
 }
 
-export async function startDemo(): Promise<Demo> {
-  const stack = await startStack()
+/**
+ * `real`: the real oauth2-proxy binary (`startStack({ proxy: 'real' })`, built by scripts/setup.sh)
+ * instead of the test proxy; its admin API runs on an origin of its own (`real-admin.ts`), and the
+ * nginx mode is off (the binary runs one deployment, in front of the app).
+ */
+export async function startDemo(options: { real?: boolean } = {}): Promise<Demo> {
+  const stack: Stack | RealStack = options.real ? await startStack({ proxy: 'real' }) : await startStack()
+  const admin = stack.kind === 'real' ? await startRealAdmin(stack) : null
+  const nginxUrl = stack.kind === 'real' ? null : stack.nginxUrl
   const file = (name: string, type: string) => async () => ({
     type,
     body: await readFile(join(DEMO_DIR, name)),
@@ -52,19 +61,27 @@ export async function startDemo(): Promise<Demo> {
   }))
   stack.upstream.routes.set('/demo/config.json', async () => ({
     type: 'application/json',
-    body: JSON.stringify({ appUrl: stack.appUrl, nginxUrl: stack.nginxUrl, idpUrl: stack.idpUrl }),
+    body: JSON.stringify({
+      appUrl: stack.appUrl,
+      nginxUrl,
+      idpUrl: stack.idpUrl,
+      adminUrl: admin?.url ?? `${stack.appUrl}/__admin`,
+      proxy: stack.kind === 'real' ? `oauth2-proxy ${stack.real.version} (real binary)` : 'test proxy',
+    }),
   }))
   // fail early (at start, not in the browser) when the bundle does not build; stop what started
   try {
     await bundleApp()
   } catch (err) {
-    await stack.stop()
+    await Promise.allSettled([admin?.close(), stack.stop()])
     throw err
   }
   return {
     stack,
     url: `${stack.appUrl}/oauth2/start?rd=${encodeURIComponent('/demo/')}`,
     pageUrl: `${stack.appUrl}/demo/`,
-    stop: () => stack.stop(),
+    stop: async () => {
+      await Promise.allSettled([admin?.close(), stack.stop()])
+    },
   }
 }

@@ -40,6 +40,8 @@ export interface StackLatency {
 }
 
 export interface Stack {
+  /** The emulated stack (the test proxy); `'real'` is the real binary's `RealStack`. */
+  kind: 'emulated'
   /** The app behind the test proxy: http://localhost:<p1>. */
   appUrl: string
   /** The OpenID provider: http://localhost:<p2> (same site, another origin). */
@@ -169,6 +171,7 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
     }
     if (options.latency) setLatency(options.latency)
     return {
+      kind: 'emulated',
       appUrl,
       idpUrl,
       thirdPartyUrl: thirdParty.url,
