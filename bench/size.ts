@@ -44,7 +44,10 @@ export const APPS: App[] = [
     id: 'typical',
     what: 'typical app: oauth2-proxy, createReauth + install (fetch + XHR), iframe + popup, cross-tab',
     code: typical(),
-    budget: 19 * KB,
+    // 18.75 KB until issues #21/#22 (+1 KB in all: 18,826 → 19,845 B esbuild): the not-allowed outcome (~0.35 KB), the XHR events of
+    // earlier rounds and replayed attempts (~0.28 KB), identity-endpoint probes and the Accept cap
+    // (~0.15 KB), the ky/axios fixes and one wire count across layers (~0.2 KB); issue #25 is the way back
+    budget: 19.5 * KB,
     goal: 10 * KB,
   },
   {
@@ -100,7 +103,8 @@ const ENTRIES = [
 // 21.25 KB until issue #22: the identity-endpoint probes and the CORS-safelisted Accept check (+221 B),
 // the ky 2 network guard, the axios interceptor run last (+166 B), one count per request on the wire
 // across layers (+148 B), the XHR events of earlier rounds and replayed attempts (+291 B)
-const IIFE_BUDGET = 22.25 * KB
+// the not-allowed outcome (+0.4 KB)
+const IIFE_BUDGET = 22.75 * KB
 const IIFE_GOAL = 12 * KB
 const CALLBACK_IIFE_BUDGET = KB
 

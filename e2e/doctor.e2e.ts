@@ -4,50 +4,14 @@
  * without a limit), the real nginx front, each profile emulation, signed in with a page that refuses
  * framing, a cross-origin page, a site without a proxy, a closed port.
  */
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { DoctorReport } from '../src/doctor/types.js'
 import type { ProfileName } from '../src/testing/behaviour/index.js'
+import { answers, BUILT, doctor, finding, ids, report } from './doctor-cli.js'
 import { freePort } from './server/net.js'
 import { nginxAvailable } from './server/nginx.js'
 import type { Stack } from './server/stack.js'
 import { startStack } from './server/stack.js'
-import { REPO_ROOT } from './server/upstream.js'
-
-const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx')
-const CLI = join(REPO_ROOT, 'src/doctor/cli.ts')
-const BUILT = join(REPO_ROOT, 'dist/cli.js')
-
-interface Run {
-  code: number
-  out: string
-  err: string
-}
-
-/** Runs the CLI asynchronously: the stack answers from this very process. */
-function doctor(args: string[], bin: 'tsx' | 'built' = 'tsx'): Promise<Run> {
-  const [file, argv] = bin === 'tsx' ? [TSX, [CLI, ...args]] : [BUILT, args]
-  return new Promise((resolve) => {
-    execFile(file, argv, { timeout: 25_000, encoding: 'utf8' }, (error, out, err) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0
-      resolve({ code, out, err })
-    })
-  })
-}
-
-async function report(url: string, ...args: string[]): Promise<{ run: Run; r: DoctorReport }> {
-  const run = await doctor(['doctor', url, '--json', ...args])
-  return { run, r: JSON.parse(run.out) as DoctorReport }
-}
-const ids = (r: DoctorReport) => r.findings.map((f) => f.id)
-const finding = (r: DoctorReport, id: string) => {
-  const f = r.findings.find((x) => x.id === id)
-  if (!f) throw new Error(`no finding ${id}: ${ids(r).join(', ')}`)
-  return f
-}
-const answers = (r: DoctorReport) => Object.fromEntries(r.answers.map((a) => [a.request, a.answer]))
 
 let stack: Stack
 beforeAll(async () => {

@@ -10,9 +10,9 @@
  */
 
 import { describe, expect, it } from 'vitest'
-import type { Page } from './driver/types.js'
 import { setupE2E, signIn } from './harness.js'
 import { report } from './report.js'
+import { type Burst, comeBack, installApp } from './scenarios.js'
 import { countOf, events, setupSdk } from './sdk.js'
 
 const e = setupE2E()
@@ -20,82 +20,6 @@ const N = 50
 /** Small in the tests: "a long absence" is then a wait of a few hundred ms. */
 const AFTER_MS = 300
 const OPTIONS = { wake: { afterMs: AFTER_MS, holdMs: 1500 } }
-
-interface Burst {
-  outcomes: { status: number; items: boolean; ms: number }[]
-  /** `performance.now()` of the visibilitychange. */
-  shownAt: number
-}
-
-/**
- * In the page: the visibility override and an app's refetch-on-focus handler (on `document`, as
- * TanStack Query and SWR listen), sending `n` GETs when the page becomes visible.
- */
-async function installApp(page: Page, n: number): Promise<void> {
-  await page.evaluate((n) => {
-    const w = window as any
-    let state: 'visible' | 'hidden' = 'visible'
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state })
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => state === 'hidden' })
-    w.__setVisibility = (s: 'visible' | 'hidden') => {
-      state = s
-      document.dispatchEvent(new Event('visibilitychange', { bubbles: true }))
-    }
-    w.__round = 0
-    // 50 requests a round overflow the default buffer of 250 entries: the probe's entry must be kept
-    performance.setResourceTimingBufferSize(100_000)
-    document.addEventListener('visibilitychange', () => {
-      if (state !== 'visible') return
-      const round = ++w.__round
-      const shownAt = performance.now()
-      const viaXhr = (url: string) =>
-        new Promise<{ status: number; body: any }>((resolve) => {
-          const x = new XMLHttpRequest()
-          x.open('GET', url)
-          x.onloadend = () => {
-            let body = null
-            try {
-              body = JSON.parse(x.responseText)
-            } catch {}
-            resolve({ status: x.status, body })
-          }
-          x.send()
-        })
-      const viaFetch = (url: string) =>
-        fetch(url).then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }))
-      w.__burst = Promise.all(
-        // half through fetch, half through XHR (both patched by install())
-        Array.from({ length: n }, (_, i) =>
-          (i % 2 ? viaXhr : viaFetch)(`/api/items?wake=${round}-${i}`).then(
-            ({ status, body }) => ({
-              status,
-              items: Array.isArray(body?.items),
-              ms: Math.round(performance.now() - shownAt),
-            }),
-            () => ({ status: 0, items: false, ms: Math.round(performance.now() - shownAt) }),
-          ),
-        ),
-      ).then((outcomes) => ({ outcomes, shownAt }))
-    })
-  }, n)
-}
-
-/** Hide the page for `ms`, (optionally) end the session meanwhile, show it: the burst's outcome. */
-async function comeBack(page: Page, ms: number, meanwhile: () => void = () => {}): Promise<Burst> {
-  if (ms === 0) {
-    // in one task: a driver round trip between the two could itself outlast AFTER_MS on a busy machine
-    await page.evaluate(() => {
-      ;(window as any).__setVisibility('hidden')
-      ;(window as any).__setVisibility('visible')
-    })
-  } else {
-    await page.evaluate(() => (window as any).__setVisibility('hidden'))
-    meanwhile()
-    await page.waitForTimeout(ms)
-    await page.evaluate(() => (window as any).__setVisibility('visible'))
-  }
-  return page.evaluate(() => (window as any).__burst as Promise<Burst>)
-}
 
 function counters() {
   const c = e.stack.proxy.behaviour.counters
@@ -147,7 +71,7 @@ describe.each(MODES)('wake-up check, $mode', ({ mode, nginx, proxy }) => {
     await installApp(e.page, N)
     const before = counters()
     const from = e.stack.proxy.requests.length
-    const burst = await comeBack(e.page, AFTER_MS + 200, () => e.stack.proxy.expireSession())
+    const burst = await comeBack(e.page, AFTER_MS + 200, () => void e.stack.proxy.expireSession())
     const after = counters()
     const ev = await events(e.page)
     const result = {

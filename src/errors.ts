@@ -113,6 +113,10 @@ export const queueFullError = (reason: AuthReason, url: string, method: string, 
     cause: new ReauthQueueFullError(`more than ${max} requests are waiting for a re-login`),
   })
 
+/** Is this a `not-allowed` outcome (the proxy refuses the signed-in user)? */
+export const isNotAllowed = (error: unknown): boolean =>
+  isAuthRequiredError(error) && error.reason === 'not-allowed'
+
 /** An object whose `name` is `name`: an SDK error class, also from another realm or copy of the SDK. */
 export const hasName = (error: unknown, name: string): boolean =>
   typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name
@@ -142,6 +146,7 @@ const REASONS: ReadonlySet<string> = new Set<AuthReason>([
   'header-overflow',
   'circuit-open',
   'session-check',
+  'not-allowed',
 ])
 
 const asReason = (value: unknown): AuthReason | null =>

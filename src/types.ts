@@ -9,6 +9,12 @@ export type AuthReason =
   | 'circuit-open'
   /** The session probe of a wake-up check (or of `reauth.check()`) found no session before a request failed. */
   | 'session-check'
+  /**
+   * Signed in, but the proxy refuses this user (oauth2-proxy's email/group check): its `403`, or a re-login
+   * that ended on its callback's `403`. A re-login cannot help; no new one starts until one succeeds
+   * (`reauth.relogin()`, another tab) or the page reloads.
+   */
+  | 'not-allowed'
 
 /**
  * A normalized view of a response (or of a failed request) that every adapter builds
@@ -120,8 +126,18 @@ export interface ProxyProfile {
   isSignInUrl(url: URL): boolean
   /** Does this HTML (the first few KB) look like the proxy's sign-in page? */
   isSignInPage(html: string): boolean
-  /** Does this HTML look like a signed-in user's "403 Forbidden" page (not a lost session)? */
+  /**
+   * Does this HTML look like the proxy's "403 Forbidden" page? Where the session probe then finds no
+   * session, the proxy refused a signed-in user and ended the session with it (`not-allowed`); with a
+   * session, it is an upstream's 403, passed through.
+   */
   isForbiddenPage(html: string): boolean
+  /**
+   * Is this page (where a re-login stopped, same-origin) the proxy refusing the signed-in user, not a
+   * sign-in that failed (a lost CSRF cookie, a provider error)? The flight then ends as `not-allowed`.
+   * Absent: never.
+   */
+  isNotAllowedPage?(html: string): boolean
   /**
    * Is this 401 the proxy's own answer to a lost session, not the upstream's? Only an unambiguous
    * fingerprint (oauth2-proxy's JSON `{}`, Pomerium's `"Unauthenticated"` JSON, Authelia's `Location` to its

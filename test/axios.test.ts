@@ -22,7 +22,8 @@ const server = new SetupServerApi(
     http.get(`${APP}/oauth2/sign_in`, () => html(OAUTH2_SIGN_IN_PAGE, 200)),
     http.all(`${APP}/api/:case`, ({ request, params }) => {
       seen.push(request.headers)
-      if (h.signedIn) return HttpResponse.json({ ok: true, case: params.case })
+      // A signed-in user's 403 (an upstream's, or a proxy that keeps the session): the probe says signed in.
+      if (h.signedIn && params.case !== 'forbidden') return HttpResponse.json({ ok: true, case: params.case })
       return lostSessionAnswer(String(params.case)) ?? HttpResponse.json({ ok: true, case: params.case })
     }),
     http.all('http://other.test/*', ({ request }) => {
@@ -137,7 +138,9 @@ describe('detection', () => {
   it('passes non-auth failures through untouched', async () => {
     make()
     guard(axios)
+    h.signedIn = true
     const forbidden = await fail(axios.get('/api/forbidden'))
+    h.signedIn = false
     const boom = await fail(axios.get('/api/server-error'))
     h.signedIn = true
     server.use(http.get(`${APP}/api/down`, () => HttpResponse.error()))

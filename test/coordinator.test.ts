@@ -45,8 +45,8 @@ interface Harness {
   reauth: Reauth
   relogins: number
   events: string[]
-  /** Resolve the pending re-login (the session comes back) or fail it. */
-  finish(ok: boolean): void
+  /** Resolve the pending re-login (the session comes back) or fail it (with `error`, where given). */
+  finish(ok: boolean, error?: Error): void
 }
 
 /** A re-login the test controls: it waits until finish() is called. */
@@ -58,11 +58,11 @@ const harness = (options: ReauthOptions = {}): Harness => {
       new Promise<void>((resolve, reject) => {
         h.relogins++
         signal.addEventListener('abort', () => reject(signal.reason))
-        h.finish = (ok) => {
+        h.finish = (ok, error) => {
           if (ok) {
             session = 'valid'
             resolve()
-          } else reject(new Error('provider said no'))
+          } else reject(error ?? new Error('provider said no'))
         }
       }),
     ...options,
@@ -419,6 +419,37 @@ describe('coordinator: circuit breaker', () => {
     h.finish(true)
     await Promise.all([a, b])
     expect(h.relogins).toBe(1)
+  })
+})
+
+describe('coordinator: signed in but not allowed', () => {
+  it("a re-login that ends as 'not-allowed' fails its requests so; no loss starts another until one succeeds", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const h = harness({ circuit: { failures: 100, windowMs: 60_000, cooldownMs: 60_000 } })
+    session = 'gone'
+    const queued = h.reauth.fetch('/api/q').then(lostOrValue, (e) => e)
+    await until(() => h.relogins === 1)
+    const held = h.reauth.fetch('/api/h').then(lostOrValue, (e) => e)
+    const refused = new AuthRequiredError({
+      reason: 'not-allowed',
+      url: `${ORIGIN}/oauth2/callback`,
+      method: 'GET',
+    })
+    h.finish(false, refused)
+    expect(await queued).toMatchObject({ reason: 'not-allowed', url: `${ORIGIN}/api/q` })
+    expect(await held).toMatchObject({ reason: 'not-allowed', url: `${ORIGIN}/api/h` })
+    // long after the failure memory and the cooldown: still no new re-login
+    vi.setSystemTime(Date.now() + 10 * 60_000)
+    expect(await h.reauth.fetch('/api/l').then(lostOrValue, (e) => e)).toMatchObject({
+      reason: 'not-allowed',
+    })
+    expect(h.relogins).toBe(1)
+    // a re-login by hand that succeeds ends it
+    const manual = h.reauth.relogin()
+    await until(() => h.relogins === 2)
+    h.finish(true)
+    await manual
+    expect(await h.reauth.fetch('/api/a').then((r) => r.status)).toBe(200)
   })
 })
 

@@ -108,19 +108,32 @@ const oauth2Rows: Row[] = [
     {},
     'sign-in-redirect',
   ],
-  // Negatives: never a re-login.
+  // Signed in, not allowed: the proxy clears the session with its 403; the probe tells it from an upstream's.
   [
     'signed in, not allowed: 403 Forbidden page',
     { status: 403, contentType: html, bodyPeek: OAUTH2_FORBIDDEN_PAGE },
     {},
-    null,
+    'not-allowed',
   ],
   [
     'signed in, not allowed, Accept json: still the Forbidden page',
     { status: 403, contentType: html, bodyPeek: OAUTH2_FORBIDDEN_PAGE },
     { accept: json },
+    'not-allowed',
+  ],
+  [
+    'signed in, not allowed, --force-json-errors: 403 {}',
+    { status: 403, contentType: 'application/json', bodyPeek: '{}' },
+    { accept: json },
+    'not-allowed',
+  ],
+  [
+    "an upstream's 403 with a JSON body of its own",
+    { status: 403, contentType: 'application/json', bodyPeek: '{"error":"no access to order 7"}' },
+    { accept: json },
     null,
   ],
+  // Negatives: never a re-login.
   [
     'a legitimate HTML endpoint asked for with Accept text/html',
     { contentType: html, bodyPeek: APP_FRAGMENT },
@@ -235,6 +248,13 @@ describe('classify() — OAuth2-Proxy', () => {
     request: Partial<RequestFacts>,
     needsProbe: boolean,
   ][] = [
+    [
+      "oauth2-proxy's 403 Forbidden page (signed in, not allowed; or an upstream's)",
+      'oauth2-proxy',
+      { status: 403, contentType: html, bodyPeek: OAUTH2_FORBIDDEN_PAGE },
+      {},
+      true, // the proxy ends the session with it, an upstream does not: the probe tells them apart
+    ],
     [
       'oauth2-proxy JSON 401 {}',
       'oauth2-proxy',

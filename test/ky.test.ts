@@ -18,7 +18,8 @@ const server = setupServer(
   http.get(`${APP}/oauth2/sign_in`, () => html(OAUTH2_SIGN_IN_PAGE, 200)),
   http.all(`${APP}/api/:case`, ({ request, params }) => {
     seen.push(request.headers)
-    if (h.signedIn) return HttpResponse.json({ ok: true, case: params.case })
+    // A signed-in user's 403 (an upstream's, or a proxy that keeps the session): the probe says signed in.
+    if (h.signedIn && params.case !== 'forbidden') return HttpResponse.json({ ok: true, case: params.case })
     return lostSessionAnswer(String(params.case)) ?? HttpResponse.json({ ok: true, case: params.case })
   }),
   http.all('http://other.test/*', ({ request }) => {
@@ -137,7 +138,9 @@ describe.each([
 
   it('non-auth failures stay HTTPErrors', async () => {
     make()
+    h.signedIn = true
     const forbidden = await fail(api().get('forbidden'))
+    h.signedIn = false
     const boom = await fail(api().get('server-error'))
     expect(forbidden).toBeInstanceOf(HTTPErrorClass)
     expect(boom).toBeInstanceOf(HTTPErrorClass)

@@ -70,13 +70,18 @@ async function ping(port: number): Promise<boolean> {
 }
 
 /** Start Caddy (`caddy run`, Caddyfile adapter) with its data/config dirs in a temp dir. */
-export async function startCaddy(o: { proxyPort: number; upstreamPort: number }): Promise<CaddyFront> {
+export async function startCaddy(o: {
+  proxyPort: number
+  upstreamPort: number
+  /** Change the generated Caddyfile (a test applying a fix, e2e/real-doctor.e2e.ts). */
+  patch?: (config: string) => string
+}): Promise<CaddyFront> {
   if (!caddyAvailable()) throw new Error(`caddy missing (${CADDY_BIN}): run bash scripts/setup.sh`)
   const dir = await mkdtemp(join(tmpdir(), 'ajax-reauth-caddy-'))
   let lastError = ''
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
-    const config = caddyConfig({ port, ...o })
+    const config = (o.patch ?? ((c: string) => c))(caddyConfig({ port, ...o }))
     const file = join(dir, 'Caddyfile')
     await writeFile(file, config)
     const child: ChildProcess = spawn(CADDY_BIN, ['run', '--config', file, '--adapter', 'caddyfile'], {

@@ -132,13 +132,15 @@ export async function startNginx(o: {
   proxyPort: number
   upstreamPort: number
   signIn?: NginxSignIn
+  /** Change the generated nginx.conf (a test applying a fix, e2e/real-doctor.e2e.ts). */
+  patch?: (config: string) => string
 }): Promise<NginxFront> {
   const dir = await mkdtemp(join(tmpdir(), 'ajax-reauth-nginx-'))
   for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(dir, sub))
   let lastError = ''
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
-    const config = nginxConfig({ dir, port, ...o })
+    const config = (o.patch ?? ((c: string) => c))(nginxConfig({ dir, port, ...o }))
     const confFile = join(dir, 'nginx.conf')
     await writeFile(confFile, config)
     const child: ChildProcess = spawn(NGINX_BIN, ['-p', dir, '-e', join(dir, 'error.log'), '-c', confFile], {

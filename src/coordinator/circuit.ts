@@ -1,4 +1,4 @@
-import type { AuthRequiredError } from '../errors'
+import { type AuthRequiredError, isNotAllowed } from '../errors'
 import type { ReauthEmitter } from '../events'
 import type { NormalizedOptions } from '../options'
 
@@ -20,6 +20,13 @@ export interface Circuit {
   trip(): void
   /** A re-login failed: counts towards the circuit and fails the losses right after it fast. */
   failed(error: Error): void
+  /**
+   * The proxy refuses the signed-in user (`not-allowed`): remembered until a re-login succeeds, so no
+   * loss starts another re-login (each would end at the callback's 403 again).
+   */
+  deny(error: AuthRequiredError): void
+  /** The `not-allowed` outcome in force, or null. */
+  denied(): AuthRequiredError | null
   /** A re-login succeeded: in this tab it closes the circuit; another tab's closes it when open. */
   succeeded(here: boolean): void
   /** The failed re-login a loss comes right after, or null; an expired memory ends its episode. */
@@ -39,10 +46,12 @@ export const createCircuit = (deps: {
   let openUntil = 0
   let episode = false
   let failure: { at: number; error: Error } | null = null
+  let denial: AuthRequiredError | null = null
 
   const endEpisode = (): void => {
     episode = false
     failure = null
+    denial = null
   }
   const open = (): void => {
     openUntil = now() + circuit.cooldownMs
@@ -65,14 +74,20 @@ export const createCircuit = (deps: {
       const t = now()
       failures = [...failures.filter((f) => t - f < circuit.windowMs), t]
       failure = { at: t, error }
+      if (isNotAllowed(error)) denial = error as AuthRequiredError
       if (openUntil > 0 || failures.length >= circuit.failures) open()
     },
+    deny: (error) => {
+      denial = error
+    },
+    denied: () => denial,
     succeeded: (here) => {
       endEpisode()
       if (here || openUntil > 0) close()
     },
     recentFailure: () => {
-      if (failure && now() - failure.at >= Math.min(FAILURE_MEMORY_MS, circuit.cooldownMs)) endEpisode()
+      if (!denial && failure && now() - failure.at >= Math.min(FAILURE_MEMORY_MS, circuit.cooldownMs))
+        endEpisode()
       return failure?.error ?? null
     },
     report: (error) => {

@@ -1,7 +1,7 @@
 import type { FetchLike, SessionProbe } from '../core/probe'
 import { type CrossTab, createCrossTab } from '../cross-tab'
 import type { LockManagerLike } from '../cross-tab/lock'
-import { AuthRequiredError, queueFullError } from '../errors'
+import { AuthRequiredError, isNotAllowed, queueFullError } from '../errors'
 import type { ReauthEmitter } from '../events'
 import type { NormalizedOptions } from '../options'
 import { createStrategy, type Strategy } from '../relogin'
@@ -124,6 +124,15 @@ const refuse = (
   const { url, method } = error
   // Read first: an expired memory ends its episode, so this loss opens a new one (and is reported).
   const recent = flights.current ? null : circuit.recentFailure()
+  const denied = isNotAllowed(error) ? error : circuit.denied()
+  if (denied) {
+    // The proxy refuses this user: a re-login would end at its callback's 403 again.
+    const outcome =
+      denied === error ? error : new AuthRequiredError({ reason: 'not-allowed', url, method, cause: denied })
+    circuit.report(outcome)
+    circuit.deny(denied)
+    return outcome
+  }
   circuit.report(error)
   if (error.reason === 'header-overflow') {
     // Every re-login would mint one more CSRF cookie: stop instead of looping.
@@ -175,6 +184,11 @@ const warnSelfWait = (flight: object, method: string, url: string, timeoutMs: nu
       'straight to the network.',
   )
 }
+/** The loss a request of a failed flight rejects with: `not-allowed` when the flight ended so. */
+const afterFailure = (error: AuthRequiredError, cause: unknown): AuthRequiredError =>
+  isNotAllowed(cause) && !isNotAllowed(error)
+    ? new AuthRequiredError({ reason: 'not-allowed', url: error.url, method: error.method, cause })
+    : error
 
 /** Wait for a flight's `promise`: an abort rejects with its reason, a failed flight with `failed(cause)`. */
 const waitForFlight = (
@@ -213,7 +227,9 @@ const recoverLoss = async <T>(
   const refused = refuse(ctx.circuit, flights, error, request)
   if (refused) throw refused
   const current = flights.current!
-  await queue.hold(error, error.url, error.method, () => waitForFlight(current.promise, signal, () => error))
+  await queue.hold(error, error.url, error.method, () =>
+    waitForFlight(current.promise, signal, (cause) => afterFailure(error, cause)),
+  )
   return replayed(send!, current.generation)
 }
 
@@ -269,10 +285,8 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         warnSelfWait(current, method, url, options.reloginTimeoutMs)
       }
       return queue.hold(current.error, url, method, () =>
-        waitForFlight(
-          current.promise,
-          signal,
-          (cause) => new AuthRequiredError({ reason: current.error.reason, url, method, cause }),
+        waitForFlight(current.promise, signal, (cause) =>
+          afterFailure(new AuthRequiredError({ reason: current.error.reason, url, method, cause }), cause),
         ),
       )
     },

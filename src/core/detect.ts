@@ -50,6 +50,13 @@ const unauthorized = (
   return result
 }
 
+/** The proxy's 403: its forbidden page, or its own bare JSON (`--force-json-errors`: `403 {}`). */
+const isProxyForbidden = (snapshot: ResponseSnapshot, profile: ProxyProfile, peek: string): boolean =>
+  !!peek &&
+  (isHtml(snapshot.contentType)
+    ? profile.isForbiddenPage(peek)
+    : !!profile.isOwnUnauthorized?.({ contentType: snapshot.contentType, body: peek, location: null }))
+
 /**
  * The single detection pipeline: does this response mean the session behind the proxy has ended?
  * Pure and synchronous; never throws. URL and status signals come first, page markers second
@@ -94,6 +101,11 @@ export const classify = (
     }
     return null
   }
+  if (status === 403 && isProxyForbidden(snapshot, profile, peek)) {
+    // oauth2-proxy ends the session of a signed-in user it refuses (email/group) in this very answer: the
+    // probe then finds no session. With a session, it was an upstream's 403.
+    return signal('not-allowed', snapshot, request, `403 from ${snapshot.url || request.url}`, true)
+  }
   if (status >= 500 || !isHtml(contentType) || !peek) return null
 
   if (profile.isForbiddenPage(peek)) return null
@@ -126,4 +138,4 @@ export const classify = (
 
 /** Should an adapter read the start of this response's body for `classify()`? */
 export const needsPeek = (status: number, contentType: string | null): boolean =>
-  status === 401 || (status < 500 && status !== 431 && isHtml(contentType))
+  status === 401 || status === 403 || (status < 500 && status !== 431 && isHtml(contentType))

@@ -14,7 +14,7 @@ import {
 } from './chain'
 import { type SetCookie, sameSite, siteOf } from './cookies'
 import { type Detection, detectProxy, SESSION_COOKIE, short } from './fingerprint'
-import { apiPrefix, INGRESS_FIX, NGINX_FIX, RELOGIN, TRAEFIK_FIX } from './fixes'
+import { apiPrefix, CADDY_FIX, INGRESS_FIX, NGINX_FIX, RELOGIN, TRAEFIK_FIX } from './fixes'
 import type { Observations } from './run'
 import type { AnswerSummary, DoctorReport, Exchange, Finding, LostSessionAnswer } from './types'
 import { DOCTOR_SCHEMA } from './types'
@@ -200,14 +200,21 @@ function context(
   }
 }
 
+/** The front that answered the background request, by its `Server` header. */
+const frontOf = (c: Ctx): 'Caddy' | 'nginx' | 'a front' => {
+  const server = (header(c.sdkChain?.hops[0], 'server') ?? '').toLowerCase()
+  return server.includes('caddy') ? 'Caddy' : server.includes('nginx') ? 'nginx' : 'a front'
+}
+
 /** A background request answered with anything but a 401: the SDK recovers, at a cost. */
 function ajaxRedirect(c: Ctx): void {
   const { sdk, name, url, behindFront } = c
   if (!sdk || sdk.answer === '401' || sdk.answer === 'passed') return
-  const server = (header(c.sdkChain?.hops[0], 'server') ?? '').toLowerCase()
+  const front = frontOf(c)
   const fix: Finding['fix'] = {}
   if (name === 'oauth2-proxy') {
-    if (behindFront) {
+    if (behindFront && front === 'Caddy') fix.caddy = CADDY_FIX
+    else if (behindFront) {
       fix.nginx = NGINX_FIX
       fix.ingressNginx = INGRESS_FIX
       fix.traefik = TRAEFIK_FIX
@@ -220,9 +227,7 @@ function ajaxRedirect(c: Ctx): void {
     id: 'ajax-redirect',
     severity: 'warn',
     summary: `A background request without a session gets a ${ANSWER_TEXT[sdk.answer]}, not a 401${
-      behindFront
-        ? ` (${server.includes('nginx') ? 'nginx' : 'a front'} turns /oauth2/auth's 401 into a redirect)`
-        : ''
+      behindFront ? ` (${front} turns /oauth2/auth's 401 into a redirect)` : ''
     }. The SDK recovers${sdk.answer === 'redirect-to-provider' ? ' (the session probe confirms the CORS failure)' : ''}, but every such request costs a round trip to the provider${
       sdk.csrfCookies ? ' and a CSRF cookie' : ''
     }.`,
@@ -302,7 +307,9 @@ function csrfCookies(c: Ctx): void {
     })
     return
   }
-  const suggested = Math.max(1, Math.min(5, burst - 1))
+  // At most 3: one flight per browser needs one CSRF cookie; a few spare for tabs signing in together
+  // (#3258). The doctor's rounds (CSRF_ROUNDS) see a limit up to 3 in action.
+  const suggested = Math.max(1, Math.min(3, burst - 1))
   c.add({
     id: sdkMints ? 'csrf-burst' : 'csrf-per-request-unlimited',
     severity: 'warn',
@@ -314,7 +321,11 @@ function csrfCookies(c: Ctx): void {
     evidence,
     fix: {
       proxy: `--cookie-csrf-per-request-limit=${suggested} (7.11+)`,
-      ...(sdkMints && c.behindFront ? { nginx: NGINX_FIX } : {}),
+      ...(sdkMints && c.behindFront
+        ? frontOf(c) === 'Caddy'
+          ? { caddy: CADDY_FIX }
+          : { nginx: NGINX_FIX }
+        : {}),
     },
   })
 }

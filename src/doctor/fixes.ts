@@ -8,10 +8,26 @@ export const apiPrefix = (url: URL): string => {
 }
 
 export const NGINX_FIX = `# nginx (auth_request): keep the redirect for page loads only
+# in http { }:
 map $http_accept $oauth2_page_load { default 0; "~text/html" 1; }
+# in server { }, instead of your @oauth2_signin:
 location @oauth2_signin {
   if ($oauth2_page_load = 0) { return 401; }
   return 302 /oauth2/start?rd=$request_uri;
+}`
+/**
+ * Caddy sorts the directives of a block by its own order, \`redir\` before \`respond\`: a \`respond @ajax 401\`
+ * written before the \`redir\` never runs. Matching the page loads on the \`redir\` leaves \`respond\` the rest.
+ */
+export const CADDY_FIX = `# Caddy (forward_auth): redirect page loads only; background requests get the 401
+forward_auth <oauth2-proxy host:port> {
+	uri /oauth2/auth
+	@error status 401
+	handle_response @error {
+		@page header Accept *text/html*
+		redir @page /oauth2/sign_in?rd={scheme}://{hostport}{uri}
+		respond 401
+	}
 }`
 export const INGRESS_FIX = `# ingress-nginx: a second Ingress for the API paths with auth-url and WITHOUT auth-signin
 nginx.ingress.kubernetes.io/auth-url: "https://$host/oauth2/auth"

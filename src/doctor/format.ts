@@ -6,6 +6,7 @@ const LAYER: Record<string, string> = {
   nginx: 'nginx',
   ingressNginx: 'ingress-nginx',
   traefik: 'Traefik',
+  caddy: 'Caddy',
   options: 'createReauth',
 }
 

@@ -1,7 +1,10 @@
 import type { Exchange, FailureKind, RecordedResponse } from './types'
 
-/** How much of a text body the doctor keeps (the profiles' page markers are near the top). */
-const BODY_BYTES = 8192
+/**
+ * How much of a text body the doctor keeps. The page markers are near the top, but oauth2-proxy's
+ * footer ("Secured with OAuth2 Proxy version v7.x") comes after its inline logo, past 8 KB.
+ */
+const BODY_BYTES = 32_768
 
 /** The doctor never sends more than this many requests, whatever the deployment answers. */
 export const MAX_REQUESTS = 20

@@ -14,7 +14,7 @@ import type { DoctorReport } from './types'
 const HELP = `Usage: ajax-reauth doctor <url> [options]
 
 Checks how the deployment behind an authenticating proxy answers a lost session, and prints what
-to change (proxy flags, nginx / ingress-nginx / Traefik configuration, createReauth options).
+to change (proxy flags, nginx / ingress-nginx / Traefik / Caddy configuration, createReauth options).
 Sends at most 20 GET requests, never a credential (except --cookie) and never a form.
 
 Options:

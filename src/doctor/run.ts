@@ -194,6 +194,9 @@ async function sendRelogin(run: Run, profile: Profile): Promise<string> {
   return startUrl
 }
 
+/** Rounds of `/oauth2/start` with the CSRF cookies held: enough to see the limit the doctor suggests. */
+export const CSRF_ROUNDS = 4
+
 /**
  * CSRF cookie per request: send the start again with the cookies a browser would now hold; a
  * `--cookie-csrf-per-request-limit` shows as the oldest ones cleared.
@@ -211,7 +214,9 @@ async function sendCsrfRounds(run: Run, startUrl: string): Promise<void> {
       }
   }
   collectCsrf()
-  for (let round = 1; held.size > 0 && round <= 3; round++) {
+  // oauth2-proxy clears only once a request carries more than the limit: the limit the doctor suggests
+  // (at most 3) shows by the fourth round.
+  for (let round = 1; held.size > 0 && round <= CSRF_ROUNDS; round++) {
     const cookie = [...held].map(([n, v]) => `${n}=${v}`).join('; ')
     const x = await run.go(`csrf-limit-${round}`, startUrl, { ...IFRAME, cookie })
     collectCsrf()

@@ -53,6 +53,7 @@ export interface Fix {
   nginx?: string
   ingressNginx?: string
   traefik?: string
+  caddy?: string
   options?: string
 }
 

@@ -1,6 +1,8 @@
 import type { ProbeResult, ProxyProfile } from '../types'
 import { hasTitle, isJson, startsWithAny, withQuery } from './shared'
 
+const forbidden = (html: string): boolean => hasTitle(html, /^403 forbidden$/i)
+
 export interface OAuth2ProxyProfileOptions {
   /** `--proxy-prefix` of the proxy. @default '/oauth2' */
   prefix?: string
@@ -23,7 +25,10 @@ export const oauth2Proxy = ({ prefix = '/oauth2' }: OAuth2ProxyProfileOptions = 
       hasTitle(html, /^sign in$/i) ||
       html.includes(startAction) ||
       /secured with[\s\S]{0,200}oauth2[\s_-]?proxy/i.test(html),
-    isForbiddenPage: (html) => hasTitle(html, /^403 forbidden$/i),
+    isForbiddenPage: forbidden,
+    // The callback's 403 for a user the email/group check refuses says "You do not have permission…"
+    // (`pagewriter/error_page.go`); a failed sign-in (CSRF cookie, provider error) says "Login Failed".
+    isNotAllowedPage: (html) => forbidden(html) && !/login failed/i.test(html),
     // `{}` since 7.2 (#1375), an empty body before; an upstream's 401 says something.
     isOwnUnauthorized: ({ contentType, body }) =>
       (isJson(contentType) && /^\s*\{\s*\}\s*$/.test(body)) || (!contentType && body.trim() === ''),

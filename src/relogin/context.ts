@@ -14,6 +14,11 @@ export interface StrategyContext {
   /** Is this same-origin URL a successful landing? */
   isLanding(url: URL): boolean
   /**
+   * Is this same-origin page where the flow stopped the proxy refusing the signed-in user (the profile's
+   * `isNotAllowedPage`)? The strategy then rejects with `notAllowedAt()`: a re-login cannot help.
+   */
+  isNotAllowedPage?(html: string): boolean
+  /**
    * Optional session probe. The iframe strategy asks it when the frame ends on a page it cannot read:
    * the app's own landing page may refuse framing (`X-Frame-Options: DENY` on every response) after the
    * session cookie was already renewed.

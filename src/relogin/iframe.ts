@@ -1,7 +1,7 @@
 import { abortable } from './abortable'
 import type { StrategyContext } from './context'
 import { InteractionRequiredError } from './interaction-error'
-import { listenForCallback, parseHttpUrl } from './landing'
+import { listenForCallback, notAllowedAt, pageHtml, parseHttpUrl } from './landing'
 
 const HIDDEN =
   'position:fixed;left:-10000px;top:0;width:1px;height:1px;border:0;opacity:0;pointer-events:none'
@@ -39,6 +39,8 @@ export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
       const url = parseHttpUrl(href)
       if (!url) unreadable()
       else if (ctx.isLanding(url)) resolve()
+      // The callback's 403 for a user the proxy refuses: signing in again would end here again.
+      else if (ctx.isNotAllowedPage?.(pageHtml(frame.contentWindow))) confirm(() => reject(notAllowedAt(url)))
       // A same-origin page that is not the landing: the proxy's sign-in or error page, or where a proxy
       // ends its refresh (Google IAP's `?gcp-iap-mode=`). The probe decides which.
       else confirm(() => reject(new InteractionRequiredError('sign-in-page')))

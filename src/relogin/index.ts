@@ -60,10 +60,11 @@ export const createStrategy = (relogin: ReloginStrategy): Strategy => {
 export const prepareRelogin = (
   opts: { relogin: ReloginStrategy; profile: ProxyProfile; callbackPath?: string | undefined },
   origin: string = location.origin,
-): Pick<StrategyContext, 'url' | 'returnTo' | 'isLanding'> => {
+): Pick<StrategyContext, 'url' | 'returnTo' | 'isLanding' | 'isNotAllowedPage'> => {
   const callbackPath = opts.relogin === 'redirect' ? undefined : opts.callbackPath
   const returnTo = buildReturnTo(callbackPath)
   const url = new URL(opts.profile.reloginUrl({ origin, returnTo }), `${origin}/`).href
   const isLanding = createLandingCheck({ origin, profile: opts.profile, callbackPath })
-  return { url, returnTo, isLanding }
+  const { isNotAllowedPage } = opts.profile
+  return isNotAllowedPage ? { url, returnTo, isLanding, isNotAllowedPage } : { url, returnTo, isLanding }
 }

@@ -1,3 +1,4 @@
+import { AuthRequiredError } from '../errors'
 import type { ProxyProfile } from '../types'
 
 /** The message `handleReauthCallback()` posts to the window that opened the flow. */
@@ -106,3 +107,21 @@ export const parseHttpUrl = (href: string): URL | null => {
     return null
   }
 }
+
+/** The HTML of a same-origin window's page; '' when it cannot be read (another origin, closed). */
+export const pageHtml = (win: Window | null | undefined): string => {
+  try {
+    return win?.document?.documentElement?.outerHTML ?? ''
+  } catch {
+    return ''
+  }
+}
+
+/** The outcome of a re-login that stopped on the proxy's refusal of the signed-in user. */
+export const notAllowedAt = (url: URL): AuthRequiredError =>
+  new AuthRequiredError({
+    reason: 'not-allowed',
+    url: url.href,
+    method: 'GET',
+    cause: `the re-login ended on the proxy's 403 at ${url.pathname}: signed in, but not allowed`,
+  })

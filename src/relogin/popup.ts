@@ -1,7 +1,7 @@
 import { abortable } from './abortable'
 import type { StrategyContext } from './context'
 import { InteractionRequiredError } from './interaction-error'
-import { listenForCallback, parseHttpUrl } from './landing'
+import { listenForCallback, notAllowedAt, pageHtml, parseHttpUrl } from './landing'
 
 /** The popup's window name: a second flight reuses the same window instead of stacking popups. */
 export const POPUP_NAME = 'ajax-reauth'
@@ -66,6 +66,8 @@ export const popupStrategy = (ctx: StrategyContext): Promise<void> =>
       const url = parseHttpUrl(href)
       if (!url) return
       if (ctx.isLanding(url)) resolve()
+      // The callback's 403 for a user the proxy refuses: no sign-in in this popup can change it.
+      else if (ctx.isNotAllowedPage?.(pageHtml(win))) reject(notAllowedAt(url))
       // Back on the app's origin but not on a landing (Google IAP's refresh page): poll the session the
       // way IAP documents it, and close the popup once it is live.
       else if (ctx.probe && !probing) {
