@@ -21,10 +21,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 type Loss = 'drop' | 'revoke' | 'id-exp' | 'cookie-exp'
 const LOSE: Record<Loss, () => Promise<void>> = {
   drop: async () => void (await dropSessionCookie(e.context)),
-  // the session is due for refresh after 1 s (--cookie-refresh=1s); the refresh then gets invalid_grant
+  // the session is due for refresh after 1 s (--cookie-refresh=1s); the refresh then gets invalid_grant.
+  // oauth2-proxy's session age is now truncated to the second minus the creation time (SessionState.Age),
+  // up to 1 s less than the time that passed: wait over 2 s.
   revoke: async () => {
     expect(e.stack.idp.revokeRefreshTokens()).toBeGreaterThan(0)
-    await sleep(1_500)
+    await sleep(2_200)
   },
   // 4 s ID tokens: wait past the exp of the one the session holds
   'id-exp': () => sleep(5_000),
