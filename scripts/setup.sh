@@ -60,8 +60,10 @@ oauth2_proxy() {
     echo "setup: oauth2-proxy $version is missing ($bin): run bash scripts/setup.sh without SETUP_NO_INSTALL, or set OAUTH2_PROXY_PATH" >&2
     return 1
   fi
+  # Go's own installer puts it in /usr/local/go/bin, which a non-login shell may not have on PATH.
+  if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
   if ! command -v go >/dev/null 2>&1; then
-    echo "setup: oauth2-proxy $version is missing and Go is not installed: install Go 1.26+ (https://go.dev/dl/), or set OAUTH2_PROXY_PATH to a prebuilt oauth2-proxy $version" >&2
+    echo "setup: oauth2-proxy $version is missing and Go is not installed: install Go 1.26+, or set OAUTH2_PROXY_PATH to a prebuilt oauth2-proxy $version" >&2
     return 1
   fi
   echo "setup: building oauth2-proxy $version into $cache (go install, about 2 minutes once)"
