@@ -1,0 +1,196 @@
+/**
+ * Issue 21.3, the last three suites against the real oauth2-proxy binary (Chromium only): the redirect
+ * re-login strategy, a client-matrix subset, and the raw CSRF cookie flood behind real nginx.
+ */
+import { describe, expect, it } from 'vitest'
+import { clientsBundle } from './clients/bundle.js'
+import type { Seen } from './clients/entry.js'
+import type { ClientName } from './clients/names.js'
+import type { Page } from './driver/types.js'
+import type { RealE2E } from './harness.js'
+import {
+  CSRF_PER_REQUEST,
+  cookieNames,
+  dropSessionCookie,
+  setupE2E,
+  signIn,
+  useDeployment,
+} from './harness.js'
+import { report } from './report.js'
+import { call, countOf, events, setupSdk, startCall } from './sdk.js'
+import type { RealDeployment, RealDeploymentName } from './server/real.js'
+import { REAL_DEPLOYMENTS } from './server/real.js'
+
+const e: RealE2E = setupE2E({ proxy: 'real' })
+const ITEMS = {
+  items: [
+    { id: 1, name: 'one' },
+    { id: 2, name: 'two' },
+  ],
+  user: 'alice@example.com',
+}
+
+const mark = (): number => e.stack.real.requests.length
+const starts = (from: number): number =>
+  e.stack.real.requests.slice(from).filter((q) => q.path.startsWith('/oauth2/start')).length
+const callbacks = (from: number): (number | null)[] =>
+  e.stack.real.requests
+    .slice(from)
+    .filter((q) => q.path.startsWith('/oauth2/callback'))
+    .map((q) => q.status)
+
+describe('real oauth2-proxy: the redirect re-login strategy', () => {
+  const cases: [string, RealDeploymentName][] = [
+    ['defaults', 'defaults'],
+    ['nginx → /oauth2/sign_in', 'nginx'],
+  ]
+  it.each(cases)(
+    '%s: the page goes through /oauth2/start and the provider and back; then a fetch gets its data; one re-login',
+    async (_name, d) => {
+      await useDeployment(e, d)
+      const base = e.stack.appUrl
+      await signIn(e.page, base)
+      await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'redirect' } })
+      await dropSessionCookie(e.context)
+      const from = mark()
+      const t0 = Date.now()
+      // the call never settles in this document: the SDK navigates the page away
+      await startCall(e.page, 'fetch', '/api/items')
+      // a new document of the app (the SDK's recorder is gone) after the callback
+      await e.page.waitForFunction(() => !('__sdk' in window) && 'axios' in window && 'ky' in window, null, {
+        timeout: 10_000,
+      })
+      expect(e.page.url()).toBe(`${base}/app.html`)
+      const data = await e.page.evaluate(() => fetch('/api/items').then((r) => r.json()))
+      const ms = Date.now() - t0
+      // the SDK again in the new document: the session is back, nothing to recover, no further redirect
+      await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'redirect' } })
+      const again = await call(e.page, 'fetch', '/api/items')
+      const ev = await events(e.page)
+      const seen = { starts: starts(from), callbacks: callbacks(from), ms, events: ev.map((x) => x.type) }
+      report(`real-redirect-relogin ${d}`, seen)
+      expect(data).toMatchObject({ items: ITEMS.items })
+      expect(again).toMatchObject({ ok: true, status: 200 })
+      expect(seen.starts).toBe(1)
+      expect(seen.callbacks).toEqual([302])
+      expect(countOf(ev, 'reauth:required')).toBe(0)
+    },
+  )
+})
+
+const CLIENTS: ClientName[] = [
+  'jquery3 $.ajax json',
+  'superagent',
+  'ofetch',
+  'axios xhr + axiosReauth()',
+  'tanstack query-core',
+]
+const FRONTS: [string, RealDeploymentName][] = [
+  ['defaults', 'defaults'],
+  ['nginx → /oauth2/start', 'nginxStart'],
+]
+
+async function openClients(base: string, hooksOnly: boolean): Promise<void> {
+  await signIn(e.page, base)
+  await e.page.addScriptTag({ content: await clientsBundle() })
+  await e.page.evaluate((h) => (window as any).__matrix.install({}, !h), hooksOnly)
+}
+
+/** One call through a client; `ky 2 + kyReauth() hooks only` through entry.ts's ky2Hooks. */
+function run(client: string, url: string): Promise<Seen> {
+  if (client === 'ky 2 + kyReauth() hooks only')
+    return e.page.evaluate((url) => (window as any).__matrix.ky2Hooks('GET', url), url)
+  return e.page.evaluate(({ client, url }) => (window as any).__matrix.run(client, url), { client, url })
+}
+
+const matrixEvents = (): Promise<{ type: string }[]> =>
+  e.page.evaluate(() => (window as any).__matrix.events())
+
+describe.each(FRONTS)('real oauth2-proxy, client matrix subset, %s', (_front, d) => {
+  const clients = [...CLIENTS, 'ky 2 + kyReauth() hooks only']
+  it.each(clients)('%s: a lost session recovered silently, one re-login', async (client) => {
+    await useDeployment(e, d)
+    await openClients(e.stack.appUrl, client.endsWith('hooks only'))
+    await dropSessionCookie(e.context)
+    const from = mark()
+    const seen = await run(client, '/api/items')
+    const ev = await matrixEvents()
+    report(`real-clients ${client} ${d}`, { ok: seen.ok, status: seen.status, callbacks: callbacks(from) })
+    expect(seen).toMatchObject({ ok: true, data: { items: ITEMS.items } })
+    expect(callbacks(from)).toEqual([302])
+    expect(countOf(ev as never, 'reauth:success')).toBe(1)
+  })
+
+  it.each(clients)("%s: provider session ended too: the client's own 401 idiom", async (client) => {
+    await useDeployment(e, d)
+    await openClients(e.stack.appUrl, client.endsWith('hooks only'))
+    await dropSessionCookie(e.context)
+    e.stack.idp.endSessions()
+    const from = mark()
+    const seen = await run(client, '/api/items')
+    const ev = await matrixEvents()
+    report(`real-clients-cannot ${client} ${d}`, { seen, callbacks: callbacks(from) })
+    expect(seen.ok).toBe(false)
+    expect(seen.status).toBe(401)
+    expect(seen.reason).not.toBeNull()
+    expect(countOf(ev as never, 'reauth:start')).toBe(1)
+    expect(callbacks(from)).toEqual([])
+  })
+})
+
+describe('real oauth2-proxy: the CSRF cookie flood behind real nginx → /oauth2/start', () => {
+  const TABS = 3
+  const PER_TAB = 100
+  const FLOOD: RealDeployment = {
+    ...REAL_DEPLOYMENTS.nginxStart,
+    flags: { ...REAL_DEPLOYMENTS.csrfPerRequest.flags, 'skip-provider-button': true },
+  }
+  const fire = (p: Page, tab: number): Promise<(number | string)[]> =>
+    p.evaluate(
+      ({ n, tab }) =>
+        Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            fetch(`/api/items?tab=${tab}&n=${i}`).then(
+              (r) => r.status,
+              (err: Error) => err.name,
+            ),
+          ),
+        ),
+      { n: PER_TAB, tab },
+    )
+
+  it(`raw (no SDK): ${TABS} tabs × ${PER_TAB} fetches at the loss pile up CSRF cookies until nginx's 400`, async () => {
+    await useDeployment(e, FLOOD)
+    const base = e.stack.appUrl
+    await signIn(e.page, base)
+    const pages = [e.page]
+    for (let i = 1; i < TABS; i++) {
+      const p = await e.context.newPage()
+      await p.goto(`${base}/app.html`)
+      pages.push(p)
+    }
+    await dropSessionCookie(e.context)
+    const from = mark()
+    const t0 = Date.now()
+    const outcomes = (await Promise.all(pages.map((p, tab) => fire(p, tab)))).flat()
+    const ms = Date.now() - t0
+    const stored = (await cookieNames(e.context, CSRF_PER_REQUEST)).length
+    const next = await e.page.evaluate(() =>
+      fetch('/api/items').then(async (r) => ({ status: r.status, body: await r.text() })),
+    )
+    const minted = e.stack.real.requests.slice(from).reduce((n, r) => n + r.csrfMinted, 0)
+    const tally: Record<string, number> = {}
+    for (const o of outcomes) tally[String(o)] = (tally[String(o)] ?? 0) + 1
+    report('real-flood-raw nginx-start', {
+      outcomes: tally,
+      ms,
+      csrfMinted: minted,
+      csrfStored: stored,
+      next: next.status,
+    })
+    expect(outcomes.filter((o) => o === 200)).toHaveLength(0)
+    expect(stored).toBeGreaterThan(20)
+    expect(next.status).toBe(400)
+    expect(next.body).toContain('Request Header Or Cookie Too Large')
+  })
+})
