@@ -53,6 +53,7 @@ describe('real oauth2-proxy: the redirect re-login strategy', () => {
       await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'redirect' } })
       await dropSessionCookie(e.context)
       const from = mark()
+      const authorize = e.stack.idp.counters.authorizeRequests
       const t0 = Date.now()
       // the call never settles in this document: the SDK navigates the page away
       await startCall(e.page, 'fetch', '/api/items')
@@ -63,19 +64,63 @@ describe('real oauth2-proxy: the redirect re-login strategy', () => {
       expect(e.page.url()).toBe(`${base}/app.html`)
       const data = await e.page.evaluate(() => fetch('/api/items').then((r) => r.json()))
       const ms = Date.now() - t0
+      const counted = await e.page.evaluate(
+        () => JSON.parse(sessionStorage.getItem('ajax-reauth:redirects') ?? '[]').length,
+      )
+      const provider = e.stack.idp.counters.authorizeRequests - authorize
       // the SDK again in the new document: the session is back, nothing to recover, no further redirect
       await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'redirect' } })
       const again = await call(e.page, 'fetch', '/api/items')
       const ev = await events(e.page)
-      const seen = { starts: starts(from), callbacks: callbacks(from), ms, events: ev.map((x) => x.type) }
+      const seen = {
+        starts: starts(from),
+        provider,
+        callbacks: callbacks(from),
+        counted,
+        ms,
+        events: ev.map((x) => x.type),
+      }
       report(`real-redirect-relogin ${d}`, seen)
       expect(data).toMatchObject({ items: ITEMS.items })
       expect(again).toMatchObject({ ok: true, status: 200 })
       expect(seen.starts).toBe(1)
+      expect(seen.provider).toBe(1)
       expect(seen.callbacks).toEqual([302])
+      expect(seen.counted).toBe(1)
       expect(countOf(ev, 'reauth:required')).toBe(0)
     },
   )
+
+  it("nginx → /oauth2/sign_in, the session lost again and again: 3 full-page re-logins, then 'too-many-redirects', no 4th", async () => {
+    await useDeployment(e, 'nginx')
+    const base = e.stack.appUrl
+    await signIn(e.page, base)
+    const from = mark()
+    for (let i = 0; i < 3; i++) {
+      await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'redirect' } })
+      await dropSessionCookie(e.context)
+      await startCall(e.page, 'fetch', '/api/items')
+      await e.page.waitForFunction(() => !('__sdk' in window) && 'axios' in window && 'ky' in window, null, {
+        timeout: 10_000,
+      })
+    }
+    await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'redirect' } })
+    await dropSessionCookie(e.context)
+    const last = await call(e.page, 'fetch', '/api/items')
+    const ev = await events(e.page)
+    const interaction = ev.filter((x) => x.type === 'reauth:interaction-required').map((x) => x.reason)
+    report('real-redirect-bound nginx', {
+      starts: starts(from),
+      callbacks: callbacks(from),
+      last,
+      interaction,
+    })
+    expect(starts(from)).toBe(3)
+    expect(callbacks(from)).toEqual([302, 302, 302])
+    expect(last).toMatchObject({ ok: false, name: 'AuthRequiredError', status: 401 })
+    expect(interaction).toEqual(['too-many-redirects'])
+    expect(e.page.url()).toBe(`${base}/app.html`)
+  })
 })
 
 const CLIENTS: ClientName[] = [
@@ -159,7 +204,8 @@ describe('real oauth2-proxy: the CSRF cookie flood behind real nginx → /oauth2
       { n: PER_TAB, tab },
     )
 
-  it(`raw (no SDK): ${TABS} tabs × ${PER_TAB} fetches at the loss pile up CSRF cookies until nginx's 400`, async () => {
+  /** Sign in, open the tabs, drop the session cookie, and fire every tab's fetches at once. */
+  async function flood() {
     await useDeployment(e, FLOOD)
     const base = e.stack.appUrl
     await signIn(e.page, base)
@@ -174,23 +220,56 @@ describe('real oauth2-proxy: the CSRF cookie flood behind real nginx → /oauth2
     const t0 = Date.now()
     const outcomes = (await Promise.all(pages.map((p, tab) => fire(p, tab)))).flat()
     const ms = Date.now() - t0
-    const stored = (await cookieNames(e.context, CSRF_PER_REQUEST)).length
+    const tally: Record<string, number> = {}
+    for (const o of outcomes) tally[String(o)] = (tally[String(o)] ?? 0) + 1
+    return {
+      outcomes,
+      tally,
+      ms,
+      csrfMinted: e.stack.real.requests.slice(from).reduce((n, r) => n + r.csrfMinted, 0),
+      csrfStored: (await cookieNames(e.context, CSRF_PER_REQUEST)).length,
+    }
+  }
+
+  it(`raw (no SDK): ${TABS} tabs × ${PER_TAB} fetches at the loss pile up CSRF cookies until nginx's 400`, async () => {
+    const f = await flood()
     const next = await e.page.evaluate(() =>
       fetch('/api/items').then(async (r) => ({ status: r.status, body: await r.text() })),
     )
-    const minted = e.stack.real.requests.slice(from).reduce((n, r) => n + r.csrfMinted, 0)
-    const tally: Record<string, number> = {}
-    for (const o of outcomes) tally[String(o)] = (tally[String(o)] ?? 0) + 1
     report('real-flood-raw nginx-start', {
-      outcomes: tally,
-      ms,
-      csrfMinted: minted,
-      csrfStored: stored,
+      outcomes: f.tally,
+      ms: f.ms,
+      csrfMinted: f.csrfMinted,
+      csrfStored: f.csrfStored,
       next: next.status,
     })
-    expect(outcomes.filter((o) => o === 200)).toHaveLength(0)
-    expect(stored).toBeGreaterThan(20)
+    expect(f.outcomes.filter((o) => o === 200)).toHaveLength(0)
+    expect(f.csrfStored).toBeGreaterThan(20)
     expect(next.status).toBe(400)
     expect(next.body).toContain('Request Header Or Cookie Too Large')
+  })
+
+  it("then with the SDK: nginx's 400 is 'header-overflow', no re-login (the circuit trips), every call settles", async () => {
+    const f = await flood()
+    await setupSdk(e.page, { adapter: 'fetch' })
+    const from = mark()
+    const calls = [await call(e.page, 'fetch', '/api/items'), await call(e.page, 'fetch', '/api/items')]
+    const ev = await events(e.page)
+    const seen = {
+      flood: f.tally,
+      csrfMinted: f.csrfMinted,
+      csrfStored: f.csrfStored,
+      calls: calls.map((c) => (c.ok ? c.status : `${c.status}:${c.reason}`)),
+      relogins: countOf(ev, 'reauth:start'),
+      starts: starts(from),
+      events: ev.map((x) => (x.reason ? `${x.type}(${x.reason})` : x.type)),
+    }
+    report('real-flood-sdk nginx-start', seen)
+    // each call still reaches nginx and gets its 400 (header-overflow, in one episode): none waits for a re-login
+    expect(seen.calls).toEqual(['401:header-overflow', '401:header-overflow'])
+    expect(countOf(ev, 'reauth:required')).toBe(1)
+    expect(seen.relogins).toBe(0)
+    expect(seen.starts).toBe(0)
+    expect(countOf(ev, 'circuit:open')).toBe(1)
   })
 })
