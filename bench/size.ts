@@ -25,7 +25,7 @@ interface App {
   code: string
   /** min+gz budget (`npm run size` fails over it): absolute for the typical app, the growth for an add-on. */
   budget: number
-  /** The goal of issue #14, reported (met or missed) but not enforced. */
+  /** The goal of issue #25, reported (met or missed) but not enforced. */
   goal: number
   /** An add-on: measured as the growth over `typical`. */
   addOn?: true
@@ -48,7 +48,7 @@ export const APPS: App[] = [
     // earlier rounds and replayed attempts (~0.28 KB), identity-endpoint probes and the Accept cap
     // (~0.15 KB), the ky/axios fixes and one wire count across layers (~0.2 KB); issue #25 is the way back
     budget: 19.5 * KB,
-    goal: 10 * KB,
+    goal: 15 * KB, // issue #25 (stretch 12 KB)
   },
   {
     id: '+pomerium',
@@ -105,7 +105,7 @@ const ENTRIES = [
 // across layers (+148 B), the XHR events of earlier rounds and replayed attempts (+291 B)
 // the not-allowed outcome (+0.4 KB)
 const IIFE_BUDGET = 22.75 * KB
-const IIFE_GOAL = 12 * KB
+const IIFE_GOAL = 17 * KB // issue #25
 const CALLBACK_IIFE_BUDGET = KB
 
 const arg = (name: string): string | undefined =>
@@ -153,6 +153,65 @@ const bytes = (code: Uint8Array | string): Bytes => {
   return { minified: buf.length, gzipped: gzipSync(buf, { level: 9 }).length }
 }
 
+/** Decodes one source-map VLQ segment (`AAgBC` → [0, 0, 16, 1]). */
+const decodeSegment = (segment: string): number[] => {
+  const values: number[] = []
+  let value = 0
+  let shift = 0
+  for (const ch of segment) {
+    const digit = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.indexOf(ch)
+    value += (digit & 31) << shift
+    if (digit & 32) {
+      shift += 5
+      continue
+    }
+    values.push(value & 1 ? -(value >>> 1) : value >>> 1)
+    value = 0
+    shift = 0
+  }
+  return values
+}
+
+/**
+ * The output's bytes per source module, from the bundle's source map: each mapped span of the
+ * minified output belongs to the module it came from (unmapped spans, esbuild's glue, to `(glue)`).
+ * `gzipped` is each module's own text gzipped alone: more than its share of the whole bundle's gzip
+ * (no shared dictionary), so the report also scales it to the bundle's (`share`).
+ */
+const bytesByModule = (code: string, map: { sources: string[]; mappings: string }): Record<string, Bytes> => {
+  const text = new Map<string, string[]>()
+  const add = (source: string, chunk: string) => {
+    if (chunk) (text.get(source) ?? text.set(source, []).get(source)!).push(chunk)
+  }
+  const lines = code.split('\n')
+  let src = 0
+  map.mappings.split(';').forEach((line, i) => {
+    const out = lines[i] ?? ''
+    let col = 0
+    let owner = '(glue)'
+    let at = 0
+    for (const segment of line ? line.split(',') : []) {
+      const [dCol = 0, dSrc] = decodeSegment(segment)
+      col += dCol
+      add(owner, out.slice(at, col))
+      at = col
+      if (dSrc === undefined) owner = '(glue)'
+      else {
+        src += dSrc
+        owner = (map.sources[src] ?? '(glue)')
+          .replace(/^(\.\.\/)+/, '')
+          .replace(/^.*node_modules\//, 'node_modules/')
+      }
+    }
+    add(owner, `${out.slice(at)}\n`)
+  })
+  return Object.fromEntries(
+    [...text.entries()]
+      .map(([f, chunks]) => [f, bytes(chunks.join(''))] as const)
+      .sort((a, b) => b[1].minified - a[1].minified),
+  )
+}
+
 // `__AJAX_REAUTH_DEV__`: as tsup builds the default entries (for --src; dist/ has it replaced already).
 const PRODUCTION = { 'process.env.NODE_ENV': '"production"', __AJAX_REAUTH_DEV__: 'false' }
 
@@ -162,7 +221,7 @@ const withEsbuild = async (
   code: string,
   external: string[] = [],
   metafile = false,
-): Promise<Bytes & { inputs?: Record<string, number> }> => {
+): Promise<Bytes & { inputs?: Record<string, number>; modules?: Record<string, Bytes> }> => {
   const dir = fromSrc ? root : appDir(root)
   const out = await build({
     stdin: { contents: code, resolveDir: dir, loader: 'js', sourcefile: 'app.js' },
@@ -178,10 +237,17 @@ const withEsbuild = async (
     external: ['axios', 'ky', ...external],
     plugins: fromSrc ? [resolveEntries(root)] : [],
     metafile,
+    // with the metafile, a source map too: it tells which output bytes each module wrote
+    ...(metafile ? { sourcemap: 'external' as const, outfile: 'app.js' } : {}),
   }).finally(() => {
     if (!fromSrc) rmSync(dir, { recursive: true, force: true })
   })
-  const result: Bytes & { inputs?: Record<string, number> } = bytes(out.outputFiles[0]?.contents ?? '')
+  const js = out.outputFiles.find((f) => !f.path.endsWith('.map'))
+  const result: Bytes & { inputs?: Record<string, number>; modules?: Record<string, Bytes> } = bytes(
+    js?.contents ?? '',
+  )
+  const map = out.outputFiles.find((f) => f.path.endsWith('.map'))
+  if (metafile && js && map) result.modules = bytesByModule(js.text, JSON.parse(map.text))
   if (metafile) {
     const inputs = Object.values(out.metafile?.outputs ?? {})[0]?.inputs ?? {}
     result.inputs = Object.fromEntries(
@@ -282,6 +348,10 @@ export interface SizeReport {
   iife: Bytes
   callbackIife: Bytes | null
   typicalBytesByModule: Record<string, number>
+  /** The typical app per source module: minified bytes and each module's text gzipped alone. */
+  typicalModules: Record<string, Bytes>
+  /** The typical app bundled from src/ (what `typicalModules` divides). */
+  typicalFromSrc: Bytes
 }
 
 export const measureAll = async (root = ROOT, src = false): Promise<SizeReport> => {
@@ -290,13 +360,18 @@ export const measureAll = async (root = ROOT, src = false): Promise<SizeReport> 
     throw new Error(`no ${join(root, 'dist')}: run \`npm run build\` first, or measure src/ with --src`)
   const apps: SizeReport['apps'] = {}
   let typicalInputs: Record<string, number> = {}
+  let typicalModules: Record<string, Bytes> = {}
+  let typicalFromSrc: Bytes = { minified: 0, gzipped: 0 }
   for (const app of APPS) {
     const e = await withEsbuild(root, app.code)
     if (app.id === 'typical') {
       // Per source module: the same app bundled from src/ (dist/ merges modules into chunks).
       const was = fromSrc
       fromSrc = true
-      typicalInputs = (await withEsbuild(root, app.code, [], true)).inputs ?? {}
+      const bySource = await withEsbuild(root, app.code, [], true)
+      typicalInputs = bySource.inputs ?? {}
+      typicalModules = bySource.modules ?? {}
+      typicalFromSrc = { minified: bySource.minified, gzipped: bySource.gzipped }
       fromSrc = was
     }
     const v = await withVite(root, app.code)
@@ -319,6 +394,8 @@ export const measureAll = async (root = ROOT, src = false): Promise<SizeReport> 
     iife: await measureIife(root),
     callbackIife: await measureCallbackIife(root),
     typicalBytesByModule: typicalInputs,
+    typicalModules,
+    typicalFromSrc,
   }
 }
 
@@ -352,7 +429,7 @@ export async function runSize(opts: { src?: boolean } = {}): Promise<Section> {
       })
       goals.push({
         bench: 'size',
-        goal: `goal (#14): ${app.id} (${tool}) ≤ ${app.addOn ? `${app.goal} B on top` : kb(app.goal)} min+gz`,
+        goal: `goal (#25): ${app.id} (${tool}) ≤ ${app.addOn ? `${app.goal} B on top` : kb(app.goal)} min+gz`,
         met: value <= app.goal,
         detail,
       })
@@ -378,7 +455,7 @@ export async function runSize(opts: { src?: boolean } = {}): Promise<Section> {
   })
   for (const [kind, limit] of [
     ['budget', IIFE_BUDGET],
-    ['goal (#14)', IIFE_GOAL],
+    ['goal (#25)', IIFE_GOAL],
   ] as const) {
     goals.push({
       bench: 'size',
@@ -425,6 +502,10 @@ export async function runSize(opts: { src?: boolean } = {}): Promise<Section> {
   const problems = all
     .filter(([, m]) => !positive(m.gzipped) || m.gzipped > m.minified + 64)
     .map(([k, m]) => `${k}: implausible size ${m.gzipped} B gz / ${m.minified} B min`)
+  // the per-module split must account for the whole bundle (the source map covers every byte)
+  const split = Object.values(r.typicalModules).reduce((sum, b) => sum + b.minified, 0)
+  if (Math.abs(split - r.typicalFromSrc.minified) > 0.01 * r.typicalFromSrc.minified)
+    problems.push(`per-module split: ${split} B of ${r.typicalFromSrc.minified} B minified`)
   return {
     name: 'size',
     rows,
@@ -438,6 +519,27 @@ export async function runSize(opts: { src?: boolean } = {}): Promise<Section> {
   }
 }
 
+/**
+ * Where the typical app's bytes go, per source module (bundled from src/ by esbuild, production):
+ * minified bytes, the module's text gzipped alone, and that scaled to the whole bundle's gzip
+ * (`share`, what the module costs in the app's min+gz). The 20 largest; `--modules` lists all.
+ */
+const printModules = (modules: Record<string, Bytes>, bundle: Bytes, all: boolean): void => {
+  const rows = Object.entries(modules)
+  const aloneSum = rows.reduce((sum, [, b]) => sum + b.gzipped, 0)
+  const share = (b: Bytes) => Math.round((b.gzipped / aloneSum) * bundle.gzipped)
+  const col = (v: number | string, w: number) => String(v).padStart(w)
+  console.log(
+    `\ntypical app per module (esbuild, from src/: ${bundle.minified} B min, ${bundle.gzipped} B min+gz)`,
+  )
+  console.log(
+    `  ${'module'.padEnd(44)} ${col('min B', 7)} ${col('gzip alone B', 13)} ${col('share of min+gz B', 18)}`,
+  )
+  for (const [f, b] of all ? rows : rows.slice(0, 20))
+    console.log(`  ${f.padEnd(44)} ${col(b.minified, 7)} ${col(b.gzipped, 13)} ${col(share(b), 18)}`)
+  if (!all && rows.length > 20) console.log(`  … ${rows.length - 20} more (--modules lists all)`)
+}
+
 // `npm run size`: print the checks, exit 1 when a budget is exceeded. `--json` prints the raw figures.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const section = await runSize()
@@ -448,11 +550,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       console.log(
         `${`${r.case} [${r.variant}]`.padEnd(96)} ${String(r.value).padStart(7)} B  ${r.note ?? ''}`,
       )
-    if (process.argv.includes('--modules')) {
-      console.log('\ntypical app (esbuild), minified bytes per module:')
-      for (const [f, b] of Object.entries(section.data.typicalBytesByModule as Record<string, number>))
-        console.log(`  ${String(b).padStart(6)}  ${f}`)
-    }
+    const data = section.data as unknown as SizeReport
+    printModules(data.typicalModules, data.typicalFromSrc, process.argv.includes('--modules'))
   }
   // Only the budgets fail the run; the goals are reported.
   const failed = section.goals.filter((g) => !g.met && g.goal.startsWith('budget'))
