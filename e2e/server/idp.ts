@@ -39,6 +39,8 @@ export interface IdpRecord {
   path: string
   /** Path and query as received (an authorize request's `state` carries the proxy's `rd`). */
   url: string
+  /** Names of the cookies the request carried (does the provider see its session in a frame?). */
+  cookies: string[]
 }
 
 export interface Idp {
@@ -150,13 +152,14 @@ function page(res: ServerResponse, status: number, body: string) {
  * Start a real OpenID provider (`oidc-provider`) on an already listening server.
  * `redirectUris` are the proxy callbacks (`<app origin>/oauth2/callback`, nginx's too).
  * `extraHandler` may answer a request first (the stack mounts the profiles' login origin there).
+ * `url` is the issuer (default `http://localhost:<port>`; a cross-site provider: `http://127.0.0.1:<port>`).
  */
 export function startIdp(
   listening: Listening,
   redirectUris: string[],
   extraHandler?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>,
+  url = `http://localhost:${listening.port}`,
 ): Idp {
-  const url = `http://localhost:${listening.port}`
   const storage = createStorage()
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'e2e', use: 'sig', alg: 'RS256' }
@@ -303,7 +306,8 @@ export function startIdp(
   listening.setHandler(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (path === '/auth') counters.authorizeRequests++
-    const record: IdpRecord = { at: Date.now(), answeredAt: null, path, url: req.url ?? '/' }
+    const cookies = (req.headers.cookie ?? '').split(';').flatMap((c) => c.split('=')[0]?.trim() || [])
+    const record: IdpRecord = { at: Date.now(), answeredAt: null, path, url: req.url ?? '/', cookies }
     requests.push(record)
     res.once('finish', () => {
       record.answeredAt = Date.now()
