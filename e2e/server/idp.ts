@@ -64,6 +64,13 @@ export interface Idp {
   revokeRefreshTokens(): number
   setAutoLogin(on: boolean): void
   /**
+   * The `SameSite` of every cookie the provider sets from now on (`reset()`: `'Lax'`, oidc-provider's
+   * default). `'None'` also adds `Secure` (browsers refuse `None` without it), as Google, Entra ID and
+   * Okta set their session cookies; over plain HTTP it is what a browser does with `Secure` on a
+   * loopback host that is measured (e2e/cross-site.e2e.ts).
+   */
+  cookieSameSite: 'Lax' | 'None'
+  /**
    * Token settings for the next grants (`reset()` returns to the defaults: ID tokens live an hour,
    * refresh tokens are issued). `idTokenTtl` in seconds: an oauth2-proxy session whose ID token
    * expired dies at its next `--cookie-refresh` check unless a refresh gives it a new one;
@@ -312,6 +319,7 @@ export function startIdp(
     res.once('finish', () => {
       record.answeredAt = Date.now()
     })
+    if (self.cookieSameSite === 'None') sameSiteNone(res)
     await delay.wait()
     if (extraHandler && (await extraHandler(req, res))) return
     const m = /^\/interaction\/([^/]+)(?:\/(\w+))?$/.exec(path)
@@ -319,8 +327,9 @@ export function startIdp(
     callback(req, res)
   })
 
-  return {
+  const self: Idp = {
     url,
+    cookieSameSite: 'Lax',
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
     counters,
@@ -354,6 +363,19 @@ export function startIdp(
       Object.assign(counters, zero())
       requests.length = 0
       delay.reset()
+      self.cookieSameSite = 'Lax'
     },
+  }
+  return self
+}
+
+/** Rewrite the `Set-Cookie` headers of this answer to `SameSite=None; Secure`. */
+function sameSiteNone(res: ServerResponse): void {
+  const setHeader = res.setHeader.bind(res)
+  const rewrite = (c: string) =>
+    `${c.replace(/;\s*samesite=\w+/i, '').replace(/;\s*secure/i, '')}; samesite=none; secure`
+  res.setHeader = (name, value) => {
+    if (name.toLowerCase() !== 'set-cookie') return setHeader(name, value)
+    return setHeader(name, Array.isArray(value) ? value.map(String).map(rewrite) : rewrite(String(value)))
   }
 }
