@@ -15,6 +15,7 @@ export interface InteractionRequiredEvent {
   /** Why silent re-login failed. */
   reason:
     | 'frame-blocked'
+    | 'provider-session-unseen'
     | 'sign-in-page'
     | 'popup-blocked'
     | 'popup-closed'

@@ -39,6 +39,8 @@ export interface IdpRecord {
   path: string
   /** Path and query as received (an authorize request's `state` carries the proxy's `rd`). */
   url: string
+  /** Names of the cookies the request carried (does the provider see its session in a frame?). */
+  cookies: string[]
 }
 
 export interface Idp {
@@ -61,6 +63,13 @@ export interface Idp {
   /** Revoke every refresh token: the proxy's next refresh gets `invalid_grant`. */
   revokeRefreshTokens(): number
   setAutoLogin(on: boolean): void
+  /**
+   * The `SameSite` of every cookie the provider sets from now on (`reset()`: `'Lax'`, oidc-provider's
+   * default). `'None'` also adds `Secure` (browsers refuse `None` without it), as Google, Entra ID and
+   * Okta set their session cookies; over plain HTTP it is what a browser does with `Secure` on a
+   * loopback host that is measured (e2e/cross-site.e2e.ts).
+   */
+  cookieSameSite: 'Lax' | 'None'
   /**
    * Token settings for the next grants (`reset()` returns to the defaults: ID tokens live an hour,
    * refresh tokens are issued). `idTokenTtl` in seconds: an oauth2-proxy session whose ID token
@@ -150,13 +159,14 @@ function page(res: ServerResponse, status: number, body: string) {
  * Start a real OpenID provider (`oidc-provider`) on an already listening server.
  * `redirectUris` are the proxy callbacks (`<app origin>/oauth2/callback`, nginx's too).
  * `extraHandler` may answer a request first (the stack mounts the profiles' login origin there).
+ * `url` is the issuer (default `http://localhost:<port>`; a cross-site provider: `http://127.0.0.1:<port>`).
  */
 export function startIdp(
   listening: Listening,
   redirectUris: string[],
   extraHandler?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>,
+  url = `http://localhost:${listening.port}`,
 ): Idp {
-  const url = `http://localhost:${listening.port}`
   const storage = createStorage()
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'e2e', use: 'sig', alg: 'RS256' }
@@ -303,11 +313,13 @@ export function startIdp(
   listening.setHandler(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (path === '/auth') counters.authorizeRequests++
-    const record: IdpRecord = { at: Date.now(), answeredAt: null, path, url: req.url ?? '/' }
+    const cookies = (req.headers.cookie ?? '').split(';').flatMap((c) => c.split('=')[0]?.trim() || [])
+    const record: IdpRecord = { at: Date.now(), answeredAt: null, path, url: req.url ?? '/', cookies }
     requests.push(record)
     res.once('finish', () => {
       record.answeredAt = Date.now()
     })
+    if (self.cookieSameSite === 'None') sameSiteNone(res)
     await delay.wait()
     if (extraHandler && (await extraHandler(req, res))) return
     const m = /^\/interaction\/([^/]+)(?:\/(\w+))?$/.exec(path)
@@ -315,8 +327,9 @@ export function startIdp(
     callback(req, res)
   })
 
-  return {
+  const self: Idp = {
     url,
+    cookieSameSite: 'Lax',
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
     counters,
@@ -350,6 +363,19 @@ export function startIdp(
       Object.assign(counters, zero())
       requests.length = 0
       delay.reset()
+      self.cookieSameSite = 'Lax'
     },
+  }
+  return self
+}
+
+/** Rewrite the `Set-Cookie` headers of this answer to `SameSite=None; Secure`. */
+function sameSiteNone(res: ServerResponse): void {
+  const setHeader = res.setHeader.bind(res)
+  const rewrite = (c: string) =>
+    `${c.replace(/;\s*samesite=\w+/i, '').replace(/;\s*secure/i, '')}; samesite=none; secure`
+  res.setHeader = (name, value) => {
+    if (name.toLowerCase() !== 'set-cookie') return setHeader(name, value)
+    return setHeader(name, Array.isArray(value) ? value.map(String).map(rewrite) : rewrite(String(value)))
   }
 }

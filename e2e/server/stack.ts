@@ -25,6 +25,12 @@ export interface StackOptions {
   proxy?: Partial<OAuth2ProxyOptions>
   /** Initial latency of the servers (what `reset()` returns to; default none). */
   latency?: StackLatency
+  /**
+   * The provider's site. `'same'` (default): `http://localhost:<p2>`, the app's site on another port.
+   * `'cross'`: `http://127.0.0.1:<p2>`, another site, as Google, Entra ID or Okta are to an app: its
+   * `SameSite=Lax` cookies are third-party in a frame of the app (e2e/cross-site.e2e.ts).
+   */
+  idpSite?: 'same' | 'cross'
 }
 
 /**
@@ -44,7 +50,7 @@ export interface Stack {
   kind: 'emulated'
   /** The app behind the test proxy: http://localhost:<p1>. */
   appUrl: string
-  /** The OpenID provider: http://localhost:<p2> (same site, another origin). */
+  /** The OpenID provider: http://localhost:<p2> (same site, another origin); `idpSite: 'cross'`: http://127.0.0.1:<p2>. */
   idpUrl: string
   /** The third-party API: http://127.0.0.1:<p3> (cross-site). */
   thirdPartyUrl: string
@@ -137,7 +143,7 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
     // nginx's port is only known once it runs; the IdP client needs its callback up front, so the
     // proxy starts first, then nginx, then the IdP with both callbacks.
     let idp: Idp | null = null
-    const idpUrl = `http://localhost:${idpL.port}`
+    const idpUrl = `http://${options.idpSite === 'cross' ? '127.0.0.1' : 'localhost'}:${idpL.port}`
     const behaviour = createOAuth2ProxyBehaviour(
       { cookieSecret: secret, ...STACK_PROXY_DEFAULTS, ...options.proxy },
       createOidcClient({ issuer: idpUrl, clientId: 'oauth2-proxy', clientSecret: 'e2e-client-secret' }),
@@ -153,7 +159,7 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
     })
     if (wantNginx) nginx = await startNginx({ proxyPort: proxyL.port, upstreamPort: upstreamL.port })
     const callbacks = [`${appUrl}/oauth2/callback`, ...(nginx ? [`${nginx.url}/oauth2/callback`] : [])]
-    idp = startIdp(idpL, callbacks, (req, res) => proxy.handleLoginOrigin(req, res))
+    idp = startIdp(idpL, callbacks, (req, res) => proxy.handleLoginOrigin(req, res), idpUrl)
     const thirdParty = startThirdParty(thirdL, () => [appUrl, ...(nginx ? [nginx.url] : [])])
     const idpRef = idp
     const nginxRef = nginx

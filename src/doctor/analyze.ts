@@ -456,7 +456,7 @@ function providerRelogin(c: Ctx): void {
     c.add({
       id: 'provider-framing',
       severity: 'info',
-      summary: `The provider's authorize answer refuses framing (${block}): a silent re-login still works while its session lives (it redirects straight back); when it needs its login page the SDK reports reauth:interaction-required (frame-blocked) and start() opens a popup from a click.`,
+      summary: `The provider's authorize answer refuses framing (${block}): a silent re-login still works while its session lives (it redirects straight back); when it needs its login page the SDK reports reauth:interaction-required (provider-session-unseen) and start() opens a popup from a click.`,
       evidence,
     })
   } else {

@@ -9,9 +9,11 @@ const HIDDEN =
 /**
  * Silent re-login in a hidden iframe. A redirect fires no `load`, so every `load` is a page the flow
  * stopped on: the landing page (success), the proxy's own sign-in page, or a page the frame cannot read.
- * That last case is what Chromium shows both for a provider page and for a response refused by
+ * That last case is what every browser shows both for a provider page and for a response refused by
  * `X-Frame-Options` / `frame-ancestors` (an opaque-origin error page): the two are indistinguishable to
- * the embedder, and real identity providers refuse framing, so it reads as `'frame-blocked'`.
+ * the embedder. The probe tells the app's own page refusing framing (signed in: success) from a stop at
+ * the provider (signed out: `'provider-session-unseen'`); without a probe answer it reads as
+ * `'frame-blocked'`.
  *
  * @example
  * await iframeStrategy({ signal, error, url: '/oauth2/start?rd=%2Fcb.html', returnTo: '/cb.html', isLanding })
@@ -19,13 +21,20 @@ const HIDDEN =
 export const iframeStrategy = (ctx: StrategyContext): Promise<void> =>
   abortable(ctx.signal, ({ resolve, reject }) => {
     const frame = document.createElement('iframe')
-    /** Success if the probe finds a session, else `fail`. */
-    const confirm = (fail: () => void): void => {
+    /** Success if the probe finds a session, else `fail` (with the probe's answer, if any). */
+    const confirm = (fail: (probed?: unknown) => void): void => {
       if (!ctx.probe) fail()
-      else ctx.probe().then((r) => (r === 'signed-in' ? resolve() : fail()), fail)
+      else ctx.probe().then((r) => (r === 'signed-in' ? resolve() : fail(r)), fail)
     }
-    // The app's own landing page may refuse framing after the session cookie was renewed.
-    const unreadable = (): void => confirm(() => reject(new InteractionRequiredError('frame-blocked')))
+    // The app's own landing page may refuse framing after the session cookie was renewed. Still signed
+    // out: the frame stopped at the provider, which saw no session it would use in a frame (a provider
+    // on another site never gets its `SameSite=Lax` cookies there: e2e/cross-site.e2e.ts).
+    const unreadable = (): void =>
+      confirm((probed) =>
+        reject(
+          new InteractionRequiredError(probed === 'signed-out' ? 'provider-session-unseen' : 'frame-blocked'),
+        ),
+      )
     const onLoad = (): void => {
       let href: string
       try {

@@ -7,6 +7,7 @@ export type InteractionReason = InteractionRequiredEvent['reason']
 // What follows "Re-login needs user interaction (<reason>): ".
 const describe: Record<InteractionReason, string> = {
   'frame-blocked': 'the hidden iframe ended on a page it cannot read (framing refused, or a provider page)',
+  'provider-session-unseen': 'the hidden iframe stopped at the provider, which saw no session there',
   'sign-in-page': 'it stopped on a sign-in page',
   'popup-blocked': 'the browser blocked the popup',
   'popup-closed': 'the popup was closed before sign-in finished',

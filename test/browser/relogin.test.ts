@@ -104,6 +104,12 @@ describe(`iframe strategy in ${BROWSER}`, () => {
     expect(r.ms).toBeLessThan(2_000) // the signal's timeout is 10 s
   })
 
+  it('the provider page with the app still signed out (probe) → provider-session-unseen', async () => {
+    const r = await runIframe('page', { probe: 'signed-out' })
+    expect(r).toMatchObject({ ok: false, name: 'InteractionRequiredError', framesLeft: 0 })
+    expect(r.reason).toBe('provider-session-unseen')
+  })
+
   it.each([
     ['X-Frame-Options: DENY', 'xfo'],
     ["CSP frame-ancestors 'none'", 'frame-ancestors'],
@@ -124,15 +130,16 @@ describe(`iframe strategy in ${BROWSER}`, () => {
     expect(r).toMatchObject({ ok: false, reason: 'frame-blocked' })
   })
 
-  it('app landing page refusing framing: the probe decides (signed-in → success, else frame-blocked)', async () => {
+  it('app landing page refusing framing: the probe decides (signed-in → success, signed-out → provider-session-unseen)', async () => {
     expect(await runIframe('silent', { callbackPath: '/landing-denied', probe: 'signed-in' })).toMatchObject({
       ok: true,
       framesLeft: 0,
     })
+    // Unreadable and still signed out: to the embedder, a stop at the provider.
     expect(await runIframe('silent', { callbackPath: '/landing-denied', probe: 'signed-out' })).toMatchObject(
       {
         ok: false,
-        reason: 'frame-blocked',
+        reason: 'provider-session-unseen',
       },
     )
   })
