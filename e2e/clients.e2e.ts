@@ -230,6 +230,59 @@ describe.each(CELLS)('%s', (client) => {
   })
 })
 
+/** One htmx request through `__matrix.htmx` (its events in `idiom.events`). */
+function htmxCall(url: string, call: Record<string, unknown> = {}): Promise<Seen> {
+  return e.page.evaluate(({ url, call }) => (window as any).__matrix.htmx(url, call), { url, call })
+}
+const FORM = { verb: 'post', values: { note: 'hello' } }
+
+// Issue #26 items 1 and 2, with htmx itself: the app's htmx events are its XHR's events (request
+// and upload alike, as `htmx:xhr:*`), so a replay or an abort at the gate shows there first.
+describe('htmx: the events the app sees', () => {
+  it.each(['skip-provider-button (302 to the provider)', 'nginx front'] as const)(
+    'lost session, %s: a GET and a POST replayed with the events of a healthy request, swapped once',
+    async (mode) => {
+      if (mode.startsWith('skip')) e.stack.proxy.set({ skipProviderButton: true })
+      await open('htmx', baseFor(mode), false)
+      const native = [await htmxCall('/api/fragment'), await htmxCall('/api/fragment', FORM)]
+      await install()
+      e.stack.proxy.expireSession()
+      const lostGet = await htmxCall('/api/fragment')
+      e.stack.proxy.expireSession()
+      const lostPost = await htmxCall('/api/fragment', FORM)
+      const ev = await events()
+      report(`clients-htmx-replay-${mode.split(' ')[0]}`, { native, lostGet, lostPost })
+      expect(native[0]).toMatchObject({ ok: true, data: FRAGMENT })
+      expect(native[1]!.idiom.events).toContain('htmx:afterSwap')
+      expect([lostGet, lostPost]).toEqual(native)
+      expect(count(ev, 'reauth:success')).toBe(2)
+      const posts = e.stack.upstream.requests.filter((r) => r.method === 'POST' && r.path === '/api/fragment')
+      // the native POST and the replay: the lost attempt ended at the proxy
+      expect(posts).toHaveLength(2)
+    },
+  )
+
+  it.each(['get', 'post'] as const)(
+    'a %s aborted (htmx:abort) while held for the re-login: the events of a native abort in flight',
+    async (verb) => {
+      const call = verb === 'get' ? { abortAfterMs: 0 } : { ...FORM, abortAfterMs: 0 }
+      await open('htmx', e.stack.appUrl, false)
+      const native = await htmxCall('/api/slow?ms=5000', call)
+      await install({ heldRelogin: true })
+      e.stack.proxy.expireSession()
+      await e.page.evaluate(() => (window as any).__matrix.startFlight('/api/items'))
+      const held = await htmxCall('/api/fragment', call)
+      const kickoff = await e.page.evaluate(() => (window as any).__matrix.releaseFlight())
+      report(`clients-htmx-abort-held-${verb}`, { native, held })
+      expect(native.idiom.events).toContain('htmx:xhr:abort')
+      expect(held).toEqual(native)
+      expect(e.stack.upstream.requests.filter((r) => r.path === '/api/fragment')).toEqual([])
+      // the flight failed (the held re-login did nothing): the lost fetch got the synthetic 401
+      expect(kickoff).toBe(401)
+    },
+  )
+})
+
 // ky 2.1 wraps the CORS TypeError in its NetworkError and retries it (GET) before any hook sees it (issue 22.5).
 // The rest of the file (ky 2's hooks, the table) is Chromium's: the other browsers run CROSS_BROWSER.
 if (BROWSER === 'chromium') {
