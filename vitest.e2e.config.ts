@@ -21,6 +21,9 @@ const SUBSET = [
   'e2e/wake.e2e.ts',
   // the real oauth2-proxy: not-allowed in every front, the ID token's exp (iframe re-login in each engine)
   'e2e/real-sdk.e2e.ts',
+  // the client matrix: htmx and Angular's HttpClient (XHR backend) only, and htmx's events on a
+  // replay and an abort at the gate (CROSS_BROWSER in e2e/clients/names.ts; the rest is Chromium's)
+  'e2e/clients.e2e.ts',
 ]
 const INCLUDE: Record<BrowserName, string[]> = {
   chromium: ALL,
