@@ -148,6 +148,7 @@ function expectIdiom(client: ClientName, seen: Seen): void {
       { combinedError: true, networkError: 'Unauthorized', graphQLErrors: 0 },
     ])
   else if (client === 'rtk query') expect(seen.idiom).toEqual({ errorStatus: 401 })
+  else if (client === 'redaxios' || client === 'whatwg-fetch polyfill') expect(seen.idiom).toEqual({})
   else throw new Error(`no idiom for ${client}`)
 }
 
@@ -363,12 +364,13 @@ function surfaced(client: ClientName, row: Row): string {
   }
   const i = seen.idiom
   const parts = [shape[seen.error ?? ''] ?? `\`${seen.error}\``, `status ${seen.status}`]
-  if (seen.data && typeof seen.data === 'object' && 'error' in seen.data) parts.push('JSON body parsed')
+  const parsed = seen.data && typeof seen.data === 'object' && 'error' in seen.data
+  if (parsed && client !== 'apollo client') parts.push('JSON body parsed')
   if (seen.data && typeof seen.data === 'object' && 'body' in seen.data) parts.push('JSON body as text')
   if (client === 'htmx' && i.responseError) parts.push('JSON body in `xhr.responseText`, nothing swapped')
   if (client === 'urql')
     parts.push(`on \`error.response\`, \`networkError\` "${i.networkError}", body not kept`)
-  if (client === 'apollo client' && i.serverError) parts.push('JSON body in `bodyText`')
+  if (client === 'apollo client' && parsed) parts.push('JSON body as text in `bodyText`')
   if (seen.reason) parts.push(`\`authRequiredReason()\` → \`${seen.reason}\``)
   if (client.startsWith('jquery') && i.responseJSON) parts.push('`responseJSON`')
   if (i.clientError) parts.push('`ClientError`')
