@@ -23,6 +23,9 @@ const SUBSET = [
   'e2e/real-sdk.e2e.ts',
   // a provider on another site: its cookies in the re-login iframe (third-party), the popup from a click
   'e2e/cross-site.e2e.ts',
+  // the client matrix: htmx and Angular's HttpClient (XHR backend) only, and htmx's events on a
+  // replay and an abort at the gate (CROSS_BROWSER in e2e/clients/names.ts; the rest is Chromium's)
+  'e2e/clients.e2e.ts',
 ]
 const INCLUDE: Record<BrowserName, string[]> = {
   chromium: ALL,

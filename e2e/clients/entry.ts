@@ -15,41 +15,11 @@ import redaxios from 'redaxios'
 import superagent from 'superagent'
 import { fetch as polyfillFetch } from 'whatwg-fetch'
 import wretch from 'wretch'
+import { FRAMEWORK_CLIENTS, type HtmxCall, viaHtmx } from './frameworks'
 import type { ClientName } from './names'
+import { type Context, nameOf, type Reauth, reasonOf, type Seen, sdk } from './seen'
 
-type Reauth = {
-  install(): Reauth
-  on(type: string, handler: (e: any) => void): () => void
-}
-type SdkGlobal = {
-  createReauth(options?: Record<string, unknown>): Reauth
-  authRequiredReason(x: unknown): string | null
-  axiosReauth(instance: unknown, reauth: Reauth): () => void
-  kyReauth(reauth: Reauth): unknown
-}
-
-/** What the app saw of one call, through one client. */
-export interface Seen {
-  ok: boolean
-  status: number | null
-  /** The body as the client exposes it (parsed where the client parses JSON). */
-  data: unknown
-  /** The client's error class or kind, null on success. */
-  error: string | null
-  /** `authRequiredReason()` of whatever the client handed over. */
-  reason: string | null
-  /** Client-specific observations: which 401 hook or catcher ran, the retries. */
-  idiom: Record<string, unknown>
-}
-
-export interface Context {
-  reauth: Reauth | null
-}
-
-const sdk = (): SdkGlobal => (window as unknown as { AjaxReauth: SdkGlobal }).AjaxReauth
-const reasonOf = (x: unknown): string | null => sdk().authRequiredReason(x)
-const nameOf = (e: unknown): string =>
-  String((e as { name?: unknown })?.name ?? (e as { constructor?: { name?: string } })?.constructor?.name)
+export type { Context, Seen } from './seen'
 
 type Jq = JqLike
 const viaJquery =
@@ -313,6 +283,7 @@ const CLIENTS: Record<ClientName, (url: string, ctx: Context) => Promise<Seen>> 
   'graphql-request': viaGraphql,
   'whatwg-fetch polyfill': viaFetch,
   'tanstack query-core': viaTanstack,
+  ...FRAMEWORK_CLIENTS,
 }
 
 interface Recorded {
@@ -320,7 +291,18 @@ interface Recorded {
   reason?: string
 }
 
-const state: { reauth: Reauth | null; events: Recorded[] } = { reauth: null, events: [] }
+const state: {
+  reauth: Reauth | null
+  events: Recorded[]
+  release?: () => void
+  kickoff?: Promise<number>
+} = { reauth: null, events: [] }
+
+const released = new Promise<void>((resolve) => {
+  state.release = resolve
+})
+/** `install({ heldRelogin: true })`: a custom re-login that waits for `releaseFlight()` (and does nothing). */
+const heldRelogin = (): Promise<void> => released
 
 const matrix = {
   /** Put the whatwg-fetch polyfill in place of the native fetch (before the SDK, like an old app). */
@@ -329,7 +311,8 @@ const matrix = {
   },
   /** `createReauth(options).install()` (only `createReauth(options)` when `patch` is false), every event recorded. */
   install(options: Record<string, unknown>, patch = true) {
-    const created = sdk().createReauth(options)
+    const { heldRelogin: held, ...rest } = options
+    const created = sdk().createReauth(held ? { ...rest, relogin: heldRelogin } : rest)
     const reauth = patch ? created.install() : created
     for (const type of [
       'reauth:required',
@@ -370,6 +353,22 @@ const matrix = {
         idiom: { retries },
       }
     }
+  },
+  /** One htmx request with its events (`HtmxCall`: a POST with values, an abort). */
+  htmx: (url: string, call: HtmxCall): Promise<Seen> => viaHtmx(url, call),
+  /** Start a flight with a lost in-scope `fetch(url)` (`heldRelogin`); resolves once it is in progress. */
+  startFlight: (url: string): Promise<void> =>
+    new Promise((resolve) => {
+      const stop = state.reauth!.on('reauth:start', () => {
+        stop()
+        resolve()
+      })
+      state.kickoff = fetch(url).then((r) => r.status)
+    }),
+  /** End the held re-login (it did nothing: the flight fails); the kick-off fetch's status. */
+  releaseFlight: (): Promise<number | null> => {
+    state.release?.()
+    return state.kickoff ?? Promise.resolve(null)
   },
   run: (client: ClientName, url: string): Promise<Seen> => CLIENTS[client](url, { reauth: state.reauth }),
   /** `count` calls started in the same task. */

@@ -19,6 +19,12 @@ export const CLIENT_NAMES = [
   'graphql-request',
   'whatwg-fetch polyfill',
   'tanstack query-core',
+  'htmx',
+  'angular HttpClient xhr',
+  'angular HttpClient fetch',
+  'apollo client',
+  'urql',
+  'rtk query',
 ] as const
 
 export type ClientName = (typeof CLIENT_NAMES)[number]
@@ -44,4 +50,13 @@ export const SETUP: Record<ClientName, string> = {
   'graphql-request': '`install()`',
   'whatwg-fetch polyfill': '`install()` after the polyfill (it patches the XHR under it)',
   'tanstack query-core': '`install()`',
+  htmx: '`install()`',
+  'angular HttpClient xhr': '`install()` (`provideHttpClient()`)',
+  'angular HttpClient fetch': '`install()` (`provideHttpClient(withFetch())`)',
+  'apollo client': '`install()`',
+  urql: '`install()`',
+  'rtk query': '`install()` (`fetchBaseQuery()`)',
 }
+
+/** The cells that run in Firefox and WebKit as well (the rest run in Chromium only). */
+export const CROSS_BROWSER: readonly ClientName[] = ['htmx', 'angular HttpClient xhr']
