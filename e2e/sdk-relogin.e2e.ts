@@ -228,6 +228,38 @@ describe.each(ADAPTERS)('%s: while the user must sign in', (adapter) => {
   })
 })
 
+describe('while the user must sign in, in two tabs', () => {
+  it('the user signs in from the other tab: this one hears reauth:success (leader: false) and sends again', async () => {
+    await signIn(e.page, e.stack.appUrl)
+    const second = await e.context.newPage()
+    await second.goto(`${e.stack.appUrl}/app.html`)
+    await setupSdk(e.page, { adapter: 'fetch' })
+    await setupSdk(second, { adapter: 'fetch' })
+    e.stack.proxy.expireSession()
+    e.stack.idp.endSessions()
+    // Each tab finds the session lost; its silent re-login meets the provider's login form.
+    for (const page of [e.page, second]) {
+      expect(await call(page, 'fetch', '/api/items')).toMatchObject({ ok: false, status: 401 })
+      await waitForEvent(page, 'reauth:interaction-required')
+    }
+    const sent = e.stack.proxy.requests.length
+    expect(await call(second, 'fetch', '/api/items')).toMatchObject({ ok: false, status: 401 })
+    expect(e.stack.proxy.requests.length).toBe(sent)
+
+    // A human clicks "Sign in again" in the first tab: popup → provider form → back.
+    const popupPromise = e.context.waitForEvent('page')
+    await e.page.click('#signin-again')
+    const popup = await popupPromise
+    await popup.waitForURL(/\/interaction\//)
+    await popup.click('#login')
+    await waitForEvent(second, 'reauth:success')
+    const ev = await events(second)
+    expect(ev.filter((x) => x.type === 'reauth:success').map((x) => x.leader)).toEqual([false])
+    expect(await call(second, 'fetch', '/api/items')).toMatchObject({ ok: true, status: 200, data: ITEMS })
+    expect(countOf(ev, 'reauth:start')).toBe(1)
+  })
+})
+
 describe('nothing hangs', () => {
   it('provider down (connection refused): the request settles, interaction/failure reported', async () => {
     await signIn(e.page, e.stack.appUrl)
