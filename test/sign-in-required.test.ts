@@ -3,7 +3,7 @@ import ky from 'ky'
 import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { authRequiredReason, isAuthRequiredError } from '../src'
+import { AuthRequiredError, authRequiredReason, isAuthRequiredError } from '../src'
 import { axiosReauth } from '../src/axios'
 import { createReauth, type Reauth } from '../src/client'
 import { clock } from '../src/clock'
@@ -186,6 +186,32 @@ describe('while the user must sign in', () => {
     expect(r.status).toBe(200)
     expect(log).toEqual(['probe', 'api:after'])
     expect(s.relogins).toBe(1)
+  })
+
+  it("a sign-in the proxy refuses (not-allowed) ends it: requests go out and say 'not-allowed'", async () => {
+    let relogins = 0
+    const reauth = createReauth({
+      crossTab: false,
+      wake: false,
+      // The silent re-login meets the login form; the user then signs in with an account the proxy refuses.
+      relogin: async () => {
+        if (relogins++ === 0) throw new InteractionRequiredError('sign-in-page')
+        throw new AuthRequiredError({
+          reason: 'not-allowed',
+          url: `${ORIGIN}/oauth2/callback`,
+          method: 'GET',
+        })
+      },
+    })
+    signedIn = false
+    expect((await reauth.fetch('/api/first')).status).toBe(401)
+    await reauth.relogin().catch(() => {})
+    log = []
+    const r = await reauth.fetch('/api/q')
+    expect([r.status, authRequiredReason(r)]).toEqual([401, 'not-allowed'])
+    // (sent, then confirmed by the probe as before)
+    expect(log).toEqual(['api:q', 'probe'])
+    expect(relogins).toBe(2)
   })
 
   it("the user's own failed attempts open the circuit: requests say circuit-open, nothing is sent; a success closes it", async () => {

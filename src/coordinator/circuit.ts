@@ -58,6 +58,21 @@ export interface Circuit {
   report(error: AuthRequiredError): void
 }
 
+/** The wait for a sign-in once `error` ended a re-login for `loss` at `at` (`now()`). */
+const nextRequired = (
+  current: SignInRequired | null,
+  error: Error,
+  loss: AuthRequiredError | undefined,
+  at: number,
+): SignInRequired | null => {
+  // Signed in, but refused by the proxy: its outcome (`not-allowed`) replaces the wait for a sign-in.
+  if (isNotAllowed(error)) return null
+  if (!isInteractionRequiredError(error)) return current
+  if (!current) return { error, reason: loss?.reason ?? 'unauthorized', since: clock(), at }
+  current.error = error
+  return current
+}
+
 export const createCircuit = (deps: {
   options: Pick<NormalizedOptions, 'circuit'>
   emitter: ReauthEmitter
@@ -71,6 +86,7 @@ export const createCircuit = (deps: {
   let failure: { at: number; error: Error } | null = null
   let denial: AuthRequiredError | null = null
   let required: SignInRequired | null = null
+  const memoryMs = Math.min(FAILURE_MEMORY_MS, circuit.cooldownMs)
 
   const endEpisode = (): void => {
     episode = false
@@ -100,10 +116,7 @@ export const createCircuit = (deps: {
       failures = [...failures.filter((f) => t - f < circuit.windowMs), t]
       failure = { at: t, error }
       if (isNotAllowed(error)) denial = error as AuthRequiredError
-      if (isInteractionRequiredError(error)) {
-        if (required) required.error = error
-        else required = { error, reason: loss?.reason ?? 'unauthorized', since: clock(), at: t }
-      }
+      required = nextRequired(required, error, loss, t)
       if (openUntil > 0 || failures.length >= circuit.failures) open()
     },
     deny: (error) => {
@@ -117,13 +130,7 @@ export const createCircuit = (deps: {
     },
     recentFailure: () => {
       // Neither ends with time: another failed re-login would end the same way.
-      if (
-        !denial &&
-        !required &&
-        failure &&
-        now() - failure.at >= Math.min(FAILURE_MEMORY_MS, circuit.cooldownMs)
-      )
-        endEpisode()
+      if (!denial && !required && failure && now() - failure.at >= memoryMs) endEpisode()
       return failure?.error ?? null
     },
     report: (error) => {
