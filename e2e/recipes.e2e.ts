@@ -11,10 +11,10 @@ import { describe, expect, it } from 'vitest'
 import type { Page } from './harness.js'
 import { setupE2E, signIn } from './harness.js'
 import { report } from './report.js'
-import { events, ITEMS, setupSdk } from './sdk.js'
+import { call, events, ITEMS, setupSdk, waitForEvent } from './sdk.js'
 import { REPO_ROOT } from './server/upstream.js'
 
-const e = setupE2E({ nginx: false })
+const e = setupE2E()
 
 /** The code block after `<!-- recipe: <name> … -->` in README.md. */
 const readmeRecipe = (name: string): string => {
@@ -125,5 +125,80 @@ describe.each(LIBRARIES)('README recipe: $name', ({ name, entry }) => {
     expect(done).toMatchObject({ data: ITEMS, attempts: 2 })
     expect(e.stack.proxy.behaviour.counters.signInStarts - starts).toBe(2) // the iframe's and the popup's
     report(`recipe-${name}`, { attemptsBeforeSignIn: failed.attempts, attemptsInAll: done.attempts })
+  })
+})
+
+/** An app without the recipe: TanStack Query's default retries (e2e/recipes/tanstack-retries.ts). */
+let retries: Promise<string> | null = null
+const retriesBundle = (): Promise<string> => {
+  retries ??= import('esbuild').then(async ({ build }) => {
+    const out = await build({
+      entryPoints: [join(REPO_ROOT, 'e2e/recipes/tanstack-retries.ts')],
+      bundle: true,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2020',
+      write: false,
+      logLevel: 'silent',
+      define: { 'process.env.NODE_ENV': '"production"' },
+    })
+    return out.outputFiles[0]?.text ?? ''
+  })
+  return retries
+}
+
+interface Settled {
+  url: string
+  status: string
+  attempts: number
+  httpStatus: number | null
+}
+const runQueries = (page: Page, urls: string[]): Promise<Settled[]> =>
+  page.evaluate((urls) => (window as any).__retries(urls), urls)
+
+// Issue 24 item 2. Behind nginx → /oauth2/start every attempt that reaches the proxy mints a CSRF
+// cookie and hits the provider (a CORS failure): while the user must sign in, none may go out.
+describe('TanStack Query without the recipe, while the user must sign in (nginx → /oauth2/start)', () => {
+  it("3 queries × 4 attempts settle with the SDK's 401 and send nothing; after the sign-in they get their data", async () => {
+    const base = e.stack.nginxUrl
+    if (!base) throw new Error('nginx is not running (missing /usr/sbin/nginx)')
+    await signIn(e.page, base)
+    await setupSdk(e.page, { adapter: 'fetch' })
+    await e.page.addScriptTag({ content: await retriesBundle() })
+    e.stack.proxy.expireSession()
+    e.stack.idp.endSessions()
+    // The first loss: the silent re-login meets the provider's login form.
+    const first = await call(e.page, 'fetch', '/api/items')
+    expect(first).toMatchObject({ ok: false, name: 'AuthRequiredError', status: 401 })
+    await waitForEvent(e.page, 'reauth:interaction-required')
+    const csrf = e.stack.proxy.behaviour.counters.csrfCookiesMinted
+    const authorize = e.stack.idp.counters.authorizeRequests
+    const upstream = e.stack.upstream.requests.length
+    const urls = [1, 2, 3].map((q) => `/api/items?q=${q}`)
+    const settled = await runQueries(e.page, urls)
+    const seen = {
+      attempts: settled.map((s) => s.attempts),
+      csrfCookiesMinted: e.stack.proxy.behaviour.counters.csrfCookiesMinted - csrf,
+      providerHits: e.stack.idp.counters.authorizeRequests - authorize,
+    }
+    report('sign-in-required-tanstack-retries', seen)
+    expect(settled).toEqual(urls.map((url) => ({ url, status: 'error', attempts: 4, httpStatus: 401 })))
+    expect(seen.csrfCookiesMinted).toBe(0)
+    expect(seen.providerHits).toBe(0)
+    expect(e.stack.upstream.requests.length - upstream).toBe(0)
+    const ev = await events(e.page)
+    expect(ev.filter((x) => x.type === 'reauth:required')).toHaveLength(1)
+    expect(ev.filter((x) => x.type === 'reauth:interaction-required')).toHaveLength(1)
+
+    // A human clicks "Sign in again": popup → provider form → back. The queries go out again.
+    const popupPromise = e.context.waitForEvent('page')
+    await e.page.click('#signin-again')
+    const popup = await popupPromise
+    await popup.waitForURL(/\/interaction\//)
+    await popup.click('#login')
+    await e.page.waitForFunction(() => (window as any).__startResult !== 'pending', null, { timeout: 10_000 })
+    expect(await e.page.evaluate(() => (window as any).__startResult)).toBe('ok')
+    const again = await runQueries(e.page, urls)
+    expect(again).toEqual(urls.map((url) => ({ url, status: 'success', attempts: 1, httpStatus: null })))
   })
 })

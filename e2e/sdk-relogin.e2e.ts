@@ -146,29 +146,38 @@ describe('provider session ended', () => {
     expect(ev.find((x) => x.type === 'reauth:interaction-required')?.reason).toBe('too-many-redirects')
   })
 
-  it('circuit opens after 2 failed re-logins, fails fast while open, closes after the cooldown on success', async () => {
+  it("circuit: the user's own re-logins failing too open it; requests fail fast and send nothing; a re-login closes it", async () => {
     await signIn(e.page, e.stack.appUrl)
     await setupSdk(e.page, { adapter: 'fetch', options: { circuit: { failures: 2, cooldownMs: 1_500 } } })
     e.stack.proxy.expireSession()
     e.stack.idp.endSessions()
     const starts = () => e.stack.proxy.behaviour.counters.signInStarts
+    const relogin = () =>
+      e.page.evaluate(() =>
+        (window as any).__sdk.reauth.relogin().then(
+          () => 'ok',
+          () => 'failed',
+        ),
+      )
     const before = starts()
     expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ reason: 'unauthorized' })
-    // Right after a failed re-login a loss fails fast without a flight (min(10 s, cooldownMs)).
+    // The user must sign in: no request goes out, no silent re-login starts, however long.
+    const sent = e.stack.proxy.requests.length
     expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ reason: 'unauthorized' })
+    expect(e.stack.proxy.requests.length).toBe(sent)
     expect(starts() - before).toBe(1)
-    await new Promise((r) => setTimeout(r, 1_600))
-    expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ reason: 'unauthorized' })
+    expect(await relogin()).toBe('failed')
     await waitForEvent(e.page, 'circuit:open')
     expect(await sdkState(e.page)).toBe('circuit-open')
     const fast = await call(e.page, 'fetch', '/api/items')
     expect(fast).toMatchObject({ ok: false, name: 'AuthRequiredError', reason: 'circuit-open' })
     expect(starts() - before).toBe(2)
-    // cooldown over: the next lost session tries again; the provider session is back
+    // cooldown over, the provider session is back: a re-login closes the circuit
     await e.page.waitForFunction(() => (window as any).__sdk.reauth.state === 'idle', null, {
       timeout: 5_000,
     })
     e.stack.idp.setAutoLogin(true)
+    expect(await relogin()).toBe('ok')
     expect(await call(e.page, 'fetch', '/api/items')).toMatchObject({ ok: true, data: ITEMS })
     const ev = await events(e.page)
     expect(ev.filter((x) => x.type.startsWith('circuit:')).map((x) => x.type)).toEqual([
@@ -176,6 +185,79 @@ describe('provider session ended', () => {
       'circuit:close',
     ])
     expect(starts() - before).toBe(3)
+  })
+})
+
+// Issue 24 item 2: after interaction-required, every in-scope request could only fail (behind a
+// redirecting front each one would mint a CSRF cookie and hit the provider): none goes out.
+describe.each(ADAPTERS)('%s: while the user must sign in', (adapter) => {
+  it("requests settle at once with the client's 401 and send nothing; after the sign-in they go out", async () => {
+    await signIn(e.page, e.stack.appUrl)
+    await setupSdk(e.page, { adapter })
+    e.stack.proxy.expireSession()
+    e.stack.idp.endSessions()
+    expect(await call(e.page, adapter, '/api/items')).toMatchObject({ ok: false, status: 401 })
+    await waitForEvent(e.page, 'reauth:interaction-required')
+    const sent = e.stack.proxy.requests.length
+    const ids = await startCalls(
+      e.page,
+      adapter,
+      [1, 2, 3].map((n) => ({ url: `/api/items?n=${n}` })),
+    )
+    const out = await settleAll(ids, `${adapter} while the user must sign in`)
+    const seen = {
+      outcomes: out.map((o) => (o === 'pending' ? o : `${o.status}:${o.ok ? 'ok' : o.reason}`)),
+      reachedProxy: e.stack.proxy.requests.length - sent,
+    }
+    report(`sdk-sign-in-required-${adapter}`, seen)
+    expect(seen).toEqual({ outcomes: Array(3).fill('401:unauthorized'), reachedProxy: 0 })
+    const ev = await events(e.page)
+    expect(countOf(ev, 'reauth:required')).toBe(1)
+    expect(countOf(ev, 'reauth:interaction-required')).toBe(1)
+    expect(countOf(ev, 'reauth:start')).toBe(1)
+
+    // A human clicks "Sign in again": popup → provider form → back; requests go out again.
+    const popupPromise = e.context.waitForEvent('page')
+    await e.page.click('#signin-again')
+    const popup = await popupPromise
+    await popup.waitForURL(/\/interaction\//)
+    await popup.click('#login')
+    await e.page.waitForFunction(() => (window as any).__startResult !== 'pending', null, { timeout: 10_000 })
+    expect(await e.page.evaluate(() => (window as any).__startResult)).toBe('ok')
+    if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 5_000 })
+    expect(await call(e.page, adapter, '/api/items')).toMatchObject({ ok: true, status: 200, data: ITEMS })
+  })
+})
+
+describe('while the user must sign in, in two tabs', () => {
+  it('the user signs in from the other tab: this one hears reauth:success (leader: false) and sends again', async () => {
+    await signIn(e.page, e.stack.appUrl)
+    const second = await e.context.newPage()
+    await second.goto(`${e.stack.appUrl}/app.html`)
+    await setupSdk(e.page, { adapter: 'fetch' })
+    await setupSdk(second, { adapter: 'fetch' })
+    e.stack.proxy.expireSession()
+    e.stack.idp.endSessions()
+    // Each tab finds the session lost; its silent re-login meets the provider's login form.
+    for (const page of [e.page, second]) {
+      expect(await call(page, 'fetch', '/api/items')).toMatchObject({ ok: false, status: 401 })
+      await waitForEvent(page, 'reauth:interaction-required')
+    }
+    const sent = e.stack.proxy.requests.length
+    expect(await call(second, 'fetch', '/api/items')).toMatchObject({ ok: false, status: 401 })
+    expect(e.stack.proxy.requests.length).toBe(sent)
+
+    // A human clicks "Sign in again" in the first tab: popup → provider form → back.
+    const popupPromise = e.context.waitForEvent('page')
+    await e.page.click('#signin-again')
+    const popup = await popupPromise
+    await popup.waitForURL(/\/interaction\//)
+    await popup.click('#login')
+    await waitForEvent(second, 'reauth:success')
+    const ev = await events(second)
+    expect(ev.filter((x) => x.type === 'reauth:success').map((x) => x.leader)).toEqual([false])
+    expect(await call(second, 'fetch', '/api/items')).toMatchObject({ ok: true, status: 200, data: ITEMS })
+    expect(countOf(ev, 'reauth:start')).toBe(1)
   })
 })
 

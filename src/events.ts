@@ -31,6 +31,11 @@ export type ReauthEvents = {
   'reauth:required': ReauthRequiredEvent
   /** A flight began in this tab; whether this tab or another one signs in is known at its end. */
   'reauth:start': { generation: number; strategy: string }
+  /**
+   * A re-login succeeded: this tab's flight (`leader`: it signed in here), or, in a tab waiting for the
+   * user's sign-in without a flight of its own, another tab's re-login or a session probe that found the
+   * session back (`leader: false`, `durationMs` since the wait began).
+   */
   'reauth:success': { generation: number; durationMs: number; leader: boolean }
   'reauth:failure': { generation: number; error: Error; leader: boolean }
   'reauth:interaction-required': InteractionRequiredEvent

@@ -26,7 +26,7 @@ export interface Wake {
 
 export interface WakeDeps {
   options: Pick<NormalizedOptions, 'wake' | 'crossTab'>
-  coordinator: Pick<Coordinator, 'state' | 'hold' | 'recover' | 'settled' | 'lastSuccessAt'>
+  coordinator: Pick<Coordinator, 'state' | 'hold' | 'recover' | 'settled' | 'lastSuccessAt' | 'sessionAlive'>
   probe: SessionProbe
   /** `ajax-reauth:<origin>:<profile>`: the lock and storage key names start with it. */
   channel: string
@@ -198,6 +198,8 @@ const createCheck = (deps: WakeDeps, answers: (notBefore: number) => Promise<Ans
     if (coordinator.lastSuccessAt() > since) return 'signed-in'
     if (flying) return 'signed-out'
     const known = await answers(notBefore)
+    // The user may have signed in meanwhile (elsewhere): the wait for it ends.
+    if (known.result === 'signed-in') coordinator.sessionAlive(known.sentAt)
     // Another tab's "signed out" that a re-login has answered since.
     if (known.result === 'signed-out' && coordinator.lastSuccessAt() > known.sentAt) return 'signed-in'
     return known.result

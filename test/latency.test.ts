@@ -183,9 +183,11 @@ describe('failed re-logins and client retries', () => {
       const reauth = createReauth({
         crossTab: false,
         circuit: { failures: 10 },
+        // A failure the user cannot fix either (one that needs a sign-in lasts until a session is seen
+        // again: test/sign-in-required.test.ts).
         relogin: async () => {
           flights++
-          throw new InteractionRequiredError('frame-blocked')
+          throw new Error('the provider is down')
         },
       })
       const required = vi.fn()

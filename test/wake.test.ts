@@ -439,6 +439,7 @@ const browser = () => {
       recover: vi.fn(() => Promise.reject(new Error('lost'))),
       settled: () => Promise.resolve(),
       lastSuccessAt,
+      sessionAlive: vi.fn(),
     }
     const env: Partial<WakeEnv> = {
       target,

@@ -92,7 +92,7 @@ const fail = (
   if (state.flight === current) state.flight = null
   const failure = thrown instanceof Error ? thrown : new ReauthError(String(thrown))
   // An uninstall is not a failed re-login: it must not count towards the circuit.
-  if (!current.disposed) deps.circuit.failed(failure)
+  if (!current.disposed) deps.circuit.failed(failure, current.error)
   emitter.emit('reauth:failure', { generation: current.generation, error: failure, leader })
   if (isInteractionRequiredError(failure)) {
     emitter.emit('reauth:interaction-required', { reason: failure.reason, start: interactive })

@@ -7,7 +7,8 @@ import type { NormalizedOptions } from '../options'
 import { createStrategy, type Strategy } from '../relogin'
 import type { GuardedRequest, ProxyProfile } from '../types'
 import { type Circuit, createCircuit } from './circuit'
-import { createFlights, type Flights, manualLoss } from './flight'
+import { createFlights, type Flight, type Flights, manualLoss } from './flight'
+import { createSignInWait, type SignInWait } from './sign-in'
 import { waitFor } from './wait'
 import { createWire, type Wire } from './wire'
 
@@ -47,6 +48,11 @@ export interface Coordinator {
   settled(): Promise<void>
   /** When (`clock()`) the last re-login in any tab succeeded; -Infinity if none. */
   lastSuccessAt(): number
+  /**
+   * A session probe sent at `sentAt` (`clock()`) found the session alive (the wake-up check): ends a
+   * wait for the user's sign-in that began before it.
+   */
+  sessionAlive(sentAt: number): void
   /** Abort the flight and reject everything held (uninstall). */
   dispose(): void
 }
@@ -72,8 +78,11 @@ const noop = (): void => {}
 export const pageLocks = (options: Pick<NormalizedOptions, 'crossTab'>): LockManagerLike | undefined =>
   options.crossTab ? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks : undefined
 
-/** The cross-tab part, made on first use; another tab's success also ends this tab's open circuit. */
-const lazyCrossTab = (deps: CoordinatorDeps, circuit: Circuit) => {
+/**
+ * The cross-tab part, made on first use; another tab's success also ends this tab's open circuit and its
+ * wait for a sign-in (`onSuccess`).
+ */
+const lazyCrossTab = (deps: CoordinatorDeps, onSuccess: (generation: number) => void) => {
   const { options, scope, profile } = deps
   let crossTab: CrossTab | null = null
   const get = (): CrossTab => {
@@ -83,7 +92,7 @@ const lazyCrossTab = (deps: CoordinatorDeps, circuit: Circuit) => {
       (() => createCrossTab({ enabled: options.crossTab, origin: scope.origin, profileName: profile.name }))
     )()
     crossTab.onRemote((msg) => {
-      if (msg.kind === 'success') circuit.succeeded(false)
+      if (msg.kind === 'success') onSuccess(msg.generation)
     })
     return crossTab
   }
@@ -200,6 +209,30 @@ const waitForFlight = (
     throw signal?.aborted ? cause : failed(cause)
   })
 
+/** A new request while `current` flies: it waits in the queue for the outcome. */
+const waitAtGate = (
+  current: Flight,
+  queue: ReturnType<typeof createQueue>,
+  options: Pick<NormalizedOptions, 'reloginTimeoutMs'>,
+  url: string,
+  method: string,
+  signal: AbortSignal | null | undefined,
+): Promise<void> => {
+  // Inline, so a production bundle drops the check and its message (the same test as options.ts).
+  if (
+    ((typeof __AJAX_REAUTH_DEV__ !== 'undefined' && __AJAX_REAUTH_DEV__) ||
+      (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production')) &&
+    current.custom
+  ) {
+    warnSelfWait(current, method, url, options.reloginTimeoutMs)
+  }
+  return queue.hold(current.error, url, method, () =>
+    waitForFlight(current.promise, signal, (cause) =>
+      afterFailure(new AuthRequiredError({ reason: current.error.reason, url, method, cause }), cause),
+    ),
+  )
+}
+
 /** `Coordinator.recover`: replay at once, fail fast, or wait for the flight in the queue and replay. */
 const recoverLoss = async <T>(
   ctx: {
@@ -208,12 +241,15 @@ const recoverLoss = async <T>(
     queue: ReturnType<typeof createQueue>
     emitter: ReauthEmitter
     lastSuccessAt: () => number
+    signIn: SignInWait
   },
   error: AuthRequiredError,
   request: GuardedRequest<T>,
 ): Promise<T> => {
   const { flights, queue } = ctx
   if (request.isReplay) throw error
+  // (Ends a wait for the user's sign-in that another tab's re-login has answered.)
+  if (!flights.current) ctx.signIn.current()
   const { send, signal, sentAt } = request
   const replayed = (again: () => Promise<T>, generation: number): Promise<T> => {
     ctx.emitter.emit('request:replayed', { url: error.url, method: error.method, generation })
@@ -245,7 +281,20 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
   const wire =
     deps.wire ??
     createWire({ locks: pageLocks(options), name: `ajax-reauth:${scope.origin}:${profile.name}:wire` })
-  const crossTab = lazyCrossTab(deps, circuit)
+  // Its callbacks read the flights and the tabs, made below, only when called.
+  const signIn: SignInWait = createSignInWait({
+    circuit,
+    emitter,
+    probe: deps.probe,
+    flying: () => flights.current !== null,
+    lastSuccessAt: () => lastSuccessAt(),
+    generation: () => flights.generation,
+    intervalMs: options.circuit.cooldownMs,
+    now,
+  })
+  const crossTab = lazyCrossTab(deps, (generation) => {
+    if (!signIn.alive(Number.POSITIVE_INFINITY, generation)) circuit.succeeded(false)
+  })
   const tabs = crossTab.get
   const flights = createFlights({
     options,
@@ -265,7 +314,7 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       return flights.current ? 'reauthenticating' : circuit.isOpen() ? 'circuit-open' : 'idle'
     },
     get gated() {
-      return flights.current !== null || held.current !== null
+      return flights.current !== null || held.current !== null || circuit.signInRequired() !== null
     },
     gate(url, method, signal) {
       const h = held.current
@@ -275,23 +324,17 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         return queue.count(() => waitFor(h, signal)).then(() => coordinator.gate(url, method, signal))
       }
       const current = flights.current
-      if (!current || url === current.url) return Promise.resolve()
-      // Inline, so a production bundle drops the check and its message (the same test as options.ts).
-      if (
-        ((typeof __AJAX_REAUTH_DEV__ !== 'undefined' && __AJAX_REAUTH_DEV__) ||
-          (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production')) &&
-        current.custom
-      ) {
-        warnSelfWait(current, method, url, options.reloginTimeoutMs)
+      if (!current) {
+        // The user must sign in: the request could only fail, so it is not sent.
+        const wait = signIn.current()
+        if (!wait) return Promise.resolve()
+        return Promise.reject(signal?.aborted ? signal.reason : signIn.refuse(wait, url, method))
       }
-      return queue.hold(current.error, url, method, () =>
-        waitForFlight(current.promise, signal, (cause) =>
-          afterFailure(new AuthRequiredError({ reason: current.error.reason, url, method, cause }), cause),
-        ),
-      )
+      if (url === current.url) return Promise.resolve()
+      return waitAtGate(current, queue, options, url, method, signal)
     },
     recover: (error, request) =>
-      recoverLoss({ circuit, flights, queue, emitter, lastSuccessAt }, error, request),
+      recoverLoss({ circuit, flights, queue, emitter, lastSuccessAt, signIn }, error, request),
     hold: held.hold,
     isOwnRequest: (url) => flights.current !== null && flights.current.url === url,
     // Without a flight here, another tab's may be restoring the session this request found dead.
@@ -300,6 +343,9 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         ? flights.current.promise.then(noop, noop)
         : tabs().remoteSettled(options.reloginTimeoutMs),
     lastSuccessAt,
+    sessionAlive: (sentAt) => {
+      signIn.alive(sentAt)
+    },
     relogin: () => flights.start(manualLoss(scope.origin, 'manual')).promise,
     dispose() {
       flights.dispose()
