@@ -20,6 +20,8 @@ const packed = (): string[] => {
     cwd: ROOT,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
+    // a listing of thousands of files (an example's node_modules) must fail the test, not the buffer
+    maxBuffer: 64 * 1024 * 1024,
   })
   return (JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path)
 }
@@ -64,6 +66,10 @@ describe('what the package links to, it ships', () => {
       )
       .filter((l) => !ships(l.target))
     expect(missing).toEqual([])
+  })
+
+  it("ships no example's node_modules (npm run test:example installs them in the checkout)", () => {
+    expect(files.filter((f) => f.includes('node_modules/'))).toEqual([])
   })
 
   it("the doctor's --help and docs name files the package has", () => {
