@@ -15,6 +15,10 @@ import type { RealStack, RealStackOptions } from './real.js'
 import { startRealStack } from './real.js'
 import type { ThirdParty } from './third-party.js'
 import { startThirdParty } from './third-party.js'
+import type { TlsMaterial, Transport } from './tls.js'
+import { tlsMaterial } from './tls.js'
+import type { TlsFront } from './tls-front.js'
+import { startTlsFront } from './tls-front.js'
 import type { Upstream } from './upstream.js'
 import { REPO_ROOT, startUpstream } from './upstream.js'
 
@@ -25,6 +29,13 @@ export interface StackOptions {
   proxy?: Partial<OAuth2ProxyOptions>
   /** Initial latency of the servers (what `reset()` returns to; default none). */
   latency?: StackLatency
+  /**
+   * How the browser reaches the app, the provider and the third-party API (default `plain`, or
+   * `E2E_TRANSPORT` through the harness): `h1-tls` / `h2` put real nginx terminating TLS (HTTP/1.1
+   * only / with HTTP/2) in front of each, and serve the auth_request front over the same; every
+   * `*Url` is then `https://…` (certificates: `stack.tls`, a test CA made with openssl).
+   */
+  transport?: Transport
 }
 
 /**
@@ -42,6 +53,11 @@ export interface StackLatency {
 export interface Stack {
   /** The emulated stack (the test proxy); `'real'` is the real binary's `RealStack`. */
   kind: 'emulated'
+  transport: Transport
+  /** The test CA and leaf (null with `plain`): launch the browser with `browserTls(stack.tls)`. */
+  tls: TlsMaterial | null
+  /** The TLS terminator in front of the proxy, the provider and the third party (null with `plain`). */
+  front: TlsFront | null
   /** The app behind the test proxy: http://localhost:<p1>. */
   appUrl: string
   /** The OpenID provider: http://localhost:<p2> (same site, another origin). */
@@ -115,6 +131,8 @@ function isReal(options: StackOptions | RealStackOptions): options is RealStackO
 async function startEmulatedStack(options: StackOptions): Promise<Stack> {
   const started: { close(): Promise<void> }[] = []
   let nginx: NginxFront | null = null
+  let front: TlsFront | null = null
+  const transport = options.transport ?? 'plain'
   try {
     const open = async (name: string): Promise<Listening> => {
       const l = await listen(name)
@@ -127,36 +145,74 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
       await open('upstream'),
       await open('third-party'),
     ]
-    const appUrl = `http://localhost:${proxyL.port}`
     const wantNginx = options.nginx ?? nginxAvailable()
     if (options.nginx === true && !nginxAvailable())
       throw new Error('nginx requested but /usr/sbin/nginx is missing')
+    if (transport !== 'plain' && !nginxAvailable())
+      throw new Error(`transport ${transport} needs nginx, and /usr/sbin/nginx is missing`)
+    const tls = transport === 'plain' ? null : await tlsMaterial()
+    const nginxTls = tls ? { chain: tls.chain, key: tls.key, http2: transport === 'h2' } : undefined
+    if (nginxTls) {
+      front = await startTlsFront({
+        tls: nginxTls,
+        http2: nginxTls.http2,
+        routes: [
+          { name: 'app', host: 'localhost', backendPort: proxyL.port },
+          { name: 'idp', host: 'localhost', backendPort: idpL.port },
+          { name: 'third-party', host: '127.0.0.1', backendPort: thirdL.port },
+        ],
+      })
+    }
+    const appUrl = front?.urls.app ?? `http://localhost:${proxyL.port}`
 
     const upstream = startUpstream(upstreamL, behaviourBundle)
     const secret = randomBytes(32).toString('hex')
     // nginx's port is only known once it runs; the IdP client needs its callback up front, so the
     // proxy starts first, then nginx, then the IdP with both callbacks.
     let idp: Idp | null = null
-    const idpUrl = `http://localhost:${idpL.port}`
+    const idpUrl = front?.urls.idp ?? `http://localhost:${idpL.port}`
     const behaviour = createOAuth2ProxyBehaviour(
-      { cookieSecret: secret, ...STACK_PROXY_DEFAULTS, ...options.proxy },
-      createOidcClient({ issuer: idpUrl, clientId: 'oauth2-proxy', clientSecret: 'e2e-client-secret' }),
+      {
+        cookieSecret: secret,
+        ...STACK_PROXY_DEFAULTS,
+        // oauth2-proxy's default (`--cookie-secure=true`) where the browser can keep Secure cookies
+        ...(tls ? { cookieSecure: true } : {}),
+        ...options.proxy,
+      },
+      createOidcClient({
+        issuer: idpUrl,
+        // the proxy calls the token endpoint over the back channel, not through the TLS front
+        tokenBase: `http://127.0.0.1:${idpL.port}`,
+        clientId: 'oauth2-proxy',
+        clientSecret: 'e2e-client-secret',
+      }),
     )
     const getIdp = () => {
       if (!idp) throw new Error('IdP not started')
       return idp
     }
     const proxy = startProxy(proxyL, behaviour, upstreamL.port, {
+      url: appUrl,
       idp: getIdp,
       loginOrigin: () => idpUrl,
       secret,
     })
-    if (wantNginx) nginx = await startNginx({ proxyPort: proxyL.port, upstreamPort: upstreamL.port })
+    if (wantNginx)
+      nginx = await startNginx({
+        proxyPort: proxyL.port,
+        upstreamPort: upstreamL.port,
+        ...(nginxTls ? { tls: nginxTls } : {}),
+      })
     const callbacks = [`${appUrl}/oauth2/callback`, ...(nginx ? [`${nginx.url}/oauth2/callback`] : [])]
-    idp = startIdp(idpL, callbacks, (req, res) => proxy.handleLoginOrigin(req, res))
-    const thirdParty = startThirdParty(thirdL, () => [appUrl, ...(nginx ? [nginx.url] : [])])
+    idp = startIdp(idpL, callbacks, (req, res) => proxy.handleLoginOrigin(req, res), idpUrl)
+    const thirdParty = startThirdParty(
+      thirdL,
+      () => [appUrl, ...(nginx ? [nginx.url] : [])],
+      front?.urls['third-party'],
+    )
     const idpRef = idp
     const nginxRef = nginx
+    const frontRef = front
     let idpDown = false
     idpL.server.on('connection', (socket) => {
       if (idpDown) socket.destroy()
@@ -172,6 +228,9 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
     if (options.latency) setLatency(options.latency)
     return {
       kind: 'emulated',
+      transport,
+      tls,
+      front,
       appUrl,
       idpUrl,
       thirdPartyUrl: thirdParty.url,
@@ -195,14 +254,16 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
         if (options.latency) setLatency(options.latency)
       },
       stop() {
-        stopping ??= Promise.allSettled([nginxRef?.stop(), ...started.map((s) => s.close())]).then(
-          () => undefined,
-        )
+        stopping ??= Promise.allSettled([
+          nginxRef?.stop(),
+          frontRef?.stop(),
+          ...started.map((s) => s.close()),
+        ]).then(() => undefined)
         return stopping
       },
     }
   } catch (err) {
-    await Promise.allSettled([nginx?.stop(), ...started.map((s) => s.close())])
+    await Promise.allSettled([nginx?.stop(), front?.stop(), ...started.map((s) => s.close())])
     throw err
   }
 }
