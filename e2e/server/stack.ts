@@ -132,6 +132,7 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
   const started: { close(): Promise<void> }[] = []
   let nginx: NginxFront | null = null
   let front: TlsFront | null = null
+  let tls: TlsMaterial | null = null
   const transport = options.transport ?? 'plain'
   try {
     const open = async (name: string): Promise<Listening> => {
@@ -150,7 +151,7 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
       throw new Error('nginx requested but /usr/sbin/nginx is missing')
     if (transport !== 'plain' && !nginxAvailable())
       throw new Error(`transport ${transport} needs nginx, and /usr/sbin/nginx is missing`)
-    const tls = transport === 'plain' ? null : await tlsMaterial()
+    if (transport !== 'plain') tls = await tlsMaterial()
     const nginxTls = tls ? { chain: tls.chain, key: tls.key, http2: transport === 'h2' } : undefined
     if (nginxTls) {
       front = await startTlsFront({
@@ -213,6 +214,7 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
     const idpRef = idp
     const nginxRef = nginx
     const frontRef = front
+    const tlsRef = tls
     let idpDown = false
     idpL.server.on('connection', (socket) => {
       if (idpDown) socket.destroy()
@@ -258,12 +260,13 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
           nginxRef?.stop(),
           frontRef?.stop(),
           ...started.map((s) => s.close()),
-        ]).then(() => undefined)
+        ]).then(() => tlsRef?.remove())
         return stopping
       },
     }
   } catch (err) {
     await Promise.allSettled([nginx?.stop(), front?.stop(), ...started.map((s) => s.close())])
+    tls?.remove()
     throw err
   }
 }

@@ -34,6 +34,8 @@ export interface TlsMaterial {
   leafSpki: string
   /** The same for the CA. */
   caSpki: string
+  /** Delete the files (a browser launched with them has read what it needs). */
+  remove(): void
 }
 
 const spki = (pem: string): string =>
@@ -43,16 +45,16 @@ const spki = (pem: string): string =>
 
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
 
-let material: Promise<TlsMaterial> | null = null
-
 /**
- * Made once per test process with the `openssl` CLI (nothing downloaded), removed at exit. Two days
- * of validity (Chromium refuses leaves over 398 days).
+ * Made per stack with the `openssl` CLI (nothing downloaded, ~0.1 s); `remove()` (the stack's `stop()`)
+ * deletes the dir, and process exit if stop never ran. Two days of validity (Chromium refuses leaves
+ * over 398 days).
  */
-export function tlsMaterial(): Promise<TlsMaterial> {
-  material ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ajax-reauth-tls-'))
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+export async function tlsMaterial(): Promise<TlsMaterial> {
+  const dir = await mkdtemp(join(tmpdir(), 'ajax-reauth-tls-'))
+  const remove = () => rmSync(dir, { recursive: true, force: true })
+  process.once('exit', remove)
+  try {
     const f = (name: string) => join(dir, name)
     const openssl = (args: string[]) =>
       run('openssl', args, { cwd: dir }).catch((err: Error & { stderr?: string }) => {
@@ -114,9 +116,15 @@ export function tlsMaterial(): Promise<TlsMaterial> {
       key: f('leaf.key'),
       leafSpki: spki(leaf),
       caSpki: spki(ca),
+      remove() {
+        process.removeListener('exit', remove)
+        remove()
+      },
     }
-  })()
-  return material
+  } catch (err) {
+    remove()
+    throw err
+  }
 }
 
 /** How a browser is told to trust the stack's certificates (`launchBrowser(name, { tls })`). */
