@@ -58,13 +58,13 @@ export interface Stack {
   tls: TlsMaterial | null
   /** The TLS terminator in front of the proxy, the provider and the third party (null with `plain`). */
   front: TlsFront | null
-  /** The app behind the test proxy: http://localhost:<p1>. */
+  /** The app behind the test proxy: http://localhost:<p1> (https://localhost:<front port> over TLS). */
   appUrl: string
-  /** The OpenID provider: http://localhost:<p2> (same site, another origin). */
+  /** The OpenID provider: http://localhost:<p2> (same site, another origin; https over TLS). */
   idpUrl: string
-  /** The third-party API: http://127.0.0.1:<p3> (cross-site). */
+  /** The third-party API: http://127.0.0.1:<p3> (cross-site; https over TLS). */
   thirdPartyUrl: string
-  /** The app behind real nginx + auth_request: http://localhost:<p4>; null when nginx is missing. */
+  /** The app behind real nginx + auth_request: http(s)://localhost:<p4>; null when nginx is missing. */
   nginxUrl: string | null
   proxy: TestProxy
   idp: Idp
