@@ -44,10 +44,19 @@ const TLS_CHROMIUM = [
   'e2e/clients.e2e.ts',
 ]
 const TLS_OTHERS = ['e2e/transport.e2e.ts', 'e2e/storm.e2e.ts', 'e2e/sdk-relogin.e2e.ts']
-/** Chromium over HTTP/1.1 and HTTP/2 with TLS; Firefox and WebKit over HTTP/2 (what production runs). */
+/**
+ * Chromium over HTTP/1.1 and HTTP/2 with TLS; Firefox and WebKit over HTTP/2 (what production runs).
+ * WebKit-h2 without storm.e2e.ts for now (issue #23): WebKitGTK over HTTP/2 never settles a fetch whose
+ * Cookie header is ~70 KB (the raw storm's next request, the SDK's session probe in the csrfPerRequest
+ * storm): no answer, no error, nothing in nginx's log. Add it back once that is handled.
+ */
 const TLS_INCLUDE: Record<Exclude<Transport, 'plain'>, Record<BrowserName, string[]>> = {
   'h1-tls': { chromium: TLS_CHROMIUM, firefox: [], webkit: [] },
-  h2: { chromium: TLS_CHROMIUM, firefox: TLS_OTHERS, webkit: TLS_OTHERS },
+  h2: {
+    chromium: TLS_CHROMIUM,
+    firefox: TLS_OTHERS,
+    webkit: TLS_OTHERS.filter((f) => f !== 'e2e/storm.e2e.ts'),
+  },
 }
 
 /** `TRANSPORTS=plain,h1-tls,h2` (default all three): which transports' projects run. */
