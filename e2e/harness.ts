@@ -6,11 +6,19 @@ import type { RealDeployment, RealDeploymentName, RealStack, RealStackOptions } 
 import { SESSION_COOKIE } from './server/real-proxy.js'
 import type { Stack, StackOptions } from './server/stack.js'
 import { startStack } from './server/stack.js'
+import type { Transport } from './server/tls.js'
+import { browserTls, envTransport } from './server/tls.js'
 
 export type { Browser, BrowserContext, BrowserName, Page } from './driver/types.js'
 
 /** The browser this test process drives (the vitest project's `TEST_BROWSER`, default chromium). */
 export const BROWSER: BrowserName = currentBrowser()
+
+/**
+ * The transport of the emulated stacks this process starts (the vitest project's `E2E_TRANSPORT`:
+ * `plain`, `h1-tls` or `h2`; a file's own `setupE2E({ transport })` wins). The real stack stays plain.
+ */
+export const TRANSPORT: Transport = envTransport()
 
 /** `setupE2E({ proxy: 'real' })`: the same, with the real oauth2-proxy stack. */
 export interface RealE2E {
@@ -37,8 +45,12 @@ export function setupE2E(options: RealStackOptions): RealE2E
 export function setupE2E(options: StackOptions | RealStackOptions = {}): E2E | RealE2E {
   const state: Partial<E2E | RealE2E> = {}
   beforeAll(async () => {
-    state.stack = await startStack(options)
-    state.browser = await launch(BROWSER)
+    const stack = await startStack(
+      options.proxy === 'real' ? options : { transport: TRANSPORT, ...(options as StackOptions) },
+    )
+    state.stack = stack
+    const tls = 'tls' in stack ? stack.tls : null
+    state.browser = await launch(BROWSER, tls ? { tls: browserTls(tls) } : {})
   })
   afterAll(async () => {
     await state.browser?.close().catch(() => undefined)

@@ -7,7 +7,7 @@
 
 import { expect, it } from 'vitest'
 import type { Page } from './driver/types.js'
-import { BROWSER, CSRF_PER_REQUEST, cookieNames, setupE2E, signIn } from './harness.js'
+import { BROWSER, CSRF_PER_REQUEST, cookieNames, setupE2E, signIn, TRANSPORT } from './harness.js'
 import { report } from './report.js'
 import { countOf, events, setupSdk } from './sdk.js'
 
@@ -215,10 +215,12 @@ it(`nginx front + csrfPerRequest (the proxy mints a CSRF cookie per request befo
     nextRequest: next,
     events: perTab.map((ev) => tally(ev.map((x) => (x.reason ? `${x.type}(${x.reason})` : x.type)))),
   })
-  // every request already reached /oauth2/start through nginx's 302: 300 CSRF cookies, none from the SDK.
-  // Firefox and WebKit send the later requests with the cookies already stored: most get nginx's 400
-  // before /oauth2/start (46 and 22 of 300 reached it here).
-  if (BROWSER === 'chromium') expect(d.signInStarts).toBe(TABS * PER_TAB)
+  // Chromium over HTTP/1.1 (plain or TLS): every request already reached /oauth2/start through nginx's
+  // 302: 300 CSRF cookies, none from the SDK. Firefox and WebKit, and Chromium over HTTP/2 (no per-host
+  // queue: the first 302s and their cookies are back while the tabs still send), send the later
+  // requests with the cookies already stored: many get nginx's 400 before /oauth2/start (46 and 22 of
+  // 300 reached it in Firefox and WebKit here, 234 in Chromium over HTTP/2).
+  if (BROWSER === 'chromium' && TRANSPORT !== 'h2') expect(d.signInStarts).toBe(TABS * PER_TAB)
   else expect(d.signInStarts).toBeGreaterThan(0)
   expect(d.signInStarts).toBeLessThanOrEqual(TABS * PER_TAB)
   // one re-login attempt for the whole browser (the leader's), the other tabs hear its outcome

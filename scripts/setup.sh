@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure the browsers, nginx, Caddy and oauth2-proxy the browser and e2e suites need are on this
+# Make sure the browsers, nginx, openssl, Caddy and oauth2-proxy the browser and e2e suites need are on this
 # machine. Installs what is missing with apt-get when it can (root, or passwordless sudo, and apt-get
 # present); otherwise stops at once with one line naming what is missing and how to provide it.
 # oauth2-proxy (the version in scripts/oauth2-proxy.version) is OAUTH2_PROXY_PATH when set, else a
@@ -29,6 +29,7 @@ needs() {
     firefox) echo "firefox|${FIREFOX_PATH:-/usr/bin/firefox-esr}|firefox-esr|apt-get install firefox-esr, or FIREFOX_PATH=/path/to/firefox (128+)" ;;
     webkit) echo "webkit|${WEBKIT_DRIVER_PATH:-/usr/bin/WebKitWebDriver} ${WEBKIT_BROWSER_PATH:-$(minibrowser_default)} ${XVFB_PATH:-/usr/bin/Xvfb}|webkit2gtk-driver xvfb|apt-get install webkit2gtk-driver xvfb, or WEBKIT_DRIVER_PATH, WEBKIT_BROWSER_PATH and XVFB_PATH" ;;
     nginx) echo "nginx|/usr/sbin/nginx|nginx-light|apt-get install nginx-light (the e2e stack runs /usr/sbin/nginx)" ;;
+    openssl) echo "openssl|/usr/bin/openssl|openssl|apt-get install openssl (the e2e stack makes its test CA and certificates with it for the h1-tls / h2 transports)" ;;
     caddy) echo "caddy|${CADDY_PATH:-/usr/bin/caddy}|caddy|apt-get install caddy, or CADDY_PATH=/path/to/caddy (2.6+; the real-proxy stack's forward_auth front)" ;;
     *) echo "setup: unknown browser '$1' in BROWSERS (use chromium, firefox, webkit)" >&2; exit 2 ;;
   esac
@@ -42,7 +43,7 @@ for b in "${list[@]}"; do
   needs "$b" >/dev/null || exit 2
   items+=("$b")
 done
-items+=(nginx caddy)
+items+=(nginx openssl caddy)
 
 # oauth2-proxy: the pinned version, from OAUTH2_PROXY_PATH, the cache, or built once with Go.
 oauth2_proxy() {

@@ -56,6 +56,26 @@ describe('session probe', () => {
     expect(await probe()).toBe('unknown')
   })
 
+  it('a probe refused for its cookies by a closed connection (nginx over HTTP/2) is an overflow', async () => {
+    const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {
+      if (init?.credentials !== 'omit') throw new TypeError('Failed to fetch')
+      return new Response(null, { status: 401 })
+    })
+    const probe = createSessionProbe(builtinProfiles['oauth2-proxy'], () => fetch, origin)
+    expect(await probe()).toBe('unknown')
+    expect(probe.overflowed?.()).toBe(true)
+    expect(fetch.mock.calls.map(([, init]) => init?.credentials)).toEqual(['same-origin', 'omit'])
+  })
+
+  it('a probe that fails with and without cookies is a network failure, not an overflow', async () => {
+    const fetch = vi.fn(async () => {
+      throw new TypeError('Failed to fetch')
+    })
+    const probe = createSessionProbe(builtinProfiles['oauth2-proxy'], () => fetch, origin)
+    expect(await probe()).toBe('unknown')
+    expect(probe.overflowed?.()).toBe(false)
+  })
+
   it('times out rather than hanging', async () => {
     vi.useFakeTimers()
     try {

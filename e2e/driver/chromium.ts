@@ -4,6 +4,7 @@ import type {
   BrowserContext,
   Cookie,
   Frame,
+  LaunchOptions,
   NavigationResponse,
   NewContextOptions,
   Page,
@@ -13,8 +14,13 @@ import type {
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 
-/** Debian's Chromium through playwright-core, headless. Never downloads a browser. */
-export function launchPlaywrightChromium(): Promise<pw.Browser> {
+/**
+ * Debian's Chromium through playwright-core, headless. Never downloads a browser. `tls`: the stack's
+ * test certificates are trusted by their public keys (`--ignore-certificate-errors-spki-list`, the
+ * narrowest switch Chromium has: any other certificate error still fails), so the pages are secure
+ * contexts with a valid certificate, as in production.
+ */
+export function launchPlaywrightChromium(options: LaunchOptions = {}): Promise<pw.Browser> {
   return pw.chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -26,6 +32,7 @@ export function launchPlaywrightChromium(): Promise<pw.Browser> {
       '--no-first-run',
       '--disable-sync',
       '--disable-quic',
+      ...(options.tls ? [`--ignore-certificate-errors-spki-list=${options.tls.spki.join(',')}`] : []),
     ],
   })
 }
@@ -180,6 +187,6 @@ class ChromiumBrowser implements Browser {
 }
 
 /** Chromium behind the driver interface. */
-export async function launchChromiumDriver(): Promise<Browser> {
-  return new ChromiumBrowser(await launchPlaywrightChromium())
+export async function launchChromiumDriver(options: LaunchOptions = {}): Promise<Browser> {
+  return new ChromiumBrowser(await launchPlaywrightChromium(options))
 }

@@ -6,6 +6,7 @@ import type {
   BrowserContext,
   Cookie,
   Frame,
+  LaunchOptions,
   NavigationResponse,
   Page,
   PageFunction,
@@ -195,7 +196,7 @@ class FirefoxBrowser implements Browser {
 }
 
 /** Debian's Firefox ESR through puppeteer-core over WebDriver BiDi, headless. */
-export async function launchFirefoxDriver(): Promise<Browser> {
+export async function launchFirefoxDriver(options: LaunchOptions = {}): Promise<Browser> {
   if (!existsSync(FIREFOX_PATH)) throw new Error(`firefox: ${FIREFOX_PATH} is missing`)
   const browser = await pp.launch({
     browser: 'firefox',
@@ -203,6 +204,9 @@ export async function launchFirefoxDriver(): Promise<Browser> {
     protocol: 'webDriverBiDi',
     headless: true,
     protocolTimeout: DEFAULT_TIMEOUT_MS * 2,
+    // the stack's test CA: WebDriver BiDi's `acceptInsecureCerts` (Firefox has no per-key switch, and
+    // importing the CA needs NSS's certutil and a profile of our own)
+    ...(options.tls ? { acceptInsecureCerts: true } : {}),
     // Every tab of a test is "in the background" but one: without this Firefox clamps their timers
     // to >= 1 s, and tabs told to start together start a second apart.
     extraPrefsFirefox: {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { CHROMIUM_PATH, launchChromiumDriver } from './chromium.js'
 import { FIREFOX_PATH, launchFirefoxDriver } from './firefox.js'
-import type { Browser, BrowserName } from './types.js'
+import type { Browser, BrowserName, LaunchOptions } from './types.js'
 import { BROWSER_NAMES } from './types.js'
 import { launchWebKitDriver, WEBKIT_BROWSER_PATH, WEBKIT_DRIVER_PATH, XVFB_PATH } from './webkit.js'
 
@@ -9,10 +9,10 @@ export type * from './types.js'
 export { BROWSER_NAMES } from './types.js'
 
 /** Launches one browser behind the driver interface. Never downloads anything. */
-export function launchBrowser(name: BrowserName): Promise<Browser> {
-  if (name === 'chromium') return launchChromiumDriver()
-  if (name === 'firefox') return launchFirefoxDriver()
-  return launchWebKitDriver()
+export function launchBrowser(name: BrowserName, options: LaunchOptions = {}): Promise<Browser> {
+  if (name === 'chromium') return launchChromiumDriver(options)
+  if (name === 'firefox') return launchFirefoxDriver(options)
+  return launchWebKitDriver(options)
 }
 
 /** What each browser needs on disk, and the one line that says how to provide it. */

@@ -102,6 +102,17 @@ export interface BrowserContext {
   close(): Promise<void>
 }
 
+/** How the browser is launched. */
+export interface LaunchOptions {
+  /** Trust the e2e stack's test certificates (`browserTls(stack.tls)`, e2e/server/tls.ts). */
+  tls?: {
+    spki: string[]
+    /** The leaf (with its chain) and key, for a browser's own helper pages on the stack's hosts (WebKit). */
+    cert?: string
+    key?: string
+  }
+}
+
 export interface NewContextOptions {
   viewport?: { width: number; height: number }
 }

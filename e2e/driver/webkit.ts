@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
 import { Builder, By, type WebDriver } from 'selenium-webdriver'
 import {
@@ -18,6 +19,7 @@ import type {
   BrowserContext,
   Cookie,
   Frame,
+  LaunchOptions,
   NavigationResponse,
   Page,
   PageFunction,
@@ -313,6 +315,8 @@ class WebKitContext implements BrowserContext {
     readonly session: Session,
     readonly home: string,
     readonly jarPort: number,
+    /** `https` under TLS: WebDriver reads a `Secure` cookie only from an https document. */
+    readonly jarScheme: 'http' | 'https',
   ) {
     // The session's first window stays open and blank: closing a session's last window ends it.
     this.#known.add(home)
@@ -375,7 +379,7 @@ class WebKitContext implements BrowserContext {
    */
   #onHost<T>(host: string, op: (d: WebDriver) => Promise<T>): Promise<T> {
     return this.session.run(this.home, async (d) => {
-      const target = `http://${host}:${this.jarPort}/`
+      const target = `${this.jarScheme}://${host}:${this.jarPort}/`
       if ((await d.getCurrentUrl()) !== target) await d.get(target)
       return op(d)
     })
@@ -442,7 +446,10 @@ class WebKitContext implements BrowserContext {
   }
 }
 
-async function startSession(display: string): Promise<{ session: Session; home: string }> {
+async function startSession(
+  display: string,
+  options: LaunchOptions,
+): Promise<{ session: Session; home: string }> {
   const port = await freePort()
   const proc = track(
     spawn(WEBKIT_DRIVER_PATH, [`--port=${port}`], {
@@ -468,6 +475,8 @@ async function startSession(display: string): Promise<{ session: Session; home: 
     .withCapabilities({
       browserName: 'MiniBrowser',
       'webkitgtk:browserOptions': { binary: WEBKIT_BROWSER_PATH, args: ['--automation'] },
+      // the stack's test CA: WebKitWebDriver's only way (`acceptInsecureCerts`: TLS errors ignored)
+      ...(options.tls ? { acceptInsecureCerts: true } : {}),
     })
     .build()
   await driver.manage().setTimeouts({ script: DEFAULT_TIMEOUT_MS, pageLoad: DEFAULT_TIMEOUT_MS })
@@ -484,14 +493,16 @@ class WebKitBrowser implements Browser {
   readonly #contexts = new Set<WebKitContext>()
   constructor(
     readonly xvfb: { display: string; proc: ChildProcess },
-    readonly jar: http.Server,
+    readonly jar: http.Server | https.Server,
+    readonly options: LaunchOptions,
   ) {}
   async newContext(): Promise<BrowserContext> {
-    const next = this.#next ?? startSession(this.xvfb.display)
-    this.#next = startSession(this.xvfb.display)
+    const next = this.#next ?? startSession(this.xvfb.display, this.options)
+    this.#next = startSession(this.xvfb.display, this.options)
     this.#next.catch(() => undefined)
     const { session, home } = await next
-    const ctx = new WebKitContext(session, home, (this.jar.address() as net.AddressInfo).port)
+    const port = (this.jar.address() as net.AddressInfo).port
+    const ctx = new WebKitContext(session, home, port, this.options.tls?.cert ? 'https' : 'http')
     this.#contexts.add(ctx)
     return ctx
   }
@@ -512,15 +523,20 @@ class WebKitBrowser implements Browser {
 }
 
 /** WebKitGTK's MiniBrowser through WebKitWebDriver (selenium-webdriver), under its own Xvfb. */
-export async function launchWebKitDriver(): Promise<Browser> {
+export async function launchWebKitDriver(options: LaunchOptions = {}): Promise<Browser> {
   for (const p of [WEBKIT_DRIVER_PATH, WEBKIT_BROWSER_PATH, XVFB_PATH]) {
     if (!existsSync(p)) throw new Error(`webkit: ${p} is missing`)
   }
-  const jar = http.createServer((_req, res) => {
+  const page: http.RequestListener = (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html' })
     res.end('<!doctype html><title>cookie jar</title>')
-  })
+  }
+  const { cert, key } = options.tls ?? {}
+  const jar =
+    cert && key
+      ? https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, page)
+      : http.createServer(page)
   // '::' also accepts IPv4: the page answers as localhost and as 127.0.0.1.
   await new Promise<void>((r) => jar.listen(0, '::', () => r()))
-  return new WebKitBrowser(await startXvfb(), jar)
+  return new WebKitBrowser(await startXvfb(), jar, options)
 }

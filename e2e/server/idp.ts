@@ -159,14 +159,17 @@ function page(res: ServerResponse, status: number, body: string) {
  * Start a real OpenID provider (`oidc-provider`) on an already listening server.
  * `redirectUris` are the proxy callbacks (`<app origin>/oauth2/callback`, nginx's too).
  * `extraHandler` may answer a request first (the stack mounts the profiles' login origin there).
- * `url` is the issuer (default `http://localhost:<port>`; a cross-site provider: `http://127.0.0.1:<port>`).
+ * `publicUrl`: the issuer (default `http://localhost:<port>`; a cross-site provider: `http://127.0.0.1:<port>`;
+ * behind the stack's TLS front, its https URL: the provider then trusts the front's `X-Forwarded-Proto`,
+ * so its cookies are `Secure`, as on any HTTPS provider).
  */
 export function startIdp(
   listening: Listening,
   redirectUris: string[],
   extraHandler?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>,
-  url = `http://localhost:${listening.port}`,
+  publicUrl?: string,
 ): Idp {
+  const url = publicUrl ?? `http://localhost:${listening.port}`
   const storage = createStorage()
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'e2e', use: 'sig', alg: 'RS256' }
@@ -258,6 +261,8 @@ export function startIdp(
       ctx.body = `<!DOCTYPE html><title>IdP error</title><pre>${JSON.stringify(out)}</pre>`
     },
   })
+  // behind the TLS front: koa reads the scheme from X-Forwarded-Proto
+  if (url.startsWith('https:')) provider.proxy = true
   provider.on('authorization.success', () => counters.authorizations++)
   provider.on('grant.success', (ctx) => {
     counters.tokenRequests++

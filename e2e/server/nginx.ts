@@ -54,6 +54,7 @@ export function nginxConfig(o: {
   proxyPort: number
   upstreamPort: number
   signIn?: NginxSignIn
+  tls?: NginxTls
 }): string {
   const d = o.dir
   const style = o.signIn ?? 'test-start'
@@ -80,7 +81,7 @@ http {
   proxy_http_version 1.1;
 
   server {
-    listen 127.0.0.1:${o.port};
+    ${nginxListen(o.port, o.tls)}
     server_name localhost;
 
     location /oauth2/ {
@@ -117,9 +118,12 @@ http {
 `
 }
 
+/** What the readiness check asks for (a plain request: a TLS port answers it with a 400). */
+export const PING_PATH = '/oauth2/ping-nginx'
+
 async function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/oauth2/ping-nginx', method: 'GET' }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: PING_PATH, method: 'GET' }, (res) => {
       res.resume()
       resolve(true)
     })
@@ -132,17 +136,68 @@ export async function startNginx(o: {
   proxyPort: number
   upstreamPort: number
   signIn?: NginxSignIn
+  /** Listen with TLS (and HTTP/2 when `http2`): the stack's `h1-tls` / `h2` transports. */
+  tls?: NginxTls
   /** Change the generated nginx.conf (a test applying a fix, e2e/real-doctor.e2e.ts). */
   patch?: (config: string) => string
 }): Promise<NginxFront> {
   const dir = await mkdtemp(join(tmpdir(), 'ajax-reauth-nginx-'))
+  const run = await runNginx(dir, 1, ([port = 0]) =>
+    (o.patch ?? ((c: string) => c))(nginxConfig({ dir, port, ...o })),
+  )
+  const port = run.ports[0] ?? 0
+  return {
+    url: `${o.tls ? 'https' : 'http'}://localhost:${port}`,
+    port,
+    dir,
+    config: run.config,
+    errorLog: run.errorLog,
+    stop: run.stop,
+  }
+}
+
+/** TLS settings of a generated server block. */
+export interface NginxTls {
+  chain: string
+  key: string
+  http2: boolean
+}
+
+/** `listen` line and certificate directives of a server block (plain when `tls` is absent). */
+export function nginxListen(port: number, tls?: NginxTls): string {
+  if (!tls) return `listen 127.0.0.1:${port};`
+  return `listen 127.0.0.1:${port} ssl${tls.http2 ? ' http2' : ''};
+    ssl_certificate ${tls.chain};
+    ssl_certificate_key ${tls.key};
+    ssl_protocols TLSv1.2 TLSv1.3;`
+}
+
+/** A running nginx (`daemon off; master_process off`) on `ports` free ports, its dir removed on stop. */
+export interface NginxRun {
+  ports: number[]
+  config: string
+  errorLog(): Promise<string>
+  stop(): Promise<void>
+}
+
+/**
+ * Run nginx with the config `config(ports)` on free ports, wait until it answers on the first one
+ * (a plain request to a TLS port gets nginx's 400: it answers), up to three tries when a port was
+ * taken meanwhile. `dir` (made by the caller) gets the temp paths and is removed on stop or failure.
+ */
+export async function runNginx(
+  dir: string,
+  nPorts: number,
+  config: (ports: number[]) => string,
+): Promise<NginxRun> {
   for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(dir, sub))
   let lastError = ''
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort()
-    const config = (o.patch ?? ((c: string) => c))(nginxConfig({ dir, port, ...o }))
+    const ports: number[] = []
+    for (let i = 0; i < nPorts; i++) ports.push(await freePort())
+    const text = config(ports)
     const confFile = join(dir, 'nginx.conf')
-    await writeFile(confFile, config)
+    await writeFile(confFile, text)
     const child: ChildProcess = spawn(NGINX_BIN, ['-p', dir, '-e', join(dir, 'error.log'), '-c', confFile], {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
@@ -157,7 +212,7 @@ export async function startNginx(o: {
     const ready = (async () => {
       for (let i = 0; i < 200; i++) {
         if (child.exitCode !== null) return 'exited' as const
-        if (await ping(port)) return 'ready' as const
+        if (await ping(ports[0] ?? 0)) return 'ready' as const
         await new Promise((r) => setTimeout(r, 25))
       }
       return 'timeout' as const
@@ -166,10 +221,8 @@ export async function startNginx(o: {
     if (outcome === 'ready') {
       let stopping: Promise<void> | null = null
       return {
-        url: `http://localhost:${port}`,
-        port,
-        dir,
-        config,
+        ports,
+        config: text,
         errorLog: () => readFile(join(dir, 'error.log'), 'utf8').catch(() => ''),
         stop() {
           stopping ??= (async () => {

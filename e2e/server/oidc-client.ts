@@ -9,13 +9,15 @@ import { ProviderError } from '../../src/testing/behaviour/index.js'
  */
 export function createOidcClient(options: {
   issuer: string
+  /** Where the proxy reaches the token endpoint (default the issuer; the stack's back channel under TLS). */
+  tokenBase?: string
   clientId: string
   clientSecret: string
 }): Provider {
   const basic = Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')
 
   async function token(form: Record<string, string>): Promise<Tokens> {
-    const res = await fetch(`${options.issuer}/token`, {
+    const res = await fetch(`${options.tokenBase ?? options.issuer}/token`, {
       method: 'POST',
       headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams(form),

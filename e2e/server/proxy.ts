@@ -101,7 +101,7 @@ export function startProxy(
   listening: Listening,
   behaviour: OAuth2ProxyBehaviour,
   upstreamPort: number,
-  deps: { idp: () => Idp; loginOrigin: () => string; secret: string },
+  deps: { idp: () => Idp; loginOrigin: () => string; secret: string; url?: string },
 ): TestProxy {
   let profile: ProfileBehaviour | null = null
   const active = (): Behaviour => profile ?? behaviour
@@ -109,7 +109,7 @@ export function startProxy(
   const delay = createDelay(1)
 
   const proxy: TestProxy = {
-    url: `http://localhost:${listening.port}`,
+    url: deps.url ?? `http://localhost:${listening.port}`,
     requests,
     delay,
     behaviour,
@@ -227,9 +227,11 @@ export function startProxy(
       csrfMinted: 0,
     }
     requests.push(record)
+    // the scheme the browser used: the stack's TLS front says https (oauth2-proxy's --reverse-proxy)
+    const scheme = req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'
     const result = await active().handle({
       method: req.method ?? 'GET',
-      url: `http://${req.headers.host ?? `localhost:${listening.port}`}${req.url}`,
+      url: `${scheme}://${req.headers.host ?? `localhost:${listening.port}`}${req.url}`,
       headers,
     })
     await delay.wait()
@@ -245,7 +247,7 @@ export function startProxy(
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v
     for (const [k, v] of result.upstreamHeaders) out[k.toLowerCase()] = v
     out['x-forwarded-host'] = req.headers.host ?? ''
-    out['x-forwarded-proto'] = 'http'
+    out['x-forwarded-proto'] = scheme
     await new Promise<void>((resolve, reject) => {
       const up = request(
         { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: out },

@@ -15,6 +15,10 @@ import type { RealStack, RealStackOptions } from './real.js'
 import { startRealStack } from './real.js'
 import type { ThirdParty } from './third-party.js'
 import { startThirdParty } from './third-party.js'
+import type { TlsMaterial, Transport } from './tls.js'
+import { tlsMaterial } from './tls.js'
+import type { TlsFront } from './tls-front.js'
+import { startTlsFront } from './tls-front.js'
 import type { Upstream } from './upstream.js'
 import { REPO_ROOT, startUpstream } from './upstream.js'
 
@@ -31,6 +35,13 @@ export interface StackOptions {
    * `SameSite=Lax` cookies are third-party in a frame of the app (e2e/cross-site.e2e.ts).
    */
   idpSite?: 'same' | 'cross'
+  /**
+   * How the browser reaches the app, the provider and the third-party API (default `plain`, or
+   * `E2E_TRANSPORT` through the harness): `h1-tls` / `h2` put real nginx terminating TLS (HTTP/1.1
+   * only / with HTTP/2) in front of each, and serve the auth_request front over the same; every
+   * `*Url` is then `https://…` (certificates: `stack.tls`, a test CA made with openssl).
+   */
+  transport?: Transport
 }
 
 /**
@@ -48,13 +59,18 @@ export interface StackLatency {
 export interface Stack {
   /** The emulated stack (the test proxy); `'real'` is the real binary's `RealStack`. */
   kind: 'emulated'
-  /** The app behind the test proxy: http://localhost:<p1>. */
+  transport: Transport
+  /** The test CA and leaf (null with `plain`): launch the browser with `browserTls(stack.tls)`. */
+  tls: TlsMaterial | null
+  /** The TLS terminator in front of the proxy, the provider and the third party (null with `plain`). */
+  front: TlsFront | null
+  /** The app behind the test proxy: http://localhost:<p1> (https://localhost:<front port> over TLS). */
   appUrl: string
-  /** The OpenID provider: http://localhost:<p2> (same site, another origin); `idpSite: 'cross'`: http://127.0.0.1:<p2>. */
+  /** The OpenID provider: http://localhost:<p2> (same site, another origin); `idpSite: 'cross'`: http://127.0.0.1:<p2>; https over TLS. */
   idpUrl: string
-  /** The third-party API: http://127.0.0.1:<p3> (cross-site). */
+  /** The third-party API: http://127.0.0.1:<p3> (cross-site; https over TLS). */
   thirdPartyUrl: string
-  /** The app behind real nginx + auth_request: http://localhost:<p4>; null when nginx is missing. */
+  /** The app behind real nginx + auth_request: http(s)://localhost:<p4>; null when nginx is missing. */
   nginxUrl: string | null
   proxy: TestProxy
   idp: Idp
@@ -121,6 +137,10 @@ function isReal(options: StackOptions | RealStackOptions): options is RealStackO
 async function startEmulatedStack(options: StackOptions): Promise<Stack> {
   const started: { close(): Promise<void> }[] = []
   let nginx: NginxFront | null = null
+  let front: TlsFront | null = null
+  const idpHost = options.idpSite === 'cross' ? '127.0.0.1' : 'localhost'
+  let tls: TlsMaterial | null = null
+  const transport = options.transport ?? 'plain'
   try {
     const open = async (name: string): Promise<Listening> => {
       const l = await listen(name)
@@ -133,36 +153,75 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
       await open('upstream'),
       await open('third-party'),
     ]
-    const appUrl = `http://localhost:${proxyL.port}`
     const wantNginx = options.nginx ?? nginxAvailable()
     if (options.nginx === true && !nginxAvailable())
       throw new Error('nginx requested but /usr/sbin/nginx is missing')
+    if (transport !== 'plain' && !nginxAvailable())
+      throw new Error(`transport ${transport} needs nginx, and /usr/sbin/nginx is missing`)
+    if (transport !== 'plain') tls = await tlsMaterial()
+    const nginxTls = tls ? { chain: tls.chain, key: tls.key, http2: transport === 'h2' } : undefined
+    if (nginxTls) {
+      front = await startTlsFront({
+        tls: nginxTls,
+        http2: nginxTls.http2,
+        routes: [
+          { name: 'app', host: 'localhost', backendPort: proxyL.port },
+          { name: 'idp', host: idpHost, backendPort: idpL.port },
+          { name: 'third-party', host: '127.0.0.1', backendPort: thirdL.port },
+        ],
+      })
+    }
+    const appUrl = front?.urls.app ?? `http://localhost:${proxyL.port}`
 
     const upstream = startUpstream(upstreamL, behaviourBundle)
     const secret = randomBytes(32).toString('hex')
     // nginx's port is only known once it runs; the IdP client needs its callback up front, so the
     // proxy starts first, then nginx, then the IdP with both callbacks.
     let idp: Idp | null = null
-    const idpUrl = `http://${options.idpSite === 'cross' ? '127.0.0.1' : 'localhost'}:${idpL.port}`
+    const idpUrl = front?.urls.idp ?? `http://${idpHost}:${idpL.port}`
     const behaviour = createOAuth2ProxyBehaviour(
-      { cookieSecret: secret, ...STACK_PROXY_DEFAULTS, ...options.proxy },
-      createOidcClient({ issuer: idpUrl, clientId: 'oauth2-proxy', clientSecret: 'e2e-client-secret' }),
+      {
+        cookieSecret: secret,
+        ...STACK_PROXY_DEFAULTS,
+        // oauth2-proxy's default (`--cookie-secure=true`) where the browser can keep Secure cookies
+        ...(tls ? { cookieSecure: true } : {}),
+        ...options.proxy,
+      },
+      createOidcClient({
+        issuer: idpUrl,
+        // the proxy calls the token endpoint over the back channel, not through the TLS front
+        tokenBase: `http://127.0.0.1:${idpL.port}`,
+        clientId: 'oauth2-proxy',
+        clientSecret: 'e2e-client-secret',
+      }),
     )
     const getIdp = () => {
       if (!idp) throw new Error('IdP not started')
       return idp
     }
     const proxy = startProxy(proxyL, behaviour, upstreamL.port, {
+      url: appUrl,
       idp: getIdp,
       loginOrigin: () => idpUrl,
       secret,
     })
-    if (wantNginx) nginx = await startNginx({ proxyPort: proxyL.port, upstreamPort: upstreamL.port })
+    if (wantNginx)
+      nginx = await startNginx({
+        proxyPort: proxyL.port,
+        upstreamPort: upstreamL.port,
+        ...(nginxTls ? { tls: nginxTls } : {}),
+      })
     const callbacks = [`${appUrl}/oauth2/callback`, ...(nginx ? [`${nginx.url}/oauth2/callback`] : [])]
     idp = startIdp(idpL, callbacks, (req, res) => proxy.handleLoginOrigin(req, res), idpUrl)
-    const thirdParty = startThirdParty(thirdL, () => [appUrl, ...(nginx ? [nginx.url] : [])])
+    const thirdParty = startThirdParty(
+      thirdL,
+      () => [appUrl, ...(nginx ? [nginx.url] : [])],
+      front?.urls['third-party'],
+    )
     const idpRef = idp
     const nginxRef = nginx
+    const frontRef = front
+    const tlsRef = tls
     let idpDown = false
     idpL.server.on('connection', (socket) => {
       if (idpDown) socket.destroy()
@@ -178,6 +237,9 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
     if (options.latency) setLatency(options.latency)
     return {
       kind: 'emulated',
+      transport,
+      tls,
+      front,
       appUrl,
       idpUrl,
       thirdPartyUrl: thirdParty.url,
@@ -201,14 +263,17 @@ async function startEmulatedStack(options: StackOptions): Promise<Stack> {
         if (options.latency) setLatency(options.latency)
       },
       stop() {
-        stopping ??= Promise.allSettled([nginxRef?.stop(), ...started.map((s) => s.close())]).then(
-          () => undefined,
-        )
+        stopping ??= Promise.allSettled([
+          nginxRef?.stop(),
+          frontRef?.stop(),
+          ...started.map((s) => s.close()),
+        ]).then(() => tlsRef?.remove())
         return stopping
       },
     }
   } catch (err) {
-    await Promise.allSettled([nginx?.stop(), ...started.map((s) => s.close())])
+    await Promise.allSettled([nginx?.stop(), front?.stop(), ...started.map((s) => s.close())])
+    tls?.remove()
     throw err
   }
 }

@@ -18,7 +18,12 @@ export interface ThirdParty {
 }
 
 /** A third-party API on another origin: records everything; CORS allows the given app origins. */
-export function startThirdParty(listening: Listening, allowedOrigins: () => string[]): ThirdParty {
+/** `publicUrl`: its origin behind the stack's TLS front (default the plain `http://127.0.0.1:<port>`). */
+export function startThirdParty(
+  listening: Listening,
+  allowedOrigins: () => string[],
+  publicUrl?: string,
+): ThirdParty {
   const requests: RecordedRequest[] = []
   listening.setHandler(async (req, res) => {
     const body = (await readBody(req)).toString('utf8')
@@ -48,7 +53,7 @@ export function startThirdParty(listening: Listening, allowedOrigins: () => stri
     res.end(JSON.stringify({ thirdParty: true, method: req.method, path: req.url }))
   })
   return {
-    url: `http://127.0.0.1:${listening.port}`,
+    url: publicUrl ?? `http://127.0.0.1:${listening.port}`,
     requests,
     preflights: () => requests.filter((r) => r.method === 'OPTIONS'),
     reset: () => {

@@ -5,8 +5,9 @@ export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promis
 
 /**
  * One session probe in flight at a time, shared by every caller. `overflowed()`: the last probe was itself
- * refused for its request headers (431, nginx's 400 "Request Header Or Cookie Too Large"): the cookies
- * have piled up, which proves the loss of a burst whose requests failed CORS before that.
+ * refused for its request headers (431, nginx's 400 "Request Header Or Cookie Too Large", or over HTTP/2
+ * a connection nginx closed while the same probe without cookies is answered): the cookies have piled
+ * up, which proves the loss of a burst whose requests failed CORS before that.
  */
 export type SessionProbe = (() => Promise<ProbeResult>) & { overflowed?(): boolean }
 
@@ -28,15 +29,17 @@ export const createSessionProbe = (
     if (!probe || !origin()) return 'unknown'
     const ctrl = new AbortController()
     const timer = setTimeout(() => ctrl.abort(), timeoutMs)
-    try {
-      const res = await getFetch()(origin() + probe.path, {
+    const ask = (credentials: RequestCredentials) =>
+      getFetch()(origin() + probe.path, {
         method: 'GET',
-        credentials: 'same-origin',
+        credentials,
         redirect: 'manual',
         cache: 'no-store',
         headers: { accept: 'application/json', 'x-requested-with': 'XMLHttpRequest' },
         signal: ctrl.signal,
       })
+    try {
+      const res = await ask('same-origin')
       const result = probe.read({ status: res.status, type: res.type })
       if (result === 'unknown' && (res.status === 431 || res.status === 400)) {
         overflow = res.status === 431 || HEADER_OVERFLOW.test((await res.text()).slice(0, 2048))
@@ -46,6 +49,16 @@ export const createSessionProbe = (
       res.body?.cancel().catch(() => {})
       return result
     } catch {
+      // nginx over HTTP/2 refuses a header over its buffers by closing the connection, no 400 page: the
+      // same probe without cookies answered (any status) says the cookies, not the network, were refused.
+      if (!ctrl.signal.aborted)
+        overflow = await ask('omit').then(
+          (res) => {
+            res.body?.cancel().catch(() => {})
+            return true
+          },
+          () => false,
+        )
       return 'unknown'
     } finally {
       clearTimeout(timer)
