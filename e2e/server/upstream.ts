@@ -68,10 +68,13 @@ export interface Upstream {
    */
   rootRedirect: string | null
   /**
-   * Extra GET routes (exact path → answer), checked before the static files; used by the demo
-   * (`demo/server.ts`). Not cleared by `reset()`.
+   * Extra routes (exact path → answer, any method; the handler gets the request), checked before the
+   * static files; used by the demo (`demo/server.ts`) and `negotiation.e2e.ts`. Not cleared by `reset()`.
    */
-  routes: Map<string, () => Promise<{ type: string; body: string | Buffer }>>
+  routes: Map<
+    string,
+    (req: IncomingMessage) => Promise<{ type: string; body: string | Buffer; status?: number }>
+  >
   /** Latency of every answer (API, pages, static files), counted from arrival; `reset()` returns to none. */
   delay: Delay
   reset(): void
@@ -205,8 +208,8 @@ export function startUpstream(listening: Listening, behaviourBundle: () => Promi
     }
     const route = routes.get(path)
     if (route) {
-      const { type, body } = await route()
-      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' })
+      const { type, body, status = 200 } = await route(req)
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
       return res.end(body)
     }
     if (path === '/__behaviour.js') {
