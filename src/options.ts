@@ -57,7 +57,7 @@ export interface ReauthOptions {
    * as it is: Latin-1, no CR/LF or other control character, no surrounding spaces.
    *
    * `accept` is off by default: an `Accept` the SDK adds changes what a content-negotiating server
-   * answers (HTML becomes JSON for htmx on Express, Spring, Rails, Laravel), so in-scope requests keep
+   * answers (HTML becomes JSON for htmx on Express, Rails, Laravel), so in-scope requests keep
    * the app's `Accept`, or the browser's `*\/*`. A lost session is then recognised by the proxy's
    * sign-in page, its redirect or the session probe. `accept: 'application/json'` (for in-scope
    * endpoints that do not negotiate) sets it where the app set none and appends `, application/json` to

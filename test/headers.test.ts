@@ -39,7 +39,7 @@ describe('the Accept extension keeps a cross-origin request CORS-safelisted (iss
 
 describe('the default Accept policy: what the app or the browser sends, as without the SDK (issue #26.3)', () => {
   // Negotiating servers pick by Accept: any entry the SDK adds can change the representation (Express's
-  // negotiator and Spring rank an exact `application/json` over `*/*`; Rails and Laravel answer JSON
+  // negotiator ranks an exact `application/json` over `*/*`; Rails and Laravel answer JSON
   // to a bare `application/json`).
   const defaults = createHeaderPolicy(normalizeOptions())
   const APOLLO = 'application/graphql-response+json,application/json;q=0.9'
