@@ -53,11 +53,19 @@ export interface ReauthOptions {
    */
   scope?: { origins?: string[]; include?: UrlPattern[]; exclude?: UrlPattern[] }
   /**
-   * Headers added to in-scope requests unless the app set them. `false` disables one. A value must be
-   * one `Headers` takes as it is: Latin-1, no CR/LF or other control character, no surrounding spaces.
-   * @default { accept: 'application/json', requestedWith: 'XMLHttpRequest' } — `requestedWith` only for
-   * proxies that read it (every built-in profile but oauth2-proxy, which reads `Accept` alone: see
-   * `ProxyProfile.readsRequestedWith`)
+   * Headers the SDK adds to in-scope requests. `false` disables one. A value must be one `Headers` takes
+   * as it is: Latin-1, no CR/LF or other control character, no surrounding spaces.
+   *
+   * `accept` is off by default: an `Accept` the SDK adds changes what a content-negotiating server
+   * answers (HTML becomes JSON for htmx on Express, Rails, Laravel), so in-scope requests keep
+   * the app's `Accept`, or the browser's `*\/*`. A lost session is then recognised by the proxy's
+   * sign-in page, its redirect or the session probe. `accept: 'application/json'` (for in-scope
+   * endpoints that do not negotiate) sets it where the app set none and appends `, application/json` to
+   * an app's value that admits JSON without naming it exactly, so oauth2-proxy answers its Ajax `401`.
+   * `requestedWith` is set only where the app set none.
+   * @default { accept: false, requestedWith: 'XMLHttpRequest' } — `requestedWith` only for proxies that
+   * read it (every built-in profile but oauth2-proxy: see `ProxyProfile.readsRequestedWith`)
+   * @example createReauth({ headers: { accept: 'application/json' } }) // a JSON-only API behind oauth2-proxy
    */
   headers?: { accept?: string | false; requestedWith?: string | false }
   /**
@@ -230,7 +238,7 @@ const withDefaults = (input: unknown): NormalizedOptions => {
       exclude: (o.scope?.exclude ?? []).map(canonical),
     },
     headers: {
-      accept: o.headers?.accept ?? 'application/json',
+      accept: o.headers?.accept ?? false,
       requestedWith:
         o.headers?.requestedWith ?? (profile.readsRequestedWith === false ? false : 'XMLHttpRequest'),
     },

@@ -53,11 +53,11 @@ beforeEach(() => {
   seen.length = 0
   session = 'valid'
   probeAnswer = 401
-  // Both headers on, to see both added (the oauth2-proxy default sends only Accept: see the first test).
+  // Both headers on, to see both added (the oauth2-proxy default sends neither: see the first test).
   reauth = createReauth({
     crossTab: false,
     relogin: failRelogin,
-    headers: { requestedWith: 'XMLHttpRequest' },
+    headers: { accept: 'application/json', requestedWith: 'XMLHttpRequest' },
   })
 })
 afterEach(() => {
@@ -66,9 +66,11 @@ afterEach(() => {
 })
 
 describe('reauth.fetch: headers', () => {
-  it('by default adds Accept, and X-Requested-With only for a proxy that reads it', async () => {
+  it('by default leaves Accept alone, and adds X-Requested-With only for a proxy that reads it', async () => {
     await createReauth({ crossTab: false }).fetch('/api/items')
-    expect(seen[0]!.headers.get('accept')).toBe('application/json')
+    await createReauth({ crossTab: false }).fetch('/api/items', { headers: { accept: '*/*' } })
+    expect(seen[0]!.headers.get('accept')).toBeNull()
+    expect(seen[1]!.headers.get('accept')).toBe('*/*')
     expect(seen[0]!.headers.get('x-requested-with')).toBeNull()
     for (const proxy of [pomerium(), authelia(), googleIap(), cloudflareAccess(), azureEasyAuth()]) {
       seen.length = 0
@@ -129,10 +131,10 @@ describe('reauth.fetch: headers', () => {
   })
 
   it('honours headers: false', async () => {
-    const r = createReauth({ headers: { requestedWith: false }, crossTab: false })
+    const r = createReauth({ headers: { accept: false, requestedWith: false }, crossTab: false })
     await r.fetch('/api/x')
     expect(seen[0]!.headers.get('x-requested-with')).toBeNull()
-    expect(seen[0]!.headers.get('accept')).toBe('application/json')
+    expect(seen[0]!.headers.get('accept')).toBeNull()
   })
 })
 
@@ -364,7 +366,8 @@ describe('reauth.fetch: one verdict per request', () => {
       const res = await outer('/api/items')
       expect(res.status).toBe(401)
       expect(relogin).toHaveBeenCalledTimes(1)
-      expect(events).toEqual(['unauthorized'])
+      // No Accept of the SDK's by default: the proxy's 403 sign-in page, recognised at once.
+      expect(events).toEqual(['login-page'])
       expect(seen).toHaveLength(1)
     } finally {
       r.uninstall()

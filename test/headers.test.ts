@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createHeaderPolicy, isSafelistedAccept } from '../src/core/headers'
+import { normalizeOptions } from '../src/options'
+import { pomerium } from '../src/profiles'
 
 const policy = createHeaderPolicy({ headers: { accept: 'application/json', requestedWith: false } })
 const acceptOf = (current: string | null, crossOrigin: boolean) =>
@@ -32,5 +34,41 @@ describe('the Accept extension keeps a cross-origin request CORS-safelisted (iss
 
   it('same origin: no preflight to lose, always extended', () => {
     expect(acceptOf(long, false)).toBe(`${long}, application/json`)
+  })
+})
+
+describe('the default Accept policy: what the app or the browser sends, as without the SDK (issue #26.3)', () => {
+  // Negotiating servers pick by Accept: any entry the SDK adds can change the representation (Express's
+  // negotiator ranks an exact `application/json` over `*/*`; Rails and Laravel answer JSON
+  // to a bare `application/json`).
+  const defaults = createHeaderPolicy(normalizeOptions())
+  const APOLLO = 'application/graphql-response+json,application/json;q=0.9'
+  const namesOf = (current: string | null, crossOrigin = false) =>
+    defaults((n) => (n === 'accept' ? current : null), crossOrigin)
+
+  it('sets no Accept where the app set none (htmx, a bare fetch or XHR: the browser sends */*)', () => {
+    expect(namesOf(null)).toEqual([])
+    expect(namesOf(null, true)).toEqual([])
+  })
+
+  it("never extends the app's own Accept (Apollo's, */*, application/*)", () => {
+    for (const accept of [APOLLO, '*/*', 'application/*', 'text/html, */*;q=0.8', 'application/json'])
+      expect(namesOf(accept)).toEqual([])
+  })
+
+  it('behind a proxy that reads X-Requested-With: that header alone, only where the app set none', () => {
+    const pomeriumDefaults = createHeaderPolicy(normalizeOptions({ proxy: pomerium() }))
+    expect(pomeriumDefaults(() => null)).toEqual([['x-requested-with', 'XMLHttpRequest']])
+    expect(pomeriumDefaults((n) => (n === 'x-requested-with' ? 'Mine' : null))).toEqual([])
+  })
+
+  it("headers.accept: 'application/json' is the opt-in: set where none, appended where JSON is admitted", () => {
+    const optIn = createHeaderPolicy(normalizeOptions({ headers: { accept: 'application/json' } }))
+    const of = (current: string | null) => optIn((n) => (n === 'accept' ? current : null))
+    expect(of(null)).toEqual([['accept', 'application/json']])
+    expect(of('*/*')).toEqual([['accept', '*/*, application/json']])
+    expect(of(APOLLO)).toEqual([['accept', `${APOLLO}, application/json`]])
+    expect(of('text/html')).toEqual([])
+    expect(of('application/json')).toEqual([])
   })
 })

@@ -68,8 +68,9 @@ export interface Upstream {
    */
   rootRedirect: string | null
   /**
-   * Extra routes (exact path → answer, status 200 unless given), checked before the static files;
-   * used by the demo (`demo/server.ts`) and the client matrix's GraphQL server. Not cleared by `reset()`.
+   * Extra routes (exact path → answer, any method, status 200 unless given; the handler gets the request),
+   * checked before the static files; used by the demo (`demo/server.ts`), the client matrix's GraphQL
+   * server and `negotiation.e2e.ts`. Not cleared by `reset()`.
    */
   routes: Map<
     string,

@@ -1,7 +1,8 @@
 import type { NormalizedOptions } from '../options'
 
 /**
- * The `Accept` an in-scope request should go out with, or null to leave it as it is. Sets `wanted` when
+ * The `Accept` an in-scope request should go out with under `headers.accept` (off by default: any entry
+ * added changes what a content-negotiating server picks), or null to leave it as it is. Sets `wanted` when
  * there is none; appends it to one that already admits it (`*\/*`, `application/*`,
  * `application/json;q=0.9`) so the proxy sees an exact entry; never drops or overrides what the app
  * asked for.
