@@ -33,10 +33,9 @@ const SETUP: Record<Variant, string> = {
   // The page itself sends the two headers the SDK adds to an in-scope request (see BLOCK).
   'native + headers': 'window.__sendHeaders = true',
   // Default options: same-origin scope, so /ping is in scope (headers added, response judged).
-  // Both headers, the same the baseline sends: X-Requested-With as behind Pomerium, IAP…, and Accept
-  // as `headers.accept` sets it (off by default since #26.3), so the SDK's header work is measured.
+  // Both headers (as behind Pomerium, IAP…; oauth2-proxy gets only Accept): the same the baseline sends.
   'ajax-reauth':
-    "window.__reauth = AjaxReauth.createReauth({ headers: { accept: 'application/json', requestedWith: 'XMLHttpRequest' } }).install()",
+    "window.__reauth = AjaxReauth.createReauth({ headers: { requestedWith: 'XMLHttpRequest' } }).install()",
   // A no-op after hook: the least an app that watches responses for a lost session would register.
   xhook: 'xhook.enable(); xhook.after(function (req, res) {})',
   // Passthrough: both interceptors applied, a no-op request listener (no mocked response).

@@ -37,9 +37,7 @@ const AAR_SETUP = `(() => {
   window.createAuthRefreshInterceptor(window.axios, refreshAuthLogic)
 })()`
 
-// `headers.accept` (off by default since #26.3): the storm behind --skip-provider-button with a CSRF
-// cookie per request, recovered through the proxy's Ajax 401 as the README's figure says.
-const SDK_SETUP = `window.__reauth = AjaxReauth.createReauth({ headers: { accept: 'application/json' } })
+const SDK_SETUP = `window.__reauth = AjaxReauth.createReauth({})
 window.__relogins = 0
 window.__failures = []
 window.__reauth.on('reauth:start', () => { window.__relogins++ })

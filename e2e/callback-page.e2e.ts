@@ -72,10 +72,9 @@ describe('callback page', () => {
     await signIn(e.page, e.stack.appUrl)
     await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'popup', callbackPath: CALLBACK_PATH } })
     e.stack.proxy.expireSession()
-    // fetch's `*/*`, no Accept of the SDK's (#26.3): the proxy's 403 sign-in page.
     expect(await call(e.page, 'fetch', '/api/items', { noGesture: true })).toMatchObject({
       ok: false,
-      reason: 'login-page',
+      reason: 'unauthorized',
     })
     await listenForCallbackMessages(e.page)
     const from = e.stack.upstream.requests.length

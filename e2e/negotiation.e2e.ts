@@ -6,7 +6,7 @@
  * proxy. Healthy: with `install()` the client sends the same `Accept` and gets the same representation as
  * without the SDK. Lost session (oauth2-proxy's default 403 sign-in page, and `--skip-provider-button`'s
  * 302 to the provider): recovered by one re-login without an `Accept` of the SDK's; what that costs
- * against `headers: { accept: 'application/json' }` (the proxy's Ajax 401) is reported per mode.
+ * against a bare `fetch`, to which the SDK adds `application/json` (the proxy's Ajax 401), is reported.
  */
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
@@ -29,7 +29,6 @@ const SWAPPED = ITEMS.map((i) => i.name).join('')
 const HTML_ROUTE = '/negotiate/items'
 const GRAPHQL_ROUTE = '/negotiate/graphql'
 const BURST = 5
-const OPT_IN = { headers: { accept: 'application/json' } }
 
 // CommonJS both, so graphql-http and the schema share one copy of graphql (its ESM build is another realm).
 const require = createRequire(import.meta.url)
@@ -174,6 +173,13 @@ function apolloQuery(url: string, count = 1): Promise<ApolloSeen[]> {
   )
 }
 
+/** `BURST` bare `fetch` calls at once (no Accept of the app's), their statuses. */
+const fetchBurst = (url: string): Promise<number[]> =>
+  e.page.evaluate(
+    ({ url, count }) => Promise.all(Array.from({ length: count }, () => fetch(url).then((r) => r.status))),
+    { url, count: BURST },
+  )
+
 /** The `Accept` of each request the upstream got on `path`, in order. */
 const acceptsSeen = (path: string): unknown[] =>
   e.stack.upstream.requests.filter((q) => q.path === path).map((q) => q.headers.accept ?? null)
@@ -205,6 +211,26 @@ describe('healthy session: the same Accept and the same representation as withou
     const [nativeAccept, sdkAccept] = acceptsSeen(GRAPHQL_ROUTE)
     expect(nativeAccept).toBe('application/graphql-response+json,application/json;q=0.9')
     expect(sdkAccept).toBe(nativeAccept)
+  })
+})
+
+describe('healthy session: where the app asked for no type, the SDK asks for JSON', () => {
+  it("a bare fetch (no Accept) goes out with the SDK's application/json: a data request", async () => {
+    await open({})
+    const type = await e.page.evaluate(
+      (url) => fetch(url).then((r) => r.headers.get('content-type')),
+      HTML_ROUTE,
+    )
+    expect(acceptsSeen(HTML_ROUTE).at(-1)).toBe('application/json')
+    expect(type).toMatch(/^application\/json/)
+  })
+
+  it('htmx with the SDK sends its HX-Request and no Accept of the SDK’s: the marker of a hypermedia request', async () => {
+    await open({})
+    await htmxGet(HTML_ROUTE)
+    const last = e.stack.upstream.requests.filter((q) => q.path === HTML_ROUTE).at(-1)
+    expect(last?.headers['hx-request']).toBe('true')
+    expect(last?.headers.accept ?? '*/*').toBe('*/*')
   })
 })
 
@@ -275,22 +301,19 @@ describe('lost session behind the proxy: recovered without an Accept of the SDK'
         expect(cost.jsonUnauthorized).toBe(0)
       })
 
-      // The opt-in, for the cost comparison: the proxy's Ajax 401 where the client's Accept admits JSON
-      // (htmx then gets the route's JSON, not its fragment: the representation is not checked here).
-      it(`${client}, ${mode}, headers.accept: 'application/json': the same, through the proxy's 401`, async () => {
-        await open(OPT_IN)
+      // For the cost comparison: a bare fetch is a data request, the SDK adds its application/json, and
+      // the proxy answers its Ajax 401.
+      it(`fetch (no Accept: the SDK's application/json), ${mode}: the same, through the proxy's 401`, async () => {
+        await open({})
         e.stack.proxy.set(proxy)
         e.stack.proxy.expireSession()
-        const { result, cost } = await measured(burst)
+        const { result, cost } = await measured(() => fetchBurst('/api/items'))
         const reasons = await required()
-        expect(result.map((r) => r.status)).toEqual(Array(BURST).fill(200))
-        report(`negotiation ${client} ${mode} accept-opt-in`, {
-          accept: 'application/json',
-          ...cost,
-          reasons,
-        })
+        expect(result).toEqual(Array(BURST).fill(200))
+        report(`negotiation fetch ${mode}`, { accept: 'application/json (the SDK’s)', ...cost, reasons })
         expect(cost.callbacks).toBe(1)
         expect(reasons).toEqual(['unauthorized'])
+        expect(cost.jsonUnauthorized).toBeGreaterThan(0)
       })
     }
   }

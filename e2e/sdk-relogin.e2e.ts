@@ -2,8 +2,6 @@
  * With the SDK, when the re-login itself cannot simply work: the provider session ended (iframe →
  * interaction required, popup after a real click), the circuit breaker, the provider down, framing
  * refused, popup blocked, an abort during the gate, `uninstall()` mid-flight. Nothing may hang.
- * fetch and XHR send `*\/*` and the SDK adds no Accept (#26.3): a lost session is the proxy's 403
- * sign-in page (`login-page`).
  */
 import { describe, expect, it } from 'vitest'
 import { setupE2E, signIn } from './harness.js'
@@ -49,7 +47,7 @@ describe('provider session ended', () => {
     e.stack.proxy.expireSession()
     e.stack.idp.endSessions()
     const r = await call(e.page, 'fetch', '/api/items')
-    expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', reason: 'login-page' })
+    expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', reason: 'unauthorized' })
     const ev = await events(e.page)
     const required = ev.find((x) => x.type === 'reauth:required')
     const interaction = ev.find((x) => x.type === 'reauth:interaction-required')
@@ -81,7 +79,7 @@ describe('provider session ended', () => {
     e.stack.proxy.expireSession()
     e.stack.idp.endSessions()
     const r = await call(e.page, 'fetch', '/api/items')
-    expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', reason: 'login-page' })
+    expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', reason: 'unauthorized' })
     const popupPromise = e.context.waitForEvent('page')
     await e.page.click('#signin-again')
     const popup = await popupPromise
@@ -104,7 +102,7 @@ describe('provider session ended', () => {
     await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'popup' } })
     e.stack.proxy.expireSession()
     const r = await call(e.page, 'fetch', '/api/items', { noGesture: true })
-    expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', reason: 'login-page' })
+    expect(r).toMatchObject({ ok: false, name: 'AuthRequiredError', reason: 'unauthorized' })
     const ev = await events(e.page)
     expect(ev.find((x) => x.type === 'reauth:interaction-required')?.reason).toBe('no-user-gesture')
     const popupPromise = e.context.waitForEvent('page')
@@ -282,7 +280,7 @@ describe('nothing hangs', () => {
       events: ev.map((x) => (x.reason ? `${x.type}(${x.reason})` : x.type)),
     })
     expect(out.filter((o) => o === 'pending')).toEqual([])
-    for (const o of out) expect(o).toMatchObject({ ok: false, status: 401, reason: 'login-page' })
+    for (const o of out) expect(o).toMatchObject({ ok: false, status: 401, reason: 'unauthorized' })
     expect(countOf(ev, 'reauth:failure')).toBe(1)
     expect(countOf(ev, 'reauth:start')).toBe(1)
   })
@@ -311,7 +309,7 @@ describe('nothing hangs', () => {
     await setupSdk(e.page, { adapter: 'fetch', options: { relogin: 'popup' } })
     e.stack.proxy.expireSession()
     const r = await call(e.page, 'fetch', '/api/items', { noGesture: true })
-    expect(r).toMatchObject({ ok: false, reason: 'login-page' })
+    expect(r).toMatchObject({ ok: false, reason: 'unauthorized' })
     const started = await e.page.evaluate(
       (limit) =>
         Promise.race([

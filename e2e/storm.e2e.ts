@@ -117,13 +117,9 @@ it(`raw (no SDK): ${TABS} tabs × ${PER_TAB} requests at expiry pile up CSRF coo
   expect(next).toBe(431)
 })
 
-// With `headers.accept` (off by default since #26.3): the proxy answers its Ajax 401 and mints nothing.
-// With the default, fetch's `*/*` gets the 302 to the provider: a CSRF cookie per request, the cap's
-// 431 before any re-login lands (README, "What a lost session costs").
-it(`with the SDK and headers.accept: ${TABS} tabs × ${PER_TAB} requests at expiry → exactly 1 re-login across the browser, all succeed, ≤ 1 CSRF cookie`, async () => {
+it(`with the SDK: ${TABS} tabs × ${PER_TAB} requests at expiry → exactly 1 re-login across the browser, all succeed, ≤ 1 CSRF cookie`, async () => {
   const pages = await openTabs()
-  for (const p of pages)
-    await setupSdk(p, { adapter: 'fetch', options: { headers: { accept: 'application/json' } } })
+  for (const p of pages) await setupSdk(p, { adapter: 'fetch' })
   e.stack.proxy.set(PROXY)
   const before = counters()
   e.stack.proxy.expireSession()

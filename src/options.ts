@@ -56,16 +56,14 @@ export interface ReauthOptions {
    * Headers the SDK adds to in-scope requests. `false` disables one. A value must be one `Headers` takes
    * as it is: Latin-1, no CR/LF or other control character, no surrounding spaces.
    *
-   * `accept` is off by default: an `Accept` the SDK adds changes what a content-negotiating server
-   * answers (HTML becomes JSON for htmx on Express, Rails, Laravel), so in-scope requests keep
-   * the app's `Accept`, or the browser's `*\/*`. A lost session is then recognised by the proxy's
-   * sign-in page, its redirect or the session probe. `accept: 'application/json'` (for in-scope
-   * endpoints that do not negotiate) sets it where the app set none and appends `, application/json` to
-   * an app's value that admits JSON without naming it exactly, so oauth2-proxy answers its Ajax `401`.
-   * `requestedWith` is set only where the app set none.
-   * @default { accept: false, requestedWith: 'XMLHttpRequest' } — `requestedWith` only for proxies that
-   * read it (every built-in profile but oauth2-proxy: see `ProxyProfile.readsRequestedWith`)
-   * @example createReauth({ headers: { accept: 'application/json' } }) // a JSON-only API behind oauth2-proxy
+   * `accept` is set where the app set none, and appended (`*\/*` → `*\/*, application/json`) to an app's
+   * value that names no other type; it is left alone where the app named a type (`text/html`, Apollo's
+   * `application/graphql-response+json`), so a content-negotiating server answers as without the SDK,
+   * and on a hypermedia library's request (htmx's `HX-Request`, Unpoly, Turbo Frames, pjax), which wants
+   * HTML. `requestedWith` is set only where the app set none.
+   * @default { accept: 'application/json', requestedWith: 'XMLHttpRequest' } — `requestedWith` only for
+   * proxies that read it (every built-in profile but oauth2-proxy, which reads `Accept` alone: see
+   * `ProxyProfile.readsRequestedWith`)
    */
   headers?: { accept?: string | false; requestedWith?: string | false }
   /**
@@ -238,7 +236,7 @@ const withDefaults = (input: unknown): NormalizedOptions => {
       exclude: (o.scope?.exclude ?? []).map(canonical),
     },
     headers: {
-      accept: o.headers?.accept ?? false,
+      accept: o.headers?.accept ?? 'application/json',
       requestedWith:
         o.headers?.requestedWith ?? (profile.readsRequestedWith === false ? false : 'XMLHttpRequest'),
     },

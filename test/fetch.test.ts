@@ -53,11 +53,11 @@ beforeEach(() => {
   seen.length = 0
   session = 'valid'
   probeAnswer = 401
-  // Both headers on, to see both added (the oauth2-proxy default sends neither: see the first test).
+  // Both headers on, to see both added (the oauth2-proxy default sends only Accept: see the first test).
   reauth = createReauth({
     crossTab: false,
     relogin: failRelogin,
-    headers: { accept: 'application/json', requestedWith: 'XMLHttpRequest' },
+    headers: { requestedWith: 'XMLHttpRequest' },
   })
 })
 afterEach(() => {
@@ -66,11 +66,9 @@ afterEach(() => {
 })
 
 describe('reauth.fetch: headers', () => {
-  it('by default leaves Accept alone, and adds X-Requested-With only for a proxy that reads it', async () => {
+  it('by default adds Accept, and X-Requested-With only for a proxy that reads it', async () => {
     await createReauth({ crossTab: false }).fetch('/api/items')
-    await createReauth({ crossTab: false }).fetch('/api/items', { headers: { accept: '*/*' } })
-    expect(seen[0]!.headers.get('accept')).toBeNull()
-    expect(seen[1]!.headers.get('accept')).toBe('*/*')
+    expect(seen[0]!.headers.get('accept')).toBe('application/json')
     expect(seen[0]!.headers.get('x-requested-with')).toBeNull()
     for (const proxy of [pomerium(), authelia(), googleIap(), cloudflareAccess(), azureEasyAuth()]) {
       seen.length = 0
@@ -107,7 +105,7 @@ describe('reauth.fetch: headers', () => {
     expect(seen[3]!.headers.get('x-custom')).toBe('1')
   })
 
-  it('extends an Accept that admits JSON in every header form, as the axios adapter does', async () => {
+  it('extends an Accept that names no type in every header form; leaves one that names a type (#26.3)', async () => {
     await reauth.fetch('/api/a', { headers: { Accept: '*/*' } })
     await reauth.fetch('/api/b', { headers: [['Accept', 'application/*']] })
     await reauth.fetch(new Request(`${ORIGIN}/api/c`, { headers: { accept: 'text/html, */*;q=0.8' } }))
@@ -115,8 +113,8 @@ describe('reauth.fetch: headers', () => {
     expect(seen.map((s) => s.headers.get('accept'))).toEqual([
       '*/*, application/json',
       'application/*, application/json',
-      'text/html, */*;q=0.8, application/json',
-      'application/json;q=0.9, text/plain, application/json',
+      'text/html, */*;q=0.8',
+      'application/json;q=0.9, text/plain',
     ])
   })
 
@@ -130,11 +128,19 @@ describe('reauth.fetch: headers', () => {
     expect(seen[0]!.headers.get('x-requested-with')).toBe('XMLHttpRequest')
   })
 
+  it("leaves a hypermedia request's Accept alone (htmx's HX-Request), in every header form (#26.3)", async () => {
+    await reauth.fetch('/api/a', { headers: { 'HX-Request': 'true' } })
+    await reauth.fetch('/api/b', { headers: [['hx-request', 'true']] })
+    await reauth.fetch(new Request(`${ORIGIN}/api/c`, { headers: { 'X-Up-Version': '3' } }))
+    await reauth.fetch('/api/d', { headers: { 'Turbo-Frame': 'list', Accept: '*/*' } })
+    expect(seen.map((s) => s.headers.get('accept'))).toEqual([null, null, null, '*/*'])
+  })
+
   it('honours headers: false', async () => {
-    const r = createReauth({ headers: { accept: false, requestedWith: false }, crossTab: false })
+    const r = createReauth({ headers: { requestedWith: false }, crossTab: false })
     await r.fetch('/api/x')
     expect(seen[0]!.headers.get('x-requested-with')).toBeNull()
-    expect(seen[0]!.headers.get('accept')).toBeNull()
+    expect(seen[0]!.headers.get('accept')).toBe('application/json')
   })
 })
 
@@ -366,8 +372,7 @@ describe('reauth.fetch: one verdict per request', () => {
       const res = await outer('/api/items')
       expect(res.status).toBe(401)
       expect(relogin).toHaveBeenCalledTimes(1)
-      // No Accept of the SDK's by default: the proxy's 403 sign-in page, recognised at once.
-      expect(events).toEqual(['login-page'])
+      expect(events).toEqual(['unauthorized'])
       expect(seen).toHaveLength(1)
     } finally {
       r.uninstall()

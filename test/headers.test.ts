@@ -8,8 +8,9 @@ const acceptOf = (current: string | null, crossOrigin: boolean) =>
   policy((n) => (n === 'accept' ? current : null), crossOrigin).find(([n]) => n === 'accept')?.[1] ?? null
 
 describe('the Accept extension keeps a cross-origin request CORS-safelisted (issue #22.13)', () => {
-  // 124 bytes with `*/*`: `, application/json` takes it to 142.
-  const long = `application/vnd.example.report+json;version=2, application/vnd.example.summary+json;version=3, text/csv;q=0.5, */*;q=0.1`
+  // 115 bytes, every entry admitting JSON: `, application/json` takes it to 133.
+  const long =
+    'application/json;v=4;q=0.9, application/json;v=3;q=0.8, application/json;v=2;q=0.7, application/*;q=0.6, */*;q=0.1'
 
   it('Fetch: at most 128 bytes, no CORS-unsafe byte', () => {
     expect(isSafelistedAccept('*/*')).toBe(true)
@@ -21,13 +22,14 @@ describe('the Accept extension keeps a cross-origin request CORS-safelisted (iss
   })
 
   it('cross-origin: not extended past 128 bytes; extended when it stays within', () => {
+    expect(long.length + ', application/json'.length).toBeGreaterThan(128)
     expect(acceptOf(long, true)).toBeNull()
     expect(acceptOf('*/*', true)).toBe('*/*, application/json')
     expect(acceptOf(null, true)).toBe('application/json')
   })
 
   it('cross-origin: an Accept the app made unsafe already is extended (its preflight is the app’s)', () => {
-    const unsafe = `${long}, text/plain;q=0.01`
+    const unsafe = `${long}, application/json;v=1;q=0.01`
     expect(isSafelistedAccept(unsafe)).toBe(false)
     expect(acceptOf(unsafe, true)).toBe(`${unsafe}, application/json`)
   })
@@ -37,38 +39,59 @@ describe('the Accept extension keeps a cross-origin request CORS-safelisted (iss
   })
 })
 
-describe('the default Accept policy: what the app or the browser sends, as without the SDK (issue #26.3)', () => {
-  // Negotiating servers pick by Accept: any entry the SDK adds can change the representation (Express's
-  // negotiator ranks an exact `application/json` over `*/*`; Rails and Laravel answer JSON
-  // to a bare `application/json`).
+describe('the default Accept policy: the app keeps the representation it asked for (issue #26.3)', () => {
+  // Negotiating servers pick by Accept: an exact `application/json` outranks `*/*` in Express's
+  // negotiator, and Rails and Laravel answer JSON to it. oauth2-proxy answers its Ajax 401 only to an
+  // exact entry (oauthproxy.go isAjax). So the SDK adds one only where the app asked for no type.
   const defaults = createHeaderPolicy(normalizeOptions())
   const APOLLO = 'application/graphql-response+json,application/json;q=0.9'
-  const namesOf = (current: string | null, crossOrigin = false) =>
-    defaults((n) => (n === 'accept' ? current : null), crossOrigin)
+  const of = (current: string | null, more: Record<string, string> = {}, crossOrigin = false) =>
+    defaults((n) => (n === 'accept' ? current : (more[n] ?? null)), crossOrigin)
 
-  it('sets no Accept where the app set none (htmx, a bare fetch or XHR: the browser sends */*)', () => {
-    expect(namesOf(null)).toEqual([])
-    expect(namesOf(null, true)).toEqual([])
-  })
-
-  it("never extends the app's own Accept (Apollo's, */*, application/*)", () => {
-    for (const accept of [APOLLO, '*/*', 'application/*', 'text/html, */*;q=0.8', 'application/json'])
-      expect(namesOf(accept)).toEqual([])
-  })
-
-  it('behind a proxy that reads X-Requested-With: that header alone, only where the app set none', () => {
-    const pomeriumDefaults = createHeaderPolicy(normalizeOptions({ proxy: pomerium() }))
-    expect(pomeriumDefaults(() => null)).toEqual([['x-requested-with', 'XMLHttpRequest']])
-    expect(pomeriumDefaults((n) => (n === 'x-requested-with' ? 'Mine' : null))).toEqual([])
-  })
-
-  it("headers.accept: 'application/json' is the opt-in: set where none, appended where JSON is admitted", () => {
-    const optIn = createHeaderPolicy(normalizeOptions({ headers: { accept: 'application/json' } }))
-    const of = (current: string | null) => optIn((n) => (n === 'accept' ? current : null))
+  it('sets application/json where the app set none (a bare fetch or XHR: a data request)', () => {
     expect(of(null)).toEqual([['accept', 'application/json']])
+    expect(of(null, {}, true)).toEqual([['accept', 'application/json']])
+  })
+
+  it("leaves a hypermedia library's request alone (htmx's HX-Request, Unpoly, Turbo Frames, pjax)", () => {
+    for (const marker of ['hx-request', 'x-up-version', 'turbo-frame', 'x-pjax']) {
+      expect(of(null, { [marker]: 'true' })).toEqual([])
+      expect(of('*/*', { [marker]: 'true' })).toEqual([])
+    }
+  })
+
+  it("never outranks a type the app named (Apollo's, jQuery load()'s text/html, an exact application/json)", () => {
+    for (const accept of [
+      APOLLO,
+      'text/html, */*; q=0.01',
+      'application/json',
+      'application/json, text/plain, */*',
+    ])
+      expect(of(accept)).toEqual([])
+  })
+
+  it('appends to an Accept that names no other type (jQuery’s */*, application/json with parameters)', () => {
     expect(of('*/*')).toEqual([['accept', '*/*, application/json']])
-    expect(of(APOLLO)).toEqual([['accept', `${APOLLO}, application/json`]])
-    expect(of('text/html')).toEqual([])
-    expect(of('application/json')).toEqual([])
+    expect(of('application/json; charset=utf-8')).toEqual([
+      ['accept', 'application/json; charset=utf-8, application/json'],
+    ])
+    expect(of('application/*')).toEqual([['accept', 'application/*, application/json']])
+  })
+
+  it('behind a proxy that reads X-Requested-With: that header too, only where the app set none', () => {
+    const pomeriumDefaults = createHeaderPolicy(normalizeOptions({ proxy: pomerium() }))
+    expect(pomeriumDefaults(() => null)).toEqual([
+      ['accept', 'application/json'],
+      ['x-requested-with', 'XMLHttpRequest'],
+    ])
+    expect(
+      pomeriumDefaults((n) => (n === 'x-requested-with' ? 'Mine' : n === 'accept' ? APOLLO : null)),
+    ).toEqual([])
+  })
+
+  it('headers: { accept: false } never touches Accept', () => {
+    const off = createHeaderPolicy(normalizeOptions({ headers: { accept: false } }))
+    expect(off(() => null)).toEqual([])
+    expect(off((n) => (n === 'accept' ? '*/*' : null))).toEqual([])
   })
 })

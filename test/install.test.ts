@@ -36,10 +36,8 @@ beforeEach(() => {
   session = 'valid'
   seen.length = 0
   relogins = 0
-  // `Accept` on (off by default): the header is the witness of a request that went through the SDK.
   reauth = createReauth({
     crossTab: false,
-    headers: { accept: 'application/json' },
     relogin: async () => {
       relogins++
       session = 'valid'

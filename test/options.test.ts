@@ -34,7 +34,7 @@ describe('normalizeOptions', () => {
     expect(Object.keys(profile)).toEqual(Object.keys(builtinProfiles['oauth2-proxy']))
     expect(rest).toEqual({
       scope: { origins: ['same-origin'], include: [], exclude: [] },
-      headers: { accept: false, requestedWith: false },
+      headers: { accept: 'application/json', requestedWith: false },
       relogin: 'iframe',
       reloginTimeoutMs: 10_000,
       interactiveTimeoutMs: 600_000,

@@ -1,4 +1,5 @@
 import type { Engine } from '../core/engine'
+import { HYPERMEDIA_HEADERS } from '../core/headers'
 import type { FetchLike } from '../core/probe'
 import { networkErrorSnapshot, snapshotResponse } from '../core/snapshot'
 import { AuthRequiredError, authRequiredReason, authRequiredResponse, isAuthRequiredError } from '../errors'
@@ -95,13 +96,20 @@ const withHeaders = (
     // The common call (`fetch(url, { headers: {…} })`): no Headers object to build.
     const plain = own as Record<string, string> | undefined
     let requestedWith: string | null = null
+    // a hypermedia library's marker (`HX-Request`…): the policy leaves its Accept alone
+    let marker: string | null = null
     accept = null
     for (const key in plain) {
       const name = key.toLowerCase()
       if (name === 'accept') accept = plain[key]!
       else if (name === 'x-requested-with') requestedWith = plain[key]!
+      else if (HYPERMEDIA_HEADERS.includes(name)) marker = plain[key]!
     }
-    const additions = engine.headersFor((name) => (name === 'accept' ? accept : requestedWith), url)
+    // the policy asks for `accept`, `x-requested-with` and the hypermedia markers only
+    const additions = engine.headersFor(
+      (name) => (name === 'accept' ? accept : name === 'x-requested-with' ? requestedWith : marker),
+      url,
+    )
     if (additions.length) {
       // Copied key by key, not `{ ...plain }` then more keys and `delete`: in V8 (Node 20) adding keys to
       // a spread copy takes a slow path (~1 µs), and `delete` turns the object into a dictionary.

@@ -29,9 +29,9 @@ export interface Engine {
   /**
    * The one header policy of every adapter: given a getter for the values an in-scope request has
    * (lower-case names, null when missing), the headers to set, each with its whole new value. `Accept`
-   * only with `headers.accept` (off by default): set when missing and extended when it admits JSON
-   * without naming it (`*\/*` → `*\/*, application/json`) unless, on a cross-origin `url`, that would
-   * cost its CORS-safelisted status; `X-Requested-With` is set when missing. Nothing the app set is dropped.
+   * is set when missing and extended when it admits JSON without naming it (`*\/*` →
+   * `*\/*, application/json`) unless, on a cross-origin `url`, that would cost its CORS-safelisted
+   * status; `X-Requested-With` is set when missing. Nothing the app set is dropped.
    */
   headersFor(get: (lowerCaseName: string) => string | null, url?: string): [string, string][]
   /**

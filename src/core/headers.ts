@@ -1,25 +1,40 @@
 import type { NormalizedOptions } from '../options'
 
 /**
- * The `Accept` an in-scope request should go out with under `headers.accept` (off by default: any entry
- * added changes what a content-negotiating server picks), or null to leave it as it is. Sets `wanted` when
- * there is none; appends it to one that already admits it (`*\/*`, `application/*`,
- * `application/json;q=0.9`) so the proxy sees an exact entry; never drops or overrides what the app
- * asked for.
+ * Headers by which a hypermedia library marks its requests, which want the server's HTML (htmx's
+ * `HX-Request`, Unpoly's `X-Up-Version`, Turbo's `Turbo-Frame`, pjax's `X-PJAX`): they send no `Accept`
+ * of their own (htmx) or a browser-like one, and a negotiating server must answer them as without the SDK.
  */
-const acceptFor = (wanted: string): ((current: string | null) => string | null) => {
+export const HYPERMEDIA_HEADERS: readonly string[] = ['hx-request', 'x-up-version', 'turbo-frame', 'x-pjax']
+
+/**
+ * The `Accept` an in-scope request should go out with, or null to leave it as it is (issue #26.3: a
+ * negotiating server must pick the representation it picks without the SDK wherever the app said which
+ * it wants):
+ * - a hypermedia library's request (`HYPERMEDIA_HEADERS`): left alone, it wants the server's HTML;
+ * - none (the browser's `*\/*`): `wanted`, a data request's;
+ * - one whose entries all admit `wanted` without naming it exactly (jQuery's `*\/*`,
+ *   `application/json; charset=utf-8`, `application/*`): `, wanted` appended, so the proxy sees an exact
+ *   entry; nothing else was asked for, so nothing is outranked;
+ * - one that names another type (Apollo's `application/graphql-response+json,…`, jQuery `load()`'s
+ *   `text/html, *\/*; q=0.01`), or names `wanted` exactly: left alone, the app's ranking stands.
+ */
+const acceptFor = (
+  wanted: string,
+): ((current: string | null, get: (lowerCaseName: string) => string | null) => string | null) => {
   // Worked out once per instance, not per request.
   const lower = wanted.toLowerCase()
   const [type = '', sub = ''] = lower.split(';')[0]!.split('/')
-  return (current) => {
+  return (current, get) => {
+    if (HYPERMEDIA_HEADERS.some((name) => get(name) !== null)) return null
     if (!current?.trim()) return wanted
     const entries = current.split(',').map((e) => e.trim().toLowerCase())
     if (entries.includes(lower)) return null
-    const admits = entries.some((e) => {
+    const admitsOnly = entries.every((e) => {
       const range = e.split(';')[0]!.trim()
       return range === '*/*' || range === `${type}/*` || range === `${type}/${sub}`
     })
-    return admits ? `${current}, ${wanted}` : null
+    return admitsOnly ? `${current}, ${wanted}` : null
   }
 }
 
@@ -49,7 +64,7 @@ export const createHeaderPolicy = (
   return (get, crossOrigin = false) => {
     const set: [string, string][] = []
     const current = extend ? get('accept') : null
-    let value = extend ? extend(current) : null
+    let value = extend ? extend(current, get) : null
     // Cross-origin, an `Accept` that stops being CORS-safelisted costs a preflight the server may refuse:
     // one the app's own value would not have needed is not worth the proxy's exact entry.
     if (

@@ -244,7 +244,7 @@ function fetchDefaultAccept(c: Ctx): void {
     c.add({
       id: 'fetch-default-accept',
       severity: 'info',
-      summary: `Only requests with Accept: application/json get the 401; fetch() and XHR send Accept: */* and get a ${ANSWER_TEXT[fetchAnswer.answer]}. The SDK adds it only with headers: { accept: 'application/json' } (off by default: it changes what a content-negotiating server answers); --api-route answers 401 to the API without it (requests outside the SDK too).`,
+      summary: `Only requests with Accept: application/json get the 401; fetch() and XHR send Accept: */* and get a ${ANSWER_TEXT[fetchAnswer.answer]}. The SDK adds the header to in-scope requests; --api-route answers 401 to the API without it (requests outside the SDK too).`,
       evidence: [c.line('fetch'), c.line('json')],
       fix: { proxy: `--api-route=${apiPrefix(c.url)}` },
     })
@@ -259,7 +259,7 @@ function skipProviderButton(c: Ctx): void {
       id: 'skip-provider-button',
       severity: 'info',
       summary:
-        '--skip-provider-button is on: a request without a session that is not JSON goes straight to the provider and mints a CSRF cookie (a page load, and any background request without Accept: application/json that --api-route does not cover: the SDK adds that header only with headers.accept).',
+        '--skip-provider-button is on: a request without a session that is not JSON goes straight to the provider and mints a CSRF cookie (a page load, and any background request without Accept: application/json that is outside the SDK or not covered by --api-route).',
       evidence: [c.line('page'), c.line('fetch')],
       fix: {
         proxy: `keep it with --api-route=${apiPrefix(c.url)} covering every background request; without the flag oauth2-proxy shows its sign-in page (one click) instead`,
