@@ -101,7 +101,7 @@ const createStops = () => {
     // An AbortError, not the loss itself: a layer under this one (the patched fetch under reauth.fetch)
     // sees it as its caller's abort and lets go; the layer that stopped it finds the loss on it.
     const reason = Object.assign(
-      new DOMException('stopped at a proven lost session, to be replayed after the re-login', 'AbortError'),
+      new DOMException('lost session: replayed after the re-login', 'AbortError'),
       { loss },
     )
     for (const ctrl of all) ctrl.abort(reason)
