@@ -40,7 +40,8 @@ export const createRun = (deps: {
     try {
       const { facts, signal } = req
       if (deps.coordinator.gated && !req.isReplay) {
-        if (deps.coordinator.isOwnRequest(facts.url)) return await req.send()
+        // The flight's own request (a custom strategy's) goes out as sent, redirect mode included.
+        if (deps.coordinator.isOwnRequest(facts.url)) return await (req.followed ?? req.send)()
         await deps.coordinator.gate(facts.url, facts.method, signal)
       }
       const stop = req.stoppable && !req.isReplay && deps.resendable(req) ? new AbortController() : undefined
