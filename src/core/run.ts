@@ -71,10 +71,10 @@ export const createRun = (deps: {
         req.followed &&
         (snapshot.type === 'opaqueredirect' || (snapshot.status >= 300 && snapshot.status < 400))
       ) {
-        // Not a lost session: the redirect is the app's own, sent again as the app asked. A browser's opaque
-        // redirect (the probe found the session alive) is remembered: once per URL. (Outside browsers a
-        // manual redirect is visible and classified from its Location; nothing to remember.)
-        if (snapshot.type === 'opaqueredirect') deps.redirects(facts.url)
+        // Not a lost session: the redirect is the app's own (a browser's opaque one: the probe found the
+        // session alive; outside browsers it is visible, judged by its Location), sent again as the app
+        // asked. Remembered: each redirecting URL costs one extra request, once.
+        deps.redirects(facts.url)
         return await run({ ...req, send: req.followed, followed: undefined })
       }
       return result
