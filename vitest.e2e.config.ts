@@ -21,6 +21,8 @@ const SUBSET = [
   'e2e/storm.e2e.ts',
   'e2e/proof.e2e.ts',
   'e2e/wake.e2e.ts',
+  // redirect: 'manual' and the abort of queued requests are each engine's own (issue #23)
+  'e2e/levers.e2e.ts',
   // the real oauth2-proxy: not-allowed in every front, the ID token's exp (iframe re-login in each engine)
   'e2e/real-sdk.e2e.ts',
   // a provider on another site: its cookies in the re-login iframe (third-party), the popup from a click

@@ -2,6 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { launchChromium } from '../e2e/server/browser.js'
 import { type Stack, startStack } from '../e2e/server/stack.js'
 import { browserBundles, type Goal, log, type Row, type RunOptions, type Section } from './lib.js'
+import { runLimit } from './limit.js'
 
 const SLOW = 'ajax-reauth, provider 300 ms'
 const VARIANTS = ['no SDK', 'ajax-reauth', SLOW, 'axios-auth-refresh'] as const
@@ -339,10 +340,22 @@ export async function runReturn(
  * SDK, ajax-reauth and axios-auth-refresh. `rounds` storms per variant, interleaved; medians reported.
  */
 export async function runStorm(opts: RunOptions): Promise<Section> {
+  // `--storm=limit`: only the recovery-at-the-limit part of the section (issue #23).
+  const parts = process.argv
+    .find((a) => a.startsWith('--storm='))
+    ?.slice(8)
+    .split(',')
+  const want = (part: string): boolean => !parts || parts.includes(part)
+  const problems: string[] = []
+  const limit = want('limit')
+    ? await runLimit({ smoke: opts.smoke }, problems)
+    : { rows: [], goals: [], data: {} }
+  if (!want('tabs') && !want('return')) {
+    return { name: 'storm', rows: limit.rows, goals: limit.goals, data: { limit: limit.data }, problems }
+  }
   const settings = opts.smoke
     ? { tabs: 3, perTab: 5, rounds: 1, hangMs: 20_000 }
     : { tabs: 3, perTab: 100, rounds: 3, hangMs: 30_000 }
-  const problems: string[] = []
   const stack = await startStack({ nginx: false, proxy: PROXY })
   let browser: Browser | null = null
   const all: StormResult[] = []
@@ -421,9 +434,17 @@ export async function runStorm(opts: RunOptions): Promise<Section> {
   const back = await runReturn({ perReturn: opts.smoke ? 5 : 50, rounds: settings.rounds }, problems)
   return {
     name: 'storm',
-    rows: [...rows, ...back.rows],
-    goals: [...goals, ...back.goals],
-    data: { settings, proxy: PROXY, slowIdp: SLOW_IDP, summary, runs: all, returnAfterExpiry: back.data },
+    rows: [...rows, ...back.rows, ...limit.rows],
+    goals: [...goals, ...back.goals, ...limit.goals],
+    data: {
+      settings,
+      proxy: PROXY,
+      slowIdp: SLOW_IDP,
+      summary,
+      runs: all,
+      returnAfterExpiry: back.data,
+      limit: limit.data,
+    },
     problems,
   }
 }

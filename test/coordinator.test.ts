@@ -113,7 +113,7 @@ describe('coordinator: one flight, queue, replay', () => {
     let release!: () => void
     const slow = new Promise<void>((r) => (release = r))
     server.use(
-      http.get(`${ORIGIN}/api/slow`, async () => {
+      http.post(`${ORIGIN}/api/slow`, async () => {
         await slow
         return session === 'gone'
           ? HttpResponse.json({}, { status: 401 })
@@ -121,7 +121,8 @@ describe('coordinator: one flight, queue, replay', () => {
       }),
     )
     session = 'gone'
-    const inFlight = h.reauth.fetch('/api/slow').then((r) => r.json())
+    // A POST: never aborted (a GET would be, see below), so the re-login waits for its answer.
+    const inFlight = h.reauth.fetch('/api/slow', { method: 'POST' }).then((r) => r.json())
     const first = h.reauth.fetch('/api/a').then((r) => r.json())
     await until(() => h.events.includes('reauth:start'))
     // The strategy waits for the request on the wire: its answer could clear the new cookie.
@@ -134,6 +135,55 @@ describe('coordinator: one flight, queue, replay', () => {
     expect(await inFlight).toEqual({ name: 'slow' })
     expect(await first).toMatchObject({ name: 'a' })
     expect(h.relogins).toBe(1)
+  })
+
+  it('at the first proven loss, an unanswered GET is aborted and replayed once; the re-login does not wait for it', async () => {
+    const h = harness()
+    let answered = 0
+    const never = new Promise<void>(() => {})
+    server.use(
+      http.get(`${ORIGIN}/api/slow`, async () => {
+        // The first one hangs (a browser's queue behind a slow provider); the replay answers.
+        if (answered++ === 0) await never
+        return HttpResponse.json({ name: 'slow' })
+      }),
+    )
+    session = 'gone'
+    const inFlight = h.reauth.fetch('/api/slow').then((r) => r.json())
+    const first = h.reauth.fetch('/api/a').then((r) => r.json())
+    await until(() => h.relogins === 1)
+    h.finish(true)
+    expect(await inFlight).toEqual({ name: 'slow' })
+    expect(await first).toMatchObject({ name: 'a' })
+    expect(answered).toBe(2)
+    expect(h.events.filter((e) => e === 'reauth:required')).toHaveLength(1)
+    expect(h.events.filter((e) => e === 'request:replayed')).toHaveLength(2)
+  })
+
+  it("the app's abort of a GET stopped at the loss rejects it with the app's abort, never replayed", async () => {
+    const h = harness()
+    let answered = 0
+    const never = new Promise<void>(() => {})
+    server.use(
+      http.get(`${ORIGIN}/api/slow`, async () => {
+        answered++
+        await never
+        return HttpResponse.json({ name: 'slow' })
+      }),
+    )
+    session = 'gone'
+    const app = new AbortController()
+    const inFlight = h.reauth.fetch('/api/slow', { signal: app.signal }).then(
+      () => 'resolved',
+      (e: Error) => e.name,
+    )
+    const first = h.reauth.fetch('/api/a').then((r) => r.json())
+    await until(() => h.relogins === 1)
+    app.abort()
+    expect(await inFlight).toBe('AbortError')
+    h.finish(true)
+    expect(await first).toMatchObject({ name: 'a' })
+    expect(answered).toBe(1)
   })
 
   it('holds new in-scope requests at the gate: none reaches the server during the flight', async () => {

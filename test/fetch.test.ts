@@ -565,3 +565,73 @@ describe('install / uninstall', () => {
     warn.mockRestore()
   })
 })
+
+/** An opaque redirect, as a browser hands it to `redirect: 'manual'` (Node's fetch shows the 3xx itself). */
+const opaqueRedirect = (url: string): Response => {
+  const res = new Response(null, { status: 200 })
+  Object.defineProperties(res, {
+    type: { value: 'opaqueredirect' },
+    status: { value: 0 },
+    url: { value: url },
+  })
+  return res
+}
+
+describe('reauth.fetch: see the sign-in redirect at once (issue #23)', () => {
+  const modes = async (input: RequestInfo | URL, init?: RequestInit): Promise<unknown> => {
+    const base = vi.fn(async (_i: RequestInfo | URL, _n?: RequestInit) => new Response('{}'))
+    vi.stubGlobal('fetch', base)
+    await reauth.fetch(input, init)
+    return base.mock.calls[0]?.[1]?.redirect
+  }
+
+  it("a same-origin GET or HEAD with the default mode goes out with redirect: 'manual'; nothing else changes mode", async () => {
+    expect(await modes('/api/items')).toBe('manual')
+    expect(await modes('/api/items', { method: 'HEAD' })).toBe('manual')
+    expect(await modes(new Request(`${ORIGIN}/api/items`))).toBe('manual')
+    expect(await modes('/api/items', { method: 'POST', body: 'x' })).toBeUndefined()
+    expect(await modes('/api/items', { redirect: 'follow' })).toBe('follow')
+    expect(await modes('/api/items', { redirect: 'error' })).toBe('error')
+    expect(await modes(new Request(`${ORIGIN}/api/items`, { redirect: 'error' }))).toBeUndefined()
+    expect(await modes('/api/items', { mode: 'no-cors' })).toBeUndefined()
+    expect(await modes(`${THIRD}/data`)).toBeUndefined()
+  })
+
+  it("an opaque redirect with the session alive is the app's own: sent again as the app asked, once per URL", async () => {
+    const url = `${ORIGIN}/api/moved`
+    const base = vi.fn(async (i: RequestInfo | URL, n?: RequestInit) => {
+      if (String(i).endsWith('/oauth2/auth')) return new Response(null, { status: 202 })
+      return n?.redirect === 'manual' ? opaqueRedirect(url) : Response.json({ moved: true })
+    })
+    vi.stubGlobal('fetch', base)
+    const sent = () => base.mock.calls.filter((c) => String(c[0]).endsWith('/api/moved'))
+    const first = await reauth.fetch('/api/moved')
+    expect(await first.json()).toEqual({ moved: true })
+    expect(sent().map((c) => c[1]?.redirect)).toEqual(['manual', undefined])
+    base.mockClear()
+    expect(await (await reauth.fetch('/api/moved')).json()).toEqual({ moved: true })
+    expect(sent().map((c) => c[1]?.redirect)).toEqual([undefined])
+    // The probe asked once, for the first call.
+    expect(base.mock.calls).toHaveLength(1)
+  })
+
+  it('an opaque redirect with the session gone is a proven loss: re-login, then the replay as the app asked', async () => {
+    session = 'gone'
+    const url = `${ORIGIN}/api/items`
+    let relogins = 0
+    const r = createReauth({
+      crossTab: false,
+      relogin: async () => {
+        relogins++
+        session = 'valid'
+      },
+    })
+    const base = vi.fn(async (_i: RequestInfo | URL, n?: RequestInit) =>
+      session === 'gone' && n?.redirect === 'manual' ? opaqueRedirect(url) : Response.json({ ok: true }),
+    )
+    const res = await createFetchAdapter(engineOf(r), () => base)('/api/items')
+    expect(await res.json()).toEqual({ ok: true })
+    expect(relogins).toBe(1)
+    expect(base.mock.calls.map((c) => c[1]?.redirect)).toEqual(['manual', undefined])
+  })
+})

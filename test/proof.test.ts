@@ -136,7 +136,9 @@ describe('with a valid session, the upstream answers for itself', () => {
         const { reauth, relogins } = make()
         await reauth.fetch('/api/any', { method, body: method === 'GET' ? null : 'x' }).catch(() => {})
         expect(relogins).not.toHaveBeenCalled()
-        expect(hits).toBe(1)
+        // A GET goes out with redirect: 'manual' (issue #23): its own redirect is sent again as the app sent
+        // it, one extra request (once per URL), never a replay.
+        expect(hits).toBe(method === 'GET' && status >= 300 && status < 400 ? 2 : 1)
       }),
       { numRuns: 60 },
     )

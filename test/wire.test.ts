@@ -45,3 +45,27 @@ describe('wire: one request seen through several layers is counted once', () => 
     expect(wire.count).toBe(0)
   })
 })
+
+describe('wire: stop what is unanswered at the first proven loss', () => {
+  it('aborts only the requests counted with a stop controller and not answered yet, once, with the loss', () => {
+    const wire = createWire({ locks: undefined, name: 'test' })
+    const [a, b, c] = [new AbortController(), new AbortController(), new AbortController()]
+    const endA = wire.track(undefined, a)
+    const endB = wire.track(undefined, b)
+    const endPlain = wire.track()
+    wire.track(undefined, c)
+    // b's answer came: it is no longer stoppable
+    endB()
+    const loss = new Error('lost')
+    wire.stop(loss)
+    expect([a.signal.aborted, b.signal.aborted, c.signal.aborted]).toEqual([true, false, true])
+    expect(a.signal.reason).toMatchObject({ name: 'AbortError', loss })
+    // a second loss finds nothing left to stop
+    const again = a.signal.reason
+    wire.stop(new Error('again'))
+    expect(a.signal.reason).toBe(again)
+    endA()
+    endPlain()
+    expect(wire.count).toBe(1)
+  })
+})

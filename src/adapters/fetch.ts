@@ -37,6 +37,22 @@ const urlOf = (input: unknown): string | null => {
 const isStable = (url: string): boolean => url.charCodeAt(0) === 47 /* / */ || /^[a-z][a-z\d+.-]*:/i.test(url)
 
 /**
+ * May the SDK send this with `redirect: 'manual'`? Only when the app left the redirect mode to the default
+ * (a `Request`'s `follow` is its default too) and did not ask for `no-cors` (its answers are opaque).
+ */
+const seesRedirects = (init: RequestInit | undefined, request: Request | null): boolean =>
+  init?.redirect === undefined &&
+  (init?.mode ?? request?.mode) !== 'no-cors' &&
+  (!request || request.redirect === 'follow')
+
+/**
+ * One signal for the app's and the SDK's: the first to abort aborts it. Where `AbortSignal.any` is missing
+ * (before Chrome 116, Firefox 124, Safari 17.4) only the app's: such a request is not stopped early.
+ */
+const both = (app: AbortSignal, sdk: AbortSignal): AbortSignal =>
+  AbortSignal.any ? AbortSignal.any([app, sdk]) : app
+
+/**
  * The SDK's own synthetic 401 (another layer's: the XHR patch under a fetch polyfill, another copy of
  * the SDK) is final: judged once, never a second flight.
  */
@@ -201,18 +217,27 @@ export const createFetchAdapter = (
     // A path-relative URL is resolved once, now: a client-side route change must not move the replay.
     const first: RequestInfo | URL = request || (typeof input === 'string' && isStable(input)) ? input : url
     let sent = false
+    const facts = { url, method, accept, inScope: true }
+    const signal = init?.signal ?? request?.signal
+    const send =
+      (what: RequestInit | undefined) =>
+      (stop?: AbortSignal): Promise<Response> => {
+        const target = !sent ? first : request ? (spare ?? request) : url
+        sent = true
+        return base()(target, stop ? { ...what, signal: signal ? both(signal, stop) : stop } : what)
+      }
+    const follow = send(nextInit)
 
     return engine.run<Response>({
-      facts: { url, method, accept, inScope: true },
-      signal: init?.signal ?? request?.signal,
+      facts,
+      signal,
       notReplayable: isStream(init?.body)
         ? 'the request body is a ReadableStream, which cannot be sent twice'
         : null,
-      send: () => {
-        const target = !sent ? first : request ? (spare ?? request) : url
-        sent = true
-        return base()(target, nextInit)
-      },
+      stoppable: true,
+      ...(seesRedirects(init, request) && engine.seesRedirects(facts)
+        ? { send: send({ ...nextInit, redirect: 'manual' }), followed: follow }
+        : { send: follow }),
       inspect,
       inspectError: (error) => (error instanceof TypeError ? networkErrorSnapshot(url) : null),
       rejected: toAuthRequiredResponse,

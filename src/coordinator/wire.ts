@@ -17,7 +17,13 @@ export interface Wire {
    * function that ends it. `key` (`METHOD url`) names the request: when an outer layer holds a count for
    * it (`hold`), this layer takes that count over instead of adding one.
    */
-  track(key?: string): () => void
+  track(key?: string, stop?: AbortController): () => void
+  /**
+   * Abort every request counted with a `stop` controller (safe to send again) whose answer has not come:
+   * at the first proven loss they would only reach the proxy with the dead cookie. The abort's reason is an
+   * `AbortError` carrying `loss`.
+   */
+  stop(reason: unknown): void
   /**
    * An outer layer's count (axios's interceptors), which sees the answer only after the layers under it
    * (the XHR or fetch patch) have let it through, perhaps after a re-login. Counted until released, or
@@ -77,6 +83,32 @@ const createWireLock = (locks: LockManagerLike | undefined, name: string) => {
   return { busy, exclusive }
 }
 
+/** The requests that may be aborted and sent again (`track(key, stop)`), until their answer comes. */
+const createStops = () => {
+  const stoppable = new Set<AbortController>()
+  const watch = (end: () => void, stop: AbortController | undefined): (() => void) => {
+    if (!stop) return end
+    stoppable.add(stop)
+    return () => {
+      stoppable.delete(stop)
+      end()
+    }
+  }
+  const stop = (loss: unknown): void => {
+    if (!stoppable.size) return
+    const all = [...stoppable]
+    stoppable.clear()
+    // An AbortError, not the loss itself: a layer under this one (the patched fetch under reauth.fetch)
+    // sees it as its caller's abort and lets go; the layer that stopped it finds the loss on it.
+    const reason = Object.assign(
+      new DOMException('lost session: replayed after the re-login', 'AbortError'),
+      { loss },
+    )
+    for (const ctrl of all) ctrl.abort(reason)
+  }
+  return { watch, stop }
+}
+
 /**
  * @example
  * const wire = createWire({ locks: navigator.locks, name: 'ajax-reauth:https://app.example:oauth2-proxy:wire' })
@@ -119,7 +151,7 @@ export const createWire = (opts: { locks: LockManagerLike | undefined; name: str
     }
   }
 
-  const track = (key?: string): (() => void) => {
+  const take = (key?: string): (() => void) => {
     const ends = key === undefined ? undefined : held.get(key)
     // The outer layer's release is now a no-op (its end is idempotent): this request's answer ends it.
     for (const end of ends ?? []) {
@@ -129,6 +161,9 @@ export const createWire = (opts: { locks: LockManagerLike | undefined; name: str
     }
     return count()
   }
+  const stops = createStops()
+  const track = (key?: string, stop?: AbortController): (() => void) => stops.watch(take(key), stop)
+  const stop = stops.stop
 
   const drained = (): Promise<void> =>
     onWire === 0 ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve))
@@ -147,6 +182,7 @@ export const createWire = (opts: { locks: LockManagerLike | undefined; name: str
 
   return {
     track,
+    stop,
     hold,
     quiet,
     get count() {

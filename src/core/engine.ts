@@ -9,6 +9,7 @@ import type { GuardedRequest, ProxyProfile, RequestFacts, ResponseSnapshot } fro
 import { classify, needsPeek } from './detect'
 import { createHeaderPolicy } from './headers'
 import { createJudge } from './judge'
+import { memo } from './memo'
 import { createSessionProbe, type FetchLike, type SessionProbe } from './probe'
 import { createRun } from './run'
 import { createScope, type Scope } from './scope'
@@ -71,7 +72,14 @@ export interface Engine {
    * Count an in-scope request as on the wire until its response headers arrive (`wire.track`); the layer
    * that sends it names it by `facts`, and takes over an outer layer's count for the same request.
    */
-  track(facts?: Pick<RequestFacts, 'url' | 'method'>): () => void
+  track(facts?: Pick<RequestFacts, 'url' | 'method'>, stop?: AbortController): () => void
+  /**
+   * May this in-scope request go out with `redirect: 'manual'`, so a redirect to the sign-in shows at once
+   * as an opaque redirect? A same-origin GET or HEAD whose URL is not known to redirect as the app's own,
+   * on a page no service worker controls (its `respondWith` of a redirected response would fail a manual
+   * request). The adapter adds what only it knows: the app chose no `redirect` mode, no `no-cors`.
+   */
+  seesRedirects(facts: Pick<RequestFacts, 'url' | 'method'>): boolean
   /**
    * An outer layer's count of a request it hands to other layers (axios's interceptors over the patched
    * XHR or fetch): taken over by the layer that sends it, so the request is counted once (`wire.hold`).
@@ -83,10 +91,21 @@ export interface Engine {
 const wireKey = (facts: Pick<RequestFacts, 'url' | 'method'>): string => `${facts.method} ${facts.url}`
 
 /** A request the engine sends itself (`run`): `send` and both snapshots are required. */
-export type RunRequest<T> = GuardedRequest<T> & {
-  send: () => Promise<T>
+export type RunRequest<T> = Omit<GuardedRequest<T>, 'send'> & {
   inspect: NonNullable<GuardedRequest<T>['inspect']>
   inspectError: NonNullable<GuardedRequest<T>['inspectError']>
+  /**
+   * `send` goes out with `redirect: 'manual'` (`seesRedirects`); this sends it as the app asked. An opaque
+   * redirect that is not a lost session (the probe finds the session alive) is the app's own: it is sent
+   * again with this, once per URL (remembered), and the app gets that answer. Replays use it too.
+   */
+  followed?: (() => Promise<T>) | undefined
+  /**
+   * `send(stop)` honours the signal it is given: a request safe to send again (idempotent, no stream
+   * body, replayable) is then aborted at the first proven loss while unanswered, and replayed.
+   */
+  stoppable?: boolean | undefined
+  send: (stop?: AbortSignal) => Promise<T>
   /**
    * What a rejection of the first round becomes (the fetch adapter's synthetic 401), instead of a
    * `.catch()` of the adapter's own: one promise and one tick less per request. Never applied to a replay.
@@ -96,6 +115,17 @@ export type RunRequest<T> = GuardedRequest<T> & {
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 
+/** `Engine.seesRedirects`: same-origin GET/HEAD, not known to redirect, no service worker in between. */
+const seesRedirectsOf =
+  (scope: Scope, redirects: { has(url: string): boolean }) =>
+  (facts: Pick<RequestFacts, 'url' | 'method'>): boolean =>
+    (facts.method === 'GET' || facts.method === 'HEAD') &&
+    facts.url.startsWith(scope.origin) &&
+    facts.url.charCodeAt(scope.origin.length) === 47 /* / */ &&
+    !redirects.has(facts.url) &&
+    !(globalThis as { navigator?: { serviceWorker?: { controller?: unknown } } }).navigator?.serviceWorker
+      ?.controller
+
 export const createEngine = (deps: {
   options: NormalizedOptions
   emitter: ReauthEmitter
@@ -104,6 +134,8 @@ export const createEngine = (deps: {
   baseFetch?: () => FetchLike
 }): Engine => {
   const { options, emitter } = deps
+  // URLs whose opaque redirect the probe found to be the app's own: sent as the app asked from then on.
+  const redirects = memo<true>(() => true)
   const profile = options.profile
   const scope = createScope(options, profile)
   const baseFetch = deps.baseFetch ?? ((): FetchLike => unwrap(globalThis.fetch).bind(globalThis))
@@ -140,21 +172,37 @@ export const createEngine = (deps: {
     clearsEarly,
     wire,
     // The key is built only while some outer layer holds a count: the hot path builds no string.
-    track: (facts?: Pick<RequestFacts, 'url' | 'method'>) =>
-      wire.track(facts && wire.holding ? wireKey(facts) : undefined),
+    track: (facts?: Pick<RequestFacts, 'url' | 'method'>, stop?: AbortController) =>
+      wire.track(facts && wire.holding ? wireKey(facts) : undefined, stop),
+    seesRedirects: seesRedirectsOf(scope, redirects),
     hold: (facts: Pick<RequestFacts, 'url' | 'method'>) => wire.hold(wireKey(facts)),
   }
   coordinator = deps.coordinator(base)
 
-  const recover = <T>(error: AuthRequiredError, req: GuardedRequest<T>): Promise<T> => {
+  const replayable = (req: Pick<GuardedRequest<unknown>, 'notReplayable' | 'facts'>): boolean => {
     const policy = options.replay
-    const replayable =
+    return (
       !req.notReplayable &&
       (policy === 'all' || (policy === 'idempotent' && IDEMPOTENT.has(req.facts.method)))
-    return coordinator.recover(error, { ...req, send: replayable ? req.send : null })
+    )
+  }
+  const recover = <T>(error: AuthRequiredError, req: GuardedRequest<T>): Promise<T> => {
+    const outcome = coordinator.recover(error, { ...req, send: replayable(req) ? req.send : null })
+    // The loss is proven and its flight runs: what is still queued in the browser would only reach the
+    // proxy with the dead cookie (and, behind a redirecting front, the provider): stop it, replay it.
+    if (coordinator.state === 'reauthenticating') wire.stop(error)
+    return outcome
   }
 
-  const run = createRun({ coordinator, judge, track: base.track, recover })
+  const run = createRun({
+    coordinator,
+    judge,
+    track: base.track,
+    recover,
+    // Only what is idempotent and what the replay policy would send again is aborted and sent again.
+    resendable: (req) => IDEMPOTENT.has(req.facts.method) && replayable(req),
+    redirects: (url) => redirects.set(url, true),
+  })
 
   return { ...base, coordinator, recover, guarded: sharedGuarded<AuthRequiredError | null>(), run }
 }

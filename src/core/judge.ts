@@ -41,8 +41,13 @@ export const createJudge = (deps: {
   }
   const proven = async (signal: AuthSignal, sentAt: number | undefined): Promise<boolean> => {
     const { reason } = signal
-    if (reason === 'network-error' && sentAt !== undefined && deps.coordinator().gated) {
-      // The session is known lost and its re-login is under way: no probe per straggler of the burst.
+    if (
+      (reason === 'network-error' || reason === 'opaque-redirect') &&
+      sentAt !== undefined &&
+      deps.coordinator().gated
+    ) {
+      // The session is known lost and its re-login is under way: no probe per straggler of the burst (an
+      // app's own redirect among them is then replayed as the app sent it: the same answer).
       await deps.coordinator().settled()
       if (sentAt < deps.coordinator().lastSuccessAt()) return true
     }

@@ -11,7 +11,9 @@ const MEMO_KEY_MAX = 2048
  * @example
  * const isHtml = memo((contentType) => /^text\/html\b/i.test(contentType))
  */
-export const memo = <T>(compute: (key: string) => T): { get(key: string): T; clear(): void } => {
+export const memo = <T>(
+  compute: (key: string) => T,
+): { get(key: string): T; has(key: string): boolean; set(key: string, value: T): void; clear(): void } => {
   const map = new Map<string, T>()
   return {
     get(key) {
@@ -23,6 +25,14 @@ export const memo = <T>(compute: (key: string) => T): { get(key: string): T; cle
         map.set(key, value)
       }
       return value
+    },
+    /** Known, without computing it. */
+    has: (key) => map.has(key),
+    /** What is learnt later (a URL that redirects): kept like a computed value. */
+    set(key, value) {
+      if (key.length > MEMO_KEY_MAX) return
+      if (map.size >= MEMO_MAX) map.clear()
+      map.set(key, value)
     },
     clear: () => map.clear(),
   }
