@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { launchChromium } from '../e2e/server/browser.js'
 import { type Stack, type StackOptions, startStack } from '../e2e/server/stack.js'
+import { browserTls } from '../e2e/server/tls.js'
 import { browserBundles, type Goal, log, type Row } from './lib.js'
 
 /**
@@ -31,8 +32,8 @@ const N = 120
 const POST_AT = 60
 
 /**
- * The transport of the bed. Only HTTP/1.1 exists today; `startStack({ transport: 'h2' })` (HTTPS + HTTP/2
- * through nginx) comes with issue #23 item 1, and is passed through as is once it does.
+ * The transport of the bed: `h1`, plain HTTP/1.1 (six connections per host); `h2`, HTTPS + HTTP/2 through
+ * nginx (`startStack({ transport: 'h2' })`, one multiplexed connection), as production runs.
  */
 export type LimitTransport = 'h1' | 'h2'
 
@@ -221,7 +222,7 @@ export async function runLimit(
   const idps = settings.smoke ? [0] : IDP_MS
   const hangMs = 30_000
   try {
-    browser = await launchChromium()
+    browser = await launchChromium(stack.tls ? { tls: browserTls(stack.tls) } : {})
     for (const front of LIMIT_FRONTS)
       for (const idpMs of idps)
         for (const pattern of PATTERNS)

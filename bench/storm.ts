@@ -347,9 +347,15 @@ export async function runStorm(opts: RunOptions): Promise<Section> {
     .split(',')
   const want = (part: string): boolean => !parts || parts.includes(part)
   const problems: string[] = []
-  const limit = want('limit')
-    ? await runLimit({ smoke: opts.smoke }, problems)
-    : { rows: [], goals: [], data: {} }
+  // over HTTP/1.1 and HTTP/2 (`--storm=limit-h1` or `limit-h2` for one of them)
+  const limitParts = (['h1', 'h2'] as const).filter((t) => want('limit') || want(`limit-${t}`))
+  const limits = []
+  for (const transport of limitParts) limits.push(await runLimit({ smoke: opts.smoke, transport }, problems))
+  const limit = {
+    rows: limits.flatMap((l) => l.rows),
+    goals: limits.flatMap((l) => l.goals),
+    data: Object.fromEntries(limits.map((l) => [l.data.transport as string, l.data])),
+  }
   if (!want('tabs') && !want('return')) {
     return { name: 'storm', rows: limit.rows, goals: limit.goals, data: { limit: limit.data }, problems }
   }
