@@ -64,7 +64,22 @@ describe('session probe', () => {
     const probe = createSessionProbe(builtinProfiles['oauth2-proxy'], () => fetch, origin)
     expect(await probe()).toBe('unknown')
     expect(probe.overflowed?.()).toBe(true)
-    expect(fetch.mock.calls.map(([, init]) => init?.credentials)).toEqual(['same-origin', 'omit'])
+    expect(fetch.mock.calls.map(([, init]) => init?.credentials)).toEqual([
+      'same-origin',
+      'same-origin',
+      'omit',
+    ])
+  })
+
+  it('a connection reset once (a network change) is asked again with the cookies, never taken for an overflow', async () => {
+    let calls = 0
+    const fetch = vi.fn(async () => {
+      if (calls++ === 0) throw new TypeError('Failed to fetch')
+      return new Response(null, { status: 202 })
+    })
+    const probe = createSessionProbe(builtinProfiles['oauth2-proxy'], () => fetch, origin)
+    expect(await probe()).toBe('signed-in')
+    expect(probe.overflowed?.()).toBe(false)
   })
 
   it('a probe that fails with and without cookies is a network failure, not an overflow', async () => {

@@ -38,8 +38,7 @@ export const createSessionProbe = (
         headers: { accept: 'application/json', 'x-requested-with': 'XMLHttpRequest' },
         signal: ctrl.signal,
       })
-    try {
-      const res = await ask('same-origin')
+    const read = async (res: Response): Promise<ProbeResult> => {
       const result = probe.read({ status: res.status, type: res.type })
       if (result === 'unknown' && (res.status === 431 || res.status === 400)) {
         overflow = res.status === 431 || HEADER_OVERFLOW.test((await res.text()).slice(0, 2048))
@@ -48,9 +47,20 @@ export const createSessionProbe = (
       // The body is never needed; release the connection.
       res.body?.cancel().catch(() => {})
       return result
+    }
+    try {
+      return await read(await ask('same-origin'))
     } catch {
-      // nginx over HTTP/2 refuses a header over its buffers by closing the connection, no 400 page: the
-      // same probe without cookies answered (any status) says the cookies, not the network, were refused.
+      if (ctrl.signal.aborted) return 'unknown'
+      // Once more with the cookies: a connection reset in passing (a network change, a restarting
+      // server) gets its answer, and is never taken for refused cookies.
+      const again = await ask('same-origin')
+        .then(read)
+        .catch(() => null)
+      if (again) return again
+      // nginx over HTTP/2 refuses a header over its buffers by closing the connection, no 400 page: failing
+      // twice with the cookies while the same probe without them is answered (any status) says the
+      // cookies, not the network, were refused.
       if (!ctrl.signal.aborted)
         overflow = await ask('omit').then(
           (res) => {
