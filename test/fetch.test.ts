@@ -615,6 +615,14 @@ describe('reauth.fetch: see the sign-in redirect at once (issue #23)', () => {
     expect(base.mock.calls).toHaveLength(1)
   })
 
+  it('a 304 to a conditional GET is the answer, not a redirect: sent once', async () => {
+    const base = vi.fn(async (_i: RequestInfo | URL, _n?: RequestInit) => new Response(null, { status: 304 }))
+    vi.stubGlobal('fetch', base)
+    const res = await reauth.fetch('/api/cached', { headers: { 'if-none-match': '"v1"' } })
+    expect(res.status).toBe(304)
+    expect(base.mock.calls.filter((c) => String(c[0]).endsWith('/api/cached'))).toHaveLength(1)
+  })
+
   it('an opaque redirect with the session gone is a proven loss: re-login, then the replay as the app asked', async () => {
     session = 'gone'
     const url = `${ORIGIN}/api/items`

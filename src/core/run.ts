@@ -6,6 +6,9 @@ import type { Engine, RunRequest } from './engine'
 import type { Judge } from './judge'
 import { isAbortError } from './snapshot'
 
+/** What `redirect: 'manual'` shows outside browsers as a redirect (a 304 or 300 is an answer of its own). */
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])
+
 /** The loss of a request aborted at the first proven loss (`wire.stop(loss)`), for its own URL. */
 const stopped = (reason: unknown, facts: RequestFacts): AuthRequiredError => {
   const loss = (reason as { loss?: unknown } | undefined)?.loss
@@ -69,7 +72,7 @@ export const createRun = (deps: {
       if (error) return await recoverRun(req, error, sentAt)
       if (
         req.followed &&
-        (snapshot.type === 'opaqueredirect' || (snapshot.status >= 300 && snapshot.status < 400))
+        (snapshot.type === 'opaqueredirect' || REDIRECT_STATUS.has(snapshot.status))
       ) {
         // Not a lost session: the redirect is the app's own (a browser's opaque one: the probe found the
         // session alive; outside browsers it is visible, judged by its Location), sent again as the app
