@@ -70,10 +70,7 @@ export const createRun = (deps: {
       const verdict = deps.judge(snapshot, facts, undefined, sentAt)
       const error = verdict instanceof Promise ? await verdict : verdict
       if (error) return await recoverRun(req, error, sentAt)
-      if (
-        req.followed &&
-        (snapshot.type === 'opaqueredirect' || REDIRECT_STATUS.has(snapshot.status))
-      ) {
+      if (req.followed && (snapshot.type === 'opaqueredirect' || REDIRECT_STATUS.has(snapshot.status))) {
         // Not a lost session: the redirect is the app's own (a browser's opaque one: the probe found the
         // session alive; outside browsers it is visible, judged by its Location), sent again as the app
         // asked. Remembered: each redirecting URL costs one extra request, once.
