@@ -14,6 +14,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import accepts from 'accepts'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { browserBundle } from './clients/bundle.js'
 import { setupE2E, signIn } from './harness.js'
 import { report } from './report.js'
 import { readBody } from './server/net.js'
@@ -53,13 +54,10 @@ async function graphqlRoute(req: IncomingMessage) {
   return { status: init.status, type: headers['content-type'] ?? 'text/plain', body: body ?? '' }
 }
 
-let apolloBundle: Promise<string> | null = null
 /** Apollo Client as an app bundles it (esbuild, production build), exposed as `window.__apollo`. */
-function apollo(): Promise<string> {
-  apolloBundle ??= import('esbuild').then(async ({ build }) => {
-    const out = await build({
-      stdin: {
-        contents: `
+const apollo = (): Promise<string> =>
+  browserBundle({
+    contents: `
           import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client'
           const QUERY = gql\`{ items { id name } }\`
           window.__apollo = async (uri) => {
@@ -78,21 +76,7 @@ function apollo(): Promise<string> {
               return { ...seen, data: null, error: String(err) }
             }
           }`,
-        resolveDir: REPO_ROOT,
-        loader: 'js',
-      },
-      bundle: true,
-      format: 'iife',
-      platform: 'browser',
-      target: 'es2020',
-      write: false,
-      logLevel: 'silent',
-      define: { 'process.env.NODE_ENV': '"production"' },
-    })
-    return out.outputFiles[0]?.text ?? ''
   })
-  return apolloBundle
-}
 
 beforeAll(() => {
   e.stack.upstream.routes.set(HTML_ROUTE, async (req) => {

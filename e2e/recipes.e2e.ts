@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Plugin } from 'esbuild'
 import { describe, expect, it } from 'vitest'
+import { browserBundle } from './clients/bundle.js'
 import type { Page } from './harness.js'
 import { setupE2E, signIn } from './harness.js'
 import { report } from './report.js'
@@ -129,23 +130,7 @@ describe.each(LIBRARIES)('README recipe: $name', ({ name, entry }) => {
 })
 
 /** An app without the recipe: TanStack Query's default retries (e2e/recipes/tanstack-retries.ts). */
-let retries: Promise<string> | null = null
-const retriesBundle = (): Promise<string> => {
-  retries ??= import('esbuild').then(async ({ build }) => {
-    const out = await build({
-      entryPoints: [join(REPO_ROOT, 'e2e/recipes/tanstack-retries.ts')],
-      bundle: true,
-      format: 'iife',
-      platform: 'browser',
-      target: 'es2020',
-      write: false,
-      logLevel: 'silent',
-      define: { 'process.env.NODE_ENV': '"production"' },
-    })
-    return out.outputFiles[0]?.text ?? ''
-  })
-  return retries
-}
+const retriesBundle = (): Promise<string> => browserBundle('e2e/recipes/tanstack-retries.ts')
 
 interface Settled {
   url: string
